@@ -1,0 +1,30 @@
+# compozy setup — build, test, benchmark, lint.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO      ?= go
+BIN     ?= compozy
+
+.PHONY: build test bench lint schema clean
+
+## build: the compozy binary in ./compozy
+build:
+	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) .
+
+## test: every test; PostgreSQL and Redis must be running (see .ci/run), SQLite is built in
+test:
+	$(GO) test ./...
+
+## bench: Go benchmarks of the storage layer (figures go into docs/benchmarks.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./core/storage/...
+
+## lint: formatting and vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## schema: regenerate schemas/config-database.json from the code
+schema:
+	$(GO) run . config schema > schemas/config-database.json
+
+clean:
+	rm -f $(BIN)

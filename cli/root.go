@@ -1,0 +1,177 @@
+// Package cli is the command tree of compozy: flags become options, options go to run functions
+// that take a context and write to the IO they are given. It is the only package that uses cobra.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/compozy/setup/core/config"
+	"github.com/compozy/setup/tui/term"
+)
+
+// BuildInfo describes the binary.
+type BuildInfo struct {
+	Version string
+}
+
+// Factory carries what every command needs: the streams, build facts, and the config loader
+// driven by the global flags.
+type Factory struct {
+	IO    *term.IO
+	Build BuildInfo
+
+	global *globalFlags
+	// workDir overrides the working directory used to find ./compozy.yaml (tests).
+	workDir string
+}
+
+// globalFlags are the persistent flags of the root command (DESIGN.md section 2).
+type globalFlags struct {
+	configFile    string
+	passwordStdin bool
+	noColor       bool
+	flags         *pflag.FlagSet
+}
+
+// dbFlags maps each global database flag to the config key it overrides.
+var dbFlags = []struct {
+	name, key, usage string
+}{
+	{"db-driver", "database.driver", "database driver: postgres or sqlite"},
+	{"db-path", "database.path", "SQLite database file, or :memory:"},
+	{"db-conn-string", "database.conn_string", "PostgreSQL connection string (postgres://...); prefer COMPOZY_DB_CONN_STRING when it holds a password"},
+	{"db-host", "database.host", "PostgreSQL host"},
+	{"db-port", "database.port", "PostgreSQL port"},
+	{"db-user", "database.user", "PostgreSQL user"},
+	{"db-name", "database.name", "PostgreSQL database name"},
+	{"db-ssl-mode", "database.ssl_mode", "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full"},
+}
+
+// Main runs the command line args and returns the process exit code.
+func Main(ctx context.Context, args []string, ios *term.IO, build BuildInfo) int {
+	f := &Factory{IO: ios, Build: build}
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		printError(ios.ErrOut, err)
+	}
+	return exitCode(err)
+}
+
+// NewRootCmd builds the whole command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	g := &globalFlags{}
+	f.global = g
+	root := &cobra.Command{
+		Use:   "compozy",
+		Short: "Set up, check and migrate the databases of a Compozy installation",
+		Long: `compozy gets a Compozy installation's databases right: PostgreSQL or SQLite for
+workflow state, and the vector database for knowledge bases.
+
+Configuration comes from compozy.yaml (or --config), then COMPOZY_DB_* environment
+variables, then flags. Passwords never go on the command line: use COMPOZY_DB_PASSWORD
+or --db-password-stdin.`,
+		Version:       build(f),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			f.IO.SetNoColor(g.noColor)
+			return nil
+		},
+	}
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.SetVersionTemplate("compozy {{.Version}}\n")
+
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.configFile, "config", "c", "", "config file (env COMPOZY_CONFIG_FILE; default ./compozy.yaml)")
+	for _, d := range dbFlags {
+		pf.String(d.name, "", d.usage)
+	}
+	pf.BoolVar(&g.passwordStdin, "db-password-stdin", false, "read the database password from the first line of standard input")
+	pf.BoolVar(&g.noColor, "no-color", false, "disable colour output (also NO_COLOR=1)")
+	g.flags = pf
+
+	root.AddCommand(
+		newConfigCmd(f),
+		newMigrateCmd(f),
+	)
+	return root
+}
+
+func build(f *Factory) string {
+	if f.Build.Version == "" {
+		return "dev"
+	}
+	return f.Build.Version
+}
+
+// noArgs rejects stray arguments on a command that only groups subcommands, as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.HasSubCommands() {
+		return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return usageErrorf("%q takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
+}
+
+// LoadConfig resolves the configuration from the config file, the environment and the global
+// flags.
+func (f *Factory) LoadConfig(ctx context.Context) (*config.Config, error) {
+	g := f.global
+	opts := config.LoadOptions{
+		WorkDir: f.workDir,
+		Getenv:  f.IO.Getenv,
+		Environ: f.IO.Environ,
+	}
+	switch {
+	case g.configFile != "":
+		opts.File, opts.FileRequired, opts.FileFrom = g.configFile, true, "--config"
+	case f.IO.Getenv("COMPOZY_CONFIG_FILE") != "":
+		opts.File, opts.FileRequired, opts.FileFrom = f.IO.Getenv("COMPOZY_CONFIG_FILE"), true, "COMPOZY_CONFIG_FILE"
+	}
+	for _, d := range dbFlags {
+		fl := g.flags.Lookup(d.name)
+		if fl != nil && fl.Changed {
+			opts.Flags = append(opts.Flags, config.Override{Key: d.key, Name: "--" + d.name, Value: fl.Value.String()})
+		}
+	}
+	if g.passwordStdin {
+		pw, err := readPassword(f.IO.In)
+		if err != nil {
+			return nil, err
+		}
+		opts.Flags = append(opts.Flags, config.Override{Key: "database.password", Name: "--db-password-stdin", Value: pw, Stdin: true})
+	}
+	return config.Load(ctx, opts)
+}
+
+// readPassword reads the first line of r, without its line ending.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", usageErrorf("--db-password-stdin: standard input is empty; pipe the password, for example: printenv DB_PASSWORD | compozy ... --db-password-stdin")
+	}
+	return line, nil
+}

@@ -1,0 +1,22 @@
+// Command compozy sets up, checks and migrates the databases of a Compozy installation.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/compozy/setup/cli"
+	"github.com/compozy/setup/tui/term"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], term.System(), cli.BuildInfo{Version: version})
+	stop()
+	os.Exit(code)
+}
