@@ -1,0 +1,308 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/compozy/setup/core/config"
+	"github.com/compozy/setup/tui/term"
+)
+
+// configCLIResult is what one run of the command line produced.
+type configCLIResult struct {
+	code        int
+	out, errOut string
+}
+
+// runConfigCLI runs the command line in dir, as Main does, with the given environment and
+// standard input.
+func runConfigCLI(t *testing.T, dir string, env []string, stdin string, args ...string) configCLIResult {
+	t.Helper()
+	ios, in, out, errOut := term.Test()
+	ios.WithEnv(env...)
+	in.WriteString(stdin)
+	f := &Factory{IO: ios, workDir: dir}
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err != nil {
+		printError(ios.ErrOut, err)
+	}
+	return configCLIResult{code: exitCode(err), out: out.String(), errOut: errOut.String()}
+}
+
+// writeConfigFile writes compozy.yaml in a new folder and returns the folder.
+func writeConfigFile(t *testing.T, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "compozy.yaml"), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// configSquash collapses runs of spaces, so table rows compare without their padding.
+func configSquash(s string) string { return regexp.MustCompile(` {2,}`).ReplaceAllString(s, "  ") }
+
+func TestConfigShowFlags(t *testing.T) {
+	dir := t.TempDir()
+	r := runConfigCLI(t, dir, nil, "", "config", "show", "--db-driver", "sqlite", "--db-path", "./x.db")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.errOut)
+	}
+	out := configSquash(r.out)
+	for _, want := range []string{
+		"Config file: none (no ./compozy.yaml; defaults, environment and flags)",
+		"KEY  VALUE  SOURCE\n",
+		"database.driver  sqlite  flag --db-driver\n",
+		"database.path  " + filepath.Join(dir, "x.db") + "  flag --db-path\n",
+		"database.busy_timeout  5s  default\n",
+		"database.max_open_conns  25  default\n",
+		"keys that only driver postgres uses are hidden; --all shows them.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.out)
+		}
+	}
+	if strings.Contains(out, "database.host") {
+		t.Errorf("PostgreSQL keys shown with driver sqlite:\n%s", r.out)
+	}
+	if want := "warning: flag --db-driver: knowledge.vector_dbs: SQLite has no vector search"; !strings.HasPrefix(r.errOut, want) {
+		t.Errorf("stderr: got %q, want it to start with %q", r.errOut, want)
+	}
+}
+
+func TestConfigShowSources(t *testing.T) {
+	dir := writeConfigFile(t, "# compozy\ndatabase:\n  driver: postgres\n  host: from-file\n  conn_string: postgres://u:filepw@db/app\n")
+	env := []string{"COMPOZY_DB_HOST=env-host", "DB_USER=legacy"}
+	r := runConfigCLI(t, dir, env, "stdin-secret\n", "config", "show", "--db-port", "6543", "--db-password-stdin")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.errOut)
+	}
+	out := configSquash(r.out)
+	for _, want := range []string{
+		"Config file: compozy.yaml\n",
+		"database.driver  postgres  compozy.yaml:3\n",
+		"database.host  env-host  env COMPOZY_DB_HOST\n",
+		"database.user  legacy  env DB_USER\n",
+		"database.port  6543  flag --db-port\n",
+		"database.password  [redacted]  stdin\n",
+		"database.conn_string  postgres://u:[redacted]@db/app  compozy.yaml:5\n",
+		"database.ssl_mode  disable  default\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.out)
+		}
+	}
+	for _, secret := range []string{"stdin-secret", "filepw"} {
+		if strings.Contains(r.out+r.errOut, secret) {
+			t.Errorf("a secret (%s) was printed:\n%s\n%s", secret, r.out, r.errOut)
+		}
+	}
+	if !strings.Contains(r.errOut, "warning: compozy.yaml:5:16: database.conn_string: plaintext password in the config file") {
+		t.Errorf("stderr lacks the plaintext password warning:\n%s", r.errOut)
+	}
+}
+
+func TestConfigShowJSON(t *testing.T) {
+	dir := writeConfigFile(t, "database:\n  driver: sqlite\n  path: data/c.db\n  password: hunter2\n")
+	r := runConfigCLI(t, dir, []string{"COMPOZY_DB_BUSY_TIMEOUT=2500"}, "", "config", "show", "--json")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.errOut)
+	}
+	var doc struct {
+		SchemaVersion int     `json:"schema_version"`
+		File          *string `json:"file"`
+		Values        []struct {
+			Key    string `json:"key"`
+			Value  any    `json:"value"`
+			Source string `json:"source"`
+		} `json:"values"`
+		Warnings []config.Warning `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.out)
+	}
+	if doc.SchemaVersion != 1 || doc.File == nil || *doc.File != filepath.Join(dir, "compozy.yaml") {
+		t.Errorf("got schema_version %d file %v", doc.SchemaVersion, doc.File)
+	}
+	got := map[string]string{}
+	for _, v := range doc.Values {
+		b, _ := json.Marshal(v.Value)
+		got[v.Key] = string(b) + " " + v.Source
+	}
+	want := map[string]string{
+		"database.driver":       `"sqlite" compozy.yaml:2`,
+		"database.path":         `"` + filepath.Join(dir, "data", "c.db") + `" compozy.yaml:3`,
+		"database.password":     `"[redacted]" compozy.yaml:4`,
+		"database.busy_timeout": `"2.5s" env COMPOZY_DB_BUSY_TIMEOUT`,
+		"database.port":         `5432 default`,
+		"database.auto_migrate": `true default`,
+		"database.conn_string":  `null default`,
+	}
+	for key, w := range want {
+		if got[key] != w {
+			t.Errorf("%s: got %s, want %s", key, got[key], w)
+		}
+	}
+	if len(doc.Values) != len(config.Fields())-9 { // no vector DB entries: their 9 keys are absent
+		t.Errorf("got %d values, want every database and runtime key", len(doc.Values))
+	}
+	var keys []string
+	for _, w := range doc.Warnings {
+		keys = append(keys, w.Key)
+	}
+	// No vector DB; a plaintext password; a password, which driver sqlite does not use.
+	if strings.Join(keys, ",") != "knowledge.vector_dbs,database.password,database.password" {
+		t.Errorf("warnings: got keys %v", keys)
+	}
+	if strings.Contains(r.out, "hunter2") || r.errOut != "" {
+		t.Errorf("JSON shows the password or stderr is not empty:\n%s\n%s", r.out, r.errOut)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	dir := writeConfigFile(t, "database:\n  driver: sqlite\n  path: ./c.db\nknowledge:\n  vector_dbs:\n    - {id: main, provider: filesystem, path: ./vec, dimension: 384}\n")
+	r := runConfigCLI(t, dir, nil, "", "config", "validate")
+	if r.code != ExitOK || r.out != "✓ compozy.yaml is valid\n" || r.errOut != "" {
+		t.Errorf("got exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)
+	}
+
+	r = runConfigCLI(t, t.TempDir(), nil, "", "config", "validate")
+	if r.code != ExitOK || !strings.HasPrefix(r.out, "✓ configuration is valid (no ./compozy.yaml") {
+		t.Errorf("without a file: got exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)
+	}
+}
+
+// TestConfigValidateTable runs the issue's validation table through the command line: each row
+// exits 2 (or 0 with a warning) and names the key, the file and the line.
+func TestConfigValidateTable(t *testing.T) {
+	vdb := func(entries ...string) string {
+		return "knowledge:\n  vector_dbs:\n    - " + strings.Join(entries, "\n    - ") + "\n"
+	}
+	tests := []struct {
+		name     string
+		content  string
+		env      []string
+		wantCode int
+		want     []string // lines of stderr
+	}{
+		{"driver mysql", "database:\n  driver: mysql\n", nil, ExitUsage,
+			[]string{`compozy.yaml:2:11: database.driver: "mysql" is not a valid driver; valid drivers: postgres, sqlite`}},
+		{"sqlite and pgvector", "database:\n  driver: sqlite\n  path: ./c.db\n" + vdb("{id: a, provider: pgvector, dimension: 4}"), nil, ExitUsage,
+			[]string{"compozy.yaml:6:25: knowledge.vector_dbs[0].provider: pgvector provider is incompatible with SQLite driver",
+				"    fix: use qdrant, redis or filesystem as the provider of this vector DB (for example provider: qdrant with url: http://localhost:6333), or set driver: postgres"}},
+		{"sqlite without path", "database:\n  driver: sqlite\n", nil, ExitUsage,
+			[]string{"compozy.yaml:2:11: database.path: driver sqlite needs a database file: set a file path or :memory:"}},
+		{"unknown key in database", "database:\n  pth: ./c.db\n", nil, ExitUsage,
+			[]string{`compozy.yaml:2:3: database.pth: unknown key "pth"; did you mean "path"?`}},
+		{"unknown key in a vector DB", vdb("{id: a, provider: filesystem, pth: ./v, dimension: 4}"), nil, ExitUsage,
+			[]string{`compozy.yaml:3:37: knowledge.vector_dbs[0].pth: unknown key "pth"; did you mean "path"?`}},
+		{"port abc", "database:\n  port: abc\n", nil, ExitUsage,
+			[]string{`compozy.yaml:2:9: database.port: expected an integer, got "abc"`}},
+		{"max_open_conns many", "database:\n  max_open_conns: many\n", nil, ExitUsage,
+			[]string{`compozy.yaml:2:19: database.max_open_conns: expected an integer, got "many"`}},
+		{"unset DB_PASSWORD", "database:\n  password: ${DB_PASSWORD}\n", nil, ExitUsage,
+			[]string{"compozy.yaml:2:13: database.password: environment variable DB_PASSWORD is not set"}},
+		{"malformed YAML", "database:\n  driver: sqlite\n path: x\n", nil, ExitUsage,
+			[]string{"compozy.yaml:3:2: malformed YAML:"}},
+		{"sqlite without a vector DB", "database:\n  driver: sqlite\n  path: ./c.db\n", nil, ExitOK,
+			[]string{"warning: compozy.yaml:2:11: knowledge.vector_dbs: SQLite has no vector search and no vector DB is configured: knowledge bases will not work"}},
+		{"dimension 0", vdb("{id: a, provider: filesystem, path: ./v, dimension: 0}"), nil, ExitUsage,
+			[]string{"compozy.yaml:3:59: knowledge.vector_dbs[0].dimension: must be at least 1, got 0"}},
+		{"dimension negative", vdb("{id: a, provider: filesystem, path: ./v, dimension: -1}"), nil, ExitUsage,
+			[]string{"compozy.yaml:3:59: knowledge.vector_dbs[0].dimension: must be at least 1, got -1"}},
+		{"duplicate id", vdb("{id: a, provider: filesystem, path: ./v, dimension: 4}", "{id: a, provider: filesystem, path: ./w, dimension: 4}"), nil, ExitUsage,
+			[]string{`compozy.yaml:4:12: knowledge.vector_dbs[1].id: duplicate vector DB id "a" (also the id of knowledge.vector_dbs[0], compozy.yaml:3)`}},
+		{"unknown provider", vdb("{id: a, provider: chroma, dimension: 4}"), nil, ExitUsage,
+			[]string{`compozy.yaml:3:25: knowledge.vector_dbs[0].provider: "chroma" is not a valid provider; valid providers: pgvector, qdrant, redis, filesystem`}},
+		{"ssl_mode maybe", "database:\n  ssl_mode: maybe\n", nil, ExitUsage,
+			[]string{`compozy.yaml:2:13: database.ssl_mode: "maybe" is not a valid value; valid values: disable, allow, prefer, require, verify-ca, verify-full`}},
+		{"negative pool sizes", "database:\n  max_open_conns: -2\n  max_idle_conns: -1\n", nil, ExitUsage,
+			[]string{"compozy.yaml:2:19: database.max_open_conns: must be at least 1, got -2",
+				"compozy.yaml:3:19: database.max_idle_conns: must be at least 0, got -1"}},
+		{"env value of the wrong type", "", []string{"COMPOZY_DB_PORT=abc"}, ExitUsage,
+			[]string{`env COMPOZY_DB_PORT: database.port: expected an integer, got "abc"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeConfigFile(t, tt.content)
+			r := runConfigCLI(t, dir, tt.env, "", "config", "validate")
+			if r.code != tt.wantCode {
+				t.Errorf("exit: got %d, want %d; stderr:\n%s", r.code, tt.wantCode, r.errOut)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(r.errOut, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.errOut)
+				}
+			}
+			if tt.wantCode != ExitOK && r.out != "" {
+				t.Errorf("stdout of an invalid config: %q", r.out)
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 1 {
+				t.Errorf("validate wrote files: %v", entries)
+			}
+		})
+	}
+}
+
+func TestConfigMissingFile(t *testing.T) {
+	dir := t.TempDir()
+	r := runConfigCLI(t, dir, nil, "", "config", "show", "--config", "nope.yaml")
+	if r.code != ExitUsage || !strings.Contains(r.errOut, "nope.yaml: config file not found (named by --config)") {
+		t.Errorf("--config: got exit %d, stderr %q", r.code, r.errOut)
+	}
+	r = runConfigCLI(t, dir, []string{"COMPOZY_CONFIG_FILE=other.yaml"}, "", "config", "validate")
+	if r.code != ExitUsage || !strings.Contains(r.errOut, "other.yaml: config file not found (named by COMPOZY_CONFIG_FILE)") {
+		t.Errorf("COMPOZY_CONFIG_FILE: got exit %d, stderr %q", r.code, r.errOut)
+	}
+}
+
+// TestConfigSchemaFile keeps schemas/config-database.json equal to `compozy config schema`.
+func TestConfigSchemaFile(t *testing.T) {
+	r := runConfigCLI(t, t.TempDir(), nil, "", "config", "schema")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	if !json.Valid([]byte(r.out)) {
+		t.Fatalf("config schema printed invalid JSON:\n%s", r.out)
+	}
+	committed, err := os.ReadFile(filepath.Join("..", "schemas", "config-database.json"))
+	if err != nil {
+		t.Fatalf("read the committed schema: %v; create it with: go run . config schema > schemas/config-database.json", err)
+	}
+	if !bytes.Equal(committed, []byte(r.out)) {
+		t.Errorf("schemas/config-database.json is stale; regenerate it with: go run . config schema > schemas/config-database.json")
+	}
+}
+
+// TestConfigFlagsMatchFields keeps the global database flags and the config field table in step:
+// the docs generated from config.Fields name the flags.
+func TestConfigFlagsMatchFields(t *testing.T) {
+	flagOf := map[string]string{}
+	for _, f := range config.Fields() {
+		if f.Flag != "" {
+			flagOf[f.Key()] = f.Flag
+		}
+	}
+	for _, d := range dbFlags {
+		if got, want := flagOf[d.key], "--"+d.name; got != want {
+			t.Errorf("field %s: got flag %q, want %q", d.key, got, want)
+		}
+		delete(flagOf, d.key)
+	}
+	delete(flagOf, "database.password") // --db-password-stdin is its own flag
+	for key, flag := range flagOf {
+		t.Errorf("field %s names flag %s, which cli does not define", key, flag)
+	}
+}

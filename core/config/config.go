@@ -1,0 +1,149 @@
+// Package config loads compozy.yaml: defaults < file < environment < flags, with ${VAR}
+// expansion, strict validation of the sections this tool owns, and the source of every value.
+package config
+
+import (
+	"strconv"
+	"time"
+)
+
+// Driver names.
+const (
+	DriverPostgres = "postgres"
+	DriverSQLite   = "sqlite"
+)
+
+// MemoryPath is the SQLite path of an in-memory database.
+const MemoryPath = ":memory:"
+
+// DefaultFile is the config file read from the working directory when none is named.
+const DefaultFile = "compozy.yaml"
+
+// Config is the resolved configuration.
+type Config struct {
+	Database  Database  `json:"database"`
+	Knowledge Knowledge `json:"knowledge"`
+	Runtime   Runtime   `json:"runtime"`
+
+	// File is the absolute path of the config file that was read ("" when none was found).
+	File string `json:"-"`
+	// Dir is the config file's folder, against which relative paths written in the file are
+	// resolved (paths from the environment or flags are relative to the working directory); the
+	// working directory when there is no file.
+	Dir string `json:"-"`
+	// Sources maps a dotted key ("database.port", "knowledge.vector_dbs[0].url") to where its
+	// value came from. Every key of Fields has an entry (one per vector DB for entry keys), and
+	// "knowledge.vector_dbs[0]" gives where the entry itself starts in the file.
+	Sources map[string]Source `json:"-"`
+	// Warnings are problems that do not stop the tool (for example SQLite without a vector DB).
+	Warnings []Warning `json:"-"`
+}
+
+// Database is the `database:` section.
+type Database struct {
+	Driver           string        `json:"driver"`
+	ConnString       string        `json:"conn_string,omitempty"`
+	Host             string        `json:"host"`
+	Port             int           `json:"port"`
+	User             string        `json:"user"`
+	Password         string        `json:"password,omitempty"`
+	Name             string        `json:"name"`
+	SSLMode          string        `json:"ssl_mode"`
+	MaxOpenConns     int           `json:"max_open_conns"`
+	MaxIdleConns     int           `json:"max_idle_conns"`
+	ConnMaxLifetime  time.Duration `json:"conn_max_lifetime"`
+	ConnMaxIdleTime  time.Duration `json:"conn_max_idle_time"`
+	ConnectTimeout   time.Duration `json:"connect_timeout"`
+	MigrationTimeout time.Duration `json:"migration_timeout"`
+	AutoMigrate      bool          `json:"auto_migrate"`
+	// Path is the SQLite file, already resolved against Config.Dir, or MemoryPath.
+	Path        string        `json:"path,omitempty"`
+	BusyTimeout time.Duration `json:"busy_timeout"`
+	JournalMode string        `json:"journal_mode,omitempty"`
+	Synchronous string        `json:"synchronous,omitempty"`
+}
+
+// Knowledge is the part of the `knowledge:` section this tool owns.
+type Knowledge struct {
+	VectorDBs []VectorDB `json:"vector_dbs"`
+}
+
+// VectorDB is one entry of `knowledge.vector_dbs`.
+type VectorDB struct {
+	ID         string `json:"id"`
+	Provider   string `json:"provider"`
+	URL        string `json:"url,omitempty"`
+	Path       string `json:"path,omitempty"`
+	Dimension  int    `json:"dimension"`
+	Collection string `json:"collection,omitempty"`
+	Index      string `json:"index,omitempty"`
+	Dialect    string `json:"dialect,omitempty"`
+	Metric     string `json:"metric,omitempty"`
+}
+
+// Runtime is the part of the `runtime:` section this tool reads.
+type Runtime struct {
+	MaxConcurrentWorkflows int `json:"max_concurrent_workflows,omitempty"`
+}
+
+// Source says where a value came from.
+type Source struct {
+	Kind SourceKind `json:"kind"`
+	// File is the config file as the user named it (or "compozy.yaml"), for file values.
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+	// Name is the environment variable or flag name, for env and flag sources.
+	Name string `json:"name,omitempty"`
+}
+
+// SourceKind is the layer a value came from.
+type SourceKind string
+
+// The layers, lowest precedence first.
+const (
+	SourceDefault SourceKind = "default"
+	SourceFile    SourceKind = "file"
+	SourceEnv     SourceKind = "env"
+	SourceFlag    SourceKind = "flag"
+	SourceStdin   SourceKind = "stdin"
+)
+
+// String renders the source for people: "default", "compozy.yaml:3", "env COMPOZY_DB_HOST",
+// "flag --db-driver", "stdin".
+func (s Source) String() string {
+	switch s.Kind {
+	case SourceFile:
+		if s.Line > 0 {
+			return s.File + ":" + strconv.Itoa(s.Line)
+		}
+		return s.File
+	case SourceEnv:
+		return "env " + s.Name
+	case SourceFlag:
+		return "flag " + s.Name
+	case SourceStdin:
+		return "stdin"
+	}
+	return string(s.Kind)
+}
+
+// Warning is a validation finding that does not make the config invalid.
+type Warning struct {
+	Key     string `json:"key"`
+	Message string `json:"message"`
+	Fix     string `json:"fix,omitempty"`
+	// File, Line and Column locate the value in the config file, when it came from there.
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+	// Origin names where the value came from when not from the file: "env COMPOZY_DB_PORT",
+	// "flag --db-port", "stdin".
+	Origin string `json:"origin,omitempty"`
+}
+
+// Where is the location of the warning: "compozy.yaml:3:5", "env DB_HOST", or "".
+func (w Warning) Where() string { return where(w.File, w.Line, w.Column, w.Origin) }
+
+// String renders the warning as "WHERE: KEY: MESSAGE" plus an indented fix line.
+func (w Warning) String() string { return render(w.Where(), w.Key, w.Message, w.Fix) }

@@ -1,0 +1,410 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// LoadOptions says where to look for configuration.
+type LoadOptions struct {
+	// File is the config file named by the user; "" means ./compozy.yaml in WorkDir, if present.
+	// A relative File is relative to WorkDir.
+	File string
+	// FileRequired makes a missing File an error (the user named it explicitly).
+	FileRequired bool
+	// FileFrom names where File came from ("--config" or "COMPOZY_CONFIG_FILE"), for messages.
+	FileFrom string
+	// WorkDir is the working directory; "" means the process's.
+	WorkDir string
+	// Getenv and Environ read the environment; nil means the process's.
+	Getenv  func(string) string
+	Environ func() []string
+	// Flags are the command-line overrides, highest precedence.
+	Flags []Override
+}
+
+// Override is one value set on the command line.
+type Override struct {
+	Key   string // dotted config key, e.g. "database.driver"
+	Name  string // the flag, e.g. "--db-driver"
+	Value string
+	Stdin bool // the value was read from standard input (--db-password-stdin)
+}
+
+// Load resolves the configuration: defaults, then the config file, then the environment
+// (COMPOZY_DB_*, then the legacy DB_*), then opts.Flags. It returns *Error, listing every
+// problem, when the configuration is invalid or a named file is missing.
+func Load(ctx context.Context, opts LoadOptions) (*Config, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	workDir, err := resolveWorkDir(opts.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	shown, path := opts.File, opts.File
+	if path == "" {
+		shown, path = DefaultFile, filepath.Join(workDir, DefaultFile)
+	} else if !filepath.IsAbs(path) {
+		path = filepath.Join(workDir, path)
+	}
+	path = filepath.Clean(path)
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		return load(opts, workDir, shown, path, data)
+	case errors.Is(err, fs.ErrNotExist) && !opts.FileRequired:
+		return load(opts, workDir, "", "", nil)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &Error{Problems: []Problem{missingFile(opts, shown)}}
+	default:
+		return nil, &Error{Problems: []Problem{{File: shown, Message: "cannot read the config file: " + pathErrorReason(err),
+			Fix: "make it a readable file, or name another with --config"}}}
+	}
+}
+
+// LoadBytes resolves the configuration with data as the content of the config file name (a
+// path, relative to opts.WorkDir or absolute; relative SQLite paths in data are relative to its
+// folder). opts.File and opts.FileRequired are ignored. Use it to check a file before writing it.
+func LoadBytes(ctx context.Context, name string, data []byte, opts LoadOptions) (*Config, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	workDir, err := resolveWorkDir(opts.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	path := name
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(workDir, path)
+	}
+	return load(opts, workDir, name, filepath.Clean(path), data)
+}
+
+// load runs the layers over data, the content of the file at path (shown as shown in messages;
+// path "" when there is no file), and validates the result.
+func load(opts LoadOptions, workDir, shown, path string, data []byte) (*Config, error) {
+	l := newLoader(opts, workDir)
+	l.defaults()
+	if path != "" {
+		l.cfg.File, l.cfg.Dir, l.name = path, filepath.Dir(path), shown
+		l.file(data)
+	}
+	l.env()
+	l.flags()
+	l.resolvePaths()
+	l.validate()
+	if len(l.problems) > 0 {
+		sortProblems(l.problems)
+		return nil, &Error{Problems: l.problems}
+	}
+	sortWarnings(l.cfg.Warnings)
+	return l.cfg, nil
+}
+
+// missingFile is the problem of a config file the user named that does not exist.
+func missingFile(opts LoadOptions, shown string) Problem {
+	p := Problem{File: shown, Message: "config file not found"}
+	switch opts.FileFrom {
+	case "":
+		p.Fix = "check the path"
+	case "COMPOZY_CONFIG_FILE":
+		p.Message += " (named by COMPOZY_CONFIG_FILE)"
+		p.Fix = "check the path, or unset COMPOZY_CONFIG_FILE to use ./" + DefaultFile
+	default:
+		p.Message += " (named by " + opts.FileFrom + ")"
+		p.Fix = "check the path, or leave out " + opts.FileFrom + " to use ./" + DefaultFile + "; compozy init writes one"
+	}
+	return p
+}
+
+// pathErrorReason is the reason of a file error without the path, which the problem already names.
+func pathErrorReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// resolveWorkDir returns dir as an absolute path, or the process's working directory.
+func resolveWorkDir(dir string) (string, error) {
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", fmt.Errorf("find working directory: %w", err)
+		}
+		return wd, nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("resolve working directory %s: %w", dir, err)
+	}
+	return abs, nil
+}
+
+// loader holds the state of one Load.
+type loader struct {
+	opts    LoadOptions
+	workDir string
+	fields  []Field
+	cfg     *Config
+	// name is the config file as shown in messages.
+	name     string
+	problems []Problem
+	// raw holds the text of secret-bearing values as written in the file, before expansion.
+	raw map[string]string
+}
+
+func newLoader(opts LoadOptions, workDir string) *loader {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Environ == nil {
+		opts.Environ = os.Environ
+	}
+	return &loader{
+		opts:    opts,
+		workDir: workDir,
+		fields:  Fields(),
+		cfg:     &Config{Dir: workDir, Sources: map[string]Source{}},
+		raw:     map[string]string{},
+	}
+}
+
+// lookupEnv reports a variable's value and whether it is set. Getenv cannot tell an empty
+// variable from an unset one; Environ can.
+func (l *loader) lookupEnv(name string) (string, bool) {
+	if v := l.opts.Getenv(name); v != "" {
+		return v, true
+	}
+	for _, kv := range l.opts.Environ() {
+		if k, _, ok := strings.Cut(kv, "="); ok && k == name {
+			return "", true
+		}
+	}
+	return "", false
+}
+
+// problem records a problem with the value of key that came from src.
+func (l *loader) problem(src Source, key, msg, fix string) {
+	p := Problem{Key: key, Message: msg, Fix: fix}
+	if src.Kind == SourceFile {
+		p.File, p.Line, p.Column = src.File, src.Line, src.Column
+	} else if src.Kind != SourceDefault {
+		p.Origin = src.String()
+	}
+	l.problems = append(l.problems, p)
+}
+
+// warn records a warning about the value of key that came from src.
+func (l *loader) warn(src Source, key, msg, fix string) {
+	w := Warning{Key: key, Message: msg, Fix: fix}
+	if src.Kind == SourceFile {
+		w.File, w.Line, w.Column = src.File, src.Line, src.Column
+	} else if src.Kind != SourceDefault {
+		w.Origin = src.String()
+	}
+	l.cfg.Warnings = append(l.cfg.Warnings, w)
+}
+
+// hasProblem reports whether key already has a problem, so later checks do not repeat it.
+func (l *loader) hasProblem(key string) bool {
+	for _, p := range l.problems {
+		if p.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// setValue converts sc for field f (entry i) and stores it with its source, or records why it
+// does not fit.
+func (l *loader) setValue(f Field, i int, sc scalar, src Source) {
+	key := f.KeyAt(i)
+	v, cerr := convert(f, sc)
+	if cerr != nil {
+		l.problem(src, key, cerr.msg, cerr.fix)
+		return
+	}
+	f.set(l.cfg, i, v)
+	l.cfg.Sources[key] = src
+}
+
+// defaults sets every database and runtime key to its default.
+func (l *loader) defaults() {
+	for _, f := range l.fields {
+		if f.Section != SectionVectorDB {
+			l.setDefault(f, 0)
+		}
+	}
+}
+
+// setDefault sets f (entry i) to its default value.
+func (l *loader) setDefault(f Field, i int) {
+	src := Source{Kind: SourceDefault}
+	if f.Default == "" {
+		l.cfg.Sources[f.KeyAt(i)] = src
+		return
+	}
+	l.setValue(f, i, stringScalar(f.Default), src)
+}
+
+// addVectorDB appends an entry with its defaults and returns its index.
+func (l *loader) addVectorDB() int {
+	i := len(l.cfg.Knowledge.VectorDBs)
+	l.cfg.Knowledge.VectorDBs = append(l.cfg.Knowledge.VectorDBs, VectorDB{})
+	for _, f := range l.fields {
+		if f.Section == SectionVectorDB {
+			l.setDefault(f, i)
+		}
+	}
+	return i
+}
+
+// env applies COMPOZY_DB_* and DB_* variables. The first set name of a field wins; the others
+// are reported when they disagree. Unknown COMPOZY_DB_* variables are reported as likely typos.
+func (l *loader) env() {
+	known := map[string]bool{}
+	for _, f := range l.fields {
+		var used, val string
+		for _, name := range f.Env {
+			known[name] = true
+			v := l.opts.Getenv(name)
+			switch {
+			case v == "":
+			case used == "":
+				used, val = name, v
+			case v != val:
+				l.warn(Source{Kind: SourceEnv, Name: name}, f.Key(), name+" is ignored: "+used+" is set too and takes precedence",
+					"unset one of them")
+			}
+		}
+		if used != "" {
+			l.setValue(f, 0, stringScalar(val), Source{Kind: SourceEnv, Name: used})
+		}
+	}
+	var candidates []string
+	for name := range known {
+		if strings.HasPrefix(name, "COMPOZY_DB_") {
+			candidates = append(candidates, name)
+		}
+	}
+	slices.Sort(candidates)
+	for _, kv := range l.opts.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "COMPOZY_DB_") || known[name] {
+			continue
+		}
+		fix := "unset it; the variables are COMPOZY_DB_ followed by a database key in capitals (COMPOZY_DB_HOST, COMPOZY_DB_SSL_MODE, ...)"
+		if best := suggest(name, candidates); best != "" {
+			fix = "rename it to " + best
+		}
+		l.warn(Source{Kind: SourceEnv, Name: name}, "", "unknown variable "+name+" is ignored", fix)
+	}
+}
+
+// flags applies the command-line overrides.
+func (l *loader) flags() {
+	for _, o := range l.opts.Flags {
+		src := Source{Kind: SourceFlag, Name: o.Name}
+		if o.Stdin {
+			src.Kind = SourceStdin
+		}
+		f, ok := l.fieldByKey(o.Key)
+		if !ok {
+			l.problem(src, o.Key, "the flag sets an unknown key", "this is a bug in compozy; please report it")
+			continue
+		}
+		l.setValue(f, 0, stringScalar(o.Value), src)
+	}
+}
+
+// fieldByKey finds a database or runtime field by dotted key, accepting aliases
+// ("database.dbname").
+func (l *loader) fieldByKey(key string) (Field, bool) {
+	section, name, ok := strings.Cut(key, ".")
+	if !ok || Section(section) == SectionVectorDB {
+		return Field{}, false
+	}
+	return l.field(Section(section), name)
+}
+
+// field finds the field called name (or one of its aliases) in section.
+func (l *loader) field(section Section, name string) (Field, bool) {
+	for _, f := range l.fields {
+		if f.Section != section {
+			continue
+		}
+		for _, n := range f.names() {
+			if n == name {
+				return f, true
+			}
+		}
+	}
+	return Field{}, false
+}
+
+// sectionNames lists the keys and aliases of section, for suggestions.
+func (l *loader) sectionNames(section Section) []string {
+	var names []string
+	for _, f := range l.fields {
+		if f.Section == section {
+			names = append(names, f.names()...)
+		}
+	}
+	return names
+}
+
+// resolvePaths makes path values absolute: a relative path from the file is relative to the
+// file's folder, one from the environment or a flag to the working directory.
+func (l *loader) resolvePaths() {
+	for _, f := range l.fields {
+		if f.Type != TypePath {
+			continue
+		}
+		n := 1
+		if f.Section == SectionVectorDB {
+			n = len(l.cfg.Knowledge.VectorDBs)
+		}
+		for i := range n {
+			l.resolvePath(f, i)
+		}
+	}
+}
+
+func (l *loader) resolvePath(f Field, i int) {
+	key := f.KeyAt(i)
+	p, _ := f.get(l.cfg, i).(string)
+	src := l.cfg.Sources[key]
+	if p == "" || p == MemoryPath {
+		return
+	}
+	if f.Section == SectionDatabase && strings.HasPrefix(p, "file:") {
+		l.problem(src, key, "expected a file path or :memory:, not a SQLite URI",
+			"write the file path only (for example ./data/compozy.db); journal_mode, synchronous and busy_timeout set the pragmas")
+		return
+	}
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		home := l.opts.Getenv("HOME")
+		if home == "" {
+			l.problem(src, key, "cannot expand ~: HOME is not set", "write the full path")
+			return
+		}
+		p = home + p[1:]
+	}
+	if !filepath.IsAbs(p) {
+		base := l.workDir
+		if src.Kind == SourceFile {
+			base = l.cfg.Dir
+		}
+		p = filepath.Join(base, p)
+	}
+	f.set(l.cfg, i, filepath.Clean(p))
+}

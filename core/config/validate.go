@@ -1,0 +1,234 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// validate checks the resolved values against each other. Keys that already have a problem (a
+// wrong type, say) are not checked again.
+func (l *loader) validate() {
+	c := l.cfg
+	d := &c.Database
+	switch d.Driver {
+	case DriverSQLite:
+		l.validateSQLite()
+	case DriverPostgres:
+		l.validatePostgres()
+	}
+	if d.MaxIdleConns > d.MaxOpenConns && !l.hasProblem("database.max_open_conns") {
+		// Not an error: database/sql lowers the idle limit to the open limit by itself. But the
+		// setting says something the pool will not do, so say so.
+		l.warn(l.sourceOf("database.max_idle_conns"), "database.max_idle_conns",
+			fmt.Sprintf("max_idle_conns (%d) is more than max_open_conns (%d); only %d connections can be idle", d.MaxIdleConns, d.MaxOpenConns, d.MaxOpenConns),
+			fmt.Sprintf("set max_idle_conns to %d or less", d.MaxOpenConns))
+	}
+	l.validateVectorDBs()
+	l.plaintextSecrets()
+}
+
+// validateSQLite checks what SQLite needs: a path, no pgvector, a vector DB for knowledge bases,
+// and settings that keep "database is locked" away.
+func (l *loader) validateSQLite() {
+	c := l.cfg
+	d := &c.Database
+	driverSrc := l.sourceOf("database.driver")
+	if d.Path == "" && !l.hasProblem("database.path") {
+		l.problem(driverSrc, "database.path", "driver sqlite needs a database file: set a file path or :memory:",
+			`set path: ./data/compozy.db (or path: ":memory:" for a database that lasts as long as the process), or use --db-path / COMPOZY_DB_PATH`)
+	}
+	for i, v := range c.Knowledge.VectorDBs {
+		if v.Provider == "pgvector" {
+			key := "knowledge.vector_dbs[" + strconv.Itoa(i) + "].provider"
+			l.problem(l.sourceOf(key), key, "pgvector provider is incompatible with SQLite driver",
+				"use qdrant, redis or filesystem as the provider of this vector DB (for example provider: qdrant with url: http://localhost:6333), or set driver: postgres")
+		}
+	}
+	if len(c.Knowledge.VectorDBs) == 0 {
+		l.warn(driverSrc, "knowledge.vector_dbs", "SQLite has no vector search and no vector DB is configured: knowledge bases will not work",
+			"add a qdrant, redis or filesystem entry under knowledge.vector_dbs (compozy init can write one)")
+	}
+	if n := c.Runtime.MaxConcurrentWorkflows; n > SQLiteSafeConcurrentWorkflows {
+		key := "runtime.max_concurrent_workflows"
+		l.warn(l.sourceOf(key), key,
+			fmt.Sprintf("%d concurrent workflows is above %d, the most measured safe for SQLite in one process (docs/benchmarks.md)", n, SQLiteSafeConcurrentWorkflows),
+			fmt.Sprintf("lower max_concurrent_workflows to %d, or use driver: postgres", SQLiteSafeConcurrentWorkflows))
+	}
+	if d.Path != MemoryPath && d.Path != "" {
+		if d.BusyTimeout == 0 && !l.hasProblem("database.busy_timeout") {
+			l.warn(l.sourceOf("database.busy_timeout"), "database.busy_timeout",
+				"busy_timeout 0 makes every lock wait fail at once with \"database is locked\"", "set busy_timeout: 5s")
+		}
+		if d.JournalMode != "wal" && !l.hasProblem("database.journal_mode") {
+			l.warn(l.sourceOf("database.journal_mode"), "database.journal_mode",
+				"journal_mode "+d.JournalMode+" blocks readers while a workflow writes; concurrent workflows will hit \"database is locked\"",
+				"set journal_mode: wal")
+		}
+	}
+	l.ignoredKeys(DriverPostgres)
+}
+
+// validatePostgres checks the connection string's form.
+func (l *loader) validatePostgres() {
+	d := &l.cfg.Database
+	if d.ConnString != "" && !l.hasProblem("database.conn_string") {
+		key := "database.conn_string"
+		if scheme, _, ok := strings.Cut(d.ConnString, "://"); ok {
+			if scheme != "postgres" && scheme != "postgresql" {
+				l.problem(l.sourceOf(key), key, fmt.Sprintf("expected a postgres:// or postgresql:// URL, got scheme %q", scheme),
+					"write postgres://user@host:5432/compozy?sslmode=require")
+			} else if _, err := url.Parse(d.ConnString); err != nil {
+				l.problem(l.sourceOf(key), key, "not a valid URL: "+urlErrorReason(err),
+					"percent-encode special characters in the user and password (@ as %40, / as %2F)")
+			}
+		} else if !strings.Contains(d.ConnString, "=") {
+			l.problem(l.sourceOf(key), key, "expected a postgres:// URL or key=value pairs (host=... dbname=...)",
+				"write postgres://user@host:5432/compozy?sslmode=require")
+		}
+	}
+	l.ignoredKeys(DriverSQLite)
+}
+
+// ignoredKeys warns about keys of the other driver set in the file or on the command line. (The
+// environment is left out: legacy DB_* variables often belong to other programs.)
+func (l *loader) ignoredKeys(other string) {
+	for _, f := range l.fields {
+		if f.Driver != other {
+			continue
+		}
+		key := f.Key()
+		src := l.cfg.Sources[key]
+		if src.Kind != SourceFile && src.Kind != SourceFlag || l.hasProblem(key) {
+			continue
+		}
+		if f.get(l.cfg, 0) == "" {
+			continue
+		}
+		l.warn(src, key, fmt.Sprintf("%s applies to driver %s only; it is ignored with driver %s", f.Name, other, l.cfg.Database.Driver),
+			"remove it, or set driver: "+other)
+	}
+}
+
+// validateVectorDBs checks each entry: required keys, unique ids, what each provider needs.
+func (l *loader) validateVectorDBs() {
+	ids := map[string]int{}
+	for i, v := range l.cfg.Knowledge.VectorDBs {
+		entry := "knowledge.vector_dbs[" + strconv.Itoa(i) + "]"
+		if l.hasProblem(entry) {
+			continue // not a mapping: its keys cannot be checked
+		}
+		entrySrc := l.sourceOf(entry)
+		key := func(name string) string { return entry + "." + name }
+		switch j, dup := ids[v.ID]; {
+		case v.ID == "":
+			if !l.hasProblem(key("id")) {
+				l.problem(entrySrc, key("id"), "id is required", "give every vector DB a unique id, for example id: main")
+			}
+		case dup:
+			first := l.sourceOf("knowledge.vector_dbs[" + strconv.Itoa(j) + "].id")
+			l.problem(l.sourceOf(key("id")), key("id"), fmt.Sprintf("duplicate vector DB id %q (also the id of knowledge.vector_dbs[%d], %s)", v.ID, j, first),
+				"give every vector DB a unique id")
+		default:
+			ids[v.ID] = i
+		}
+		if v.Provider == "" && !l.hasProblem(key("provider")) {
+			l.problem(entrySrc, key("provider"), "provider is required", "set provider to one of: pgvector, qdrant, redis, filesystem")
+		}
+		if v.Dimension == 0 && !l.hasProblem(key("dimension")) {
+			l.problem(entrySrc, key("dimension"), "dimension is required",
+				"set dimension to the length of the embedding model's vectors, for example 1536")
+		}
+		switch v.Provider {
+		case "qdrant":
+			l.vectorURL(i, v, entrySrc, "http://localhost:6333", "http", "https")
+		case "redis":
+			l.vectorURL(i, v, entrySrc, "redis://localhost:6379", "redis", "rediss", "unix")
+		case "pgvector":
+			if v.URL != "" {
+				l.vectorURL(i, v, entrySrc, "", "postgres", "postgresql")
+			}
+		case "filesystem":
+			if v.Path == "" && !l.hasProblem(key("path")) {
+				l.problem(entrySrc, key("path"), "provider filesystem needs a folder", "set path: ./data/vectors")
+			}
+		}
+	}
+}
+
+// vectorURL checks that entry i has a URL with one of the schemes.
+func (l *loader) vectorURL(i int, v VectorDB, entrySrc Source, example string, schemes ...string) {
+	key := "knowledge.vector_dbs[" + strconv.Itoa(i) + "].url"
+	if l.hasProblem(key) {
+		return
+	}
+	if v.URL == "" {
+		l.problem(entrySrc, key, "provider "+v.Provider+" needs a url", "set url: "+example)
+		return
+	}
+	src := l.sourceOf(key)
+	u, err := url.Parse(v.URL)
+	if err != nil {
+		l.problem(src, key, "not a valid URL: "+urlErrorReason(err), "percent-encode special characters in the password")
+		return
+	}
+	for _, s := range schemes {
+		if strings.EqualFold(u.Scheme, s) {
+			if u.Host == "" && s != "unix" {
+				l.problem(src, key, fmt.Sprintf("%s has no host", Redact(v.URL)), "set url: "+example)
+			}
+			return
+		}
+	}
+	fix := "write " + strings.Join(schemes, "://, ") + "://..."
+	if example != "" {
+		fix = "set url: " + example
+	}
+	l.problem(src, key, fmt.Sprintf("provider %s expects a %s:// URL, got %s", v.Provider, schemes[0], Redact(v.URL)), fix)
+}
+
+// plaintextSecrets warns about passwords written out in the config file.
+func (l *loader) plaintextSecrets() {
+	for _, key := range slices.Sorted(maps.Keys(l.raw)) {
+		raw := l.raw[key]
+		if l.hasProblem(key) {
+			continue
+		}
+		var msg, fix string
+		switch {
+		case key == "database.password":
+			if hasReference(raw) || raw == "" {
+				continue
+			}
+			msg, fix = "plaintext password in the config file", "write password: ${COMPOZY_DB_PASSWORD} and set COMPOZY_DB_PASSWORD in the environment"
+		case plaintextSecret(raw):
+			msg = "plaintext password in the config file"
+			fix = "replace the password with a ${VAR} reference, for example ${VECTOR_DB_PASSWORD}, and set the variable in the environment"
+			if key == "database.conn_string" {
+				fix = "write conn_string: ${COMPOZY_DB_CONN_STRING}, or put ${COMPOZY_DB_PASSWORD} where the password is"
+			}
+		default:
+			continue
+		}
+		l.warn(l.sourceOf(key), key, msg, fix)
+	}
+}
+
+// sourceOf is where key's value came from (the default when unknown).
+func (l *loader) sourceOf(key string) Source {
+	if s, ok := l.cfg.Sources[key]; ok {
+		return s
+	}
+	return Source{Kind: SourceDefault}
+}
+
+// urlErrorReason is a URL parse error without the URL, which may hold a password.
+func urlErrorReason(err error) string {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err.Error()
+	}
+	return "cannot parse it"
+}
