@@ -1,0 +1,406 @@
+// Package postgres implements the storage repositories on PostgreSQL with pgx/v5 and pgxpool.
+//
+// Connection settings come either from a connection string (URL or keyword/value) or from
+// separate fields, which are assembled into a keyword/value string with every value quoted and
+// escaped, so any password works (spaces, quotes, @, /, \). No error and no printable target
+// ever contains the password.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/compozy/setup/core/storage"
+)
+
+// Options configures Open.
+type Options struct {
+	// ConnString is a URL (postgres://...) or keyword/value string (host=... dbname=...). When
+	// set, Host, Port, User, Name and SSLMode are ignored.
+	ConnString string
+	// Host, Port, User, Name and SSLMode describe the server when ConnString is empty. Empty
+	// values fall back to libpq's environment variables and defaults, as in psql.
+	Host    string
+	Port    int
+	User    string
+	Name    string
+	SSLMode string
+	// Password, when set, is used whether the rest comes from ConnString or from the fields,
+	// and overrides a password inside ConnString.
+	Password string
+	// MaxConns is the pool size; 0 keeps pgxpool's default (the greater of 4 and the CPU count).
+	MaxConns int32
+	// MinIdleConns is the number of idle connections the pool keeps open; 0 keeps none.
+	MinIdleConns int32
+	// ConnMaxLifetime and ConnMaxIdleTime bound a connection's age and idle time; 0 keeps
+	// pgxpool's defaults (1 h and 30 min).
+	ConnMaxLifetime time.Duration
+	ConnMaxIdleTime time.Duration
+	// ConnectTimeout bounds each connection attempt; 0 means only the context bounds it.
+	ConnectTimeout time.Duration
+	// Now is the clock for created_at/updated_at. Default time.Now.
+	Now func() time.Time
+}
+
+// DB is an open PostgreSQL database. It implements storage.Store.
+type DB struct {
+	pool   *pgxpool.Pool
+	target string
+	now    func() time.Time
+
+	sqlOnce sync.Once
+	sqlDB   *sql.DB
+}
+
+var _ storage.Store = (*DB)(nil)
+
+// Open builds the pool from opts and checks that the server answers. Errors name the step
+// (settings, pool, connect) and the redacted target, never the password.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	cfg, err := PoolConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	target := redactedFromConfig(cfg, opts)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create postgres pool for %s: %w", target, err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to %s: %w", target, err)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &DB{pool: pool, target: target, now: now}, nil
+}
+
+// PoolConfig turns opts into a pgxpool configuration without connecting. It is exported so
+// that callers (and tests) can see exactly what Open would use.
+func PoolConfig(opts Options) (*pgxpool.Config, error) {
+	dsn := opts.ConnString
+	if dsn == "" {
+		dsn = keywordValueDSN(opts)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse postgres connection settings: %s", safeParseMessage(err, opts.Password))
+	}
+	if opts.Password != "" {
+		cfg.ConnConfig.Password = opts.Password
+	}
+	if opts.MaxConns < 0 || opts.MinIdleConns < 0 {
+		return nil, fmt.Errorf("postgres pool: max conns %d and min idle conns %d must not be negative", opts.MaxConns, opts.MinIdleConns)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.MinIdleConns > 0 {
+		cfg.MinIdleConns = min(opts.MinIdleConns, cfg.MaxConns)
+	}
+	if opts.ConnMaxLifetime > 0 {
+		cfg.MaxConnLifetime = opts.ConnMaxLifetime
+	}
+	if opts.ConnMaxIdleTime > 0 {
+		cfg.MaxConnIdleTime = opts.ConnMaxIdleTime
+	}
+	if opts.ConnectTimeout > 0 {
+		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+	}
+	return cfg, nil
+}
+
+// keywordValueDSN assembles the fields into a keyword/value string. Every value is single-quoted
+// with \ and ' escaped by a backslash, which libpq and pgx read back verbatim.
+func keywordValueDSN(o Options) string {
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+quote(v))
+		}
+	}
+	add("host", o.Host)
+	if o.Port != 0 {
+		add("port", strconv.Itoa(o.Port))
+	}
+	add("user", o.User)
+	add("password", o.Password)
+	add("dbname", o.Name)
+	add("sslmode", o.SSLMode)
+	return strings.Join(parts, " ")
+}
+
+func quote(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// safeParseMessage is pgx's reason for rejecting a connection string, without the string
+// itself. The underlying error is kept only where it cannot quote the string (a url.Error quotes
+// the whole URL, password included) and does not contain the known password.
+func safeParseMessage(err error, password string) string {
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return "invalid connection settings"
+	}
+	saved := pe.ConnString
+	pe.ConnString = ""
+	msg := pe.Error()
+	pe.ConnString = saved
+	msg = strings.TrimPrefix(msg, "cannot parse ``: ")
+	if inner := errors.Unwrap(pe); inner != nil {
+		reason := strings.TrimSuffix(msg, " ("+inner.Error()+")")
+		leaky := strings.HasPrefix(reason, "failed to parse as") ||
+			(password != "" && strings.Contains(inner.Error(), password))
+		if leaky {
+			msg = reason
+		}
+	}
+	if msg == "" || (password != "" && strings.Contains(msg, password)) {
+		return "invalid connection settings"
+	}
+	return msg
+}
+
+// Target returns the server opts point at as a URL with the password replaced by [redacted],
+// for example postgres://app:[redacted]@db:5432/compozy?sslmode=disable, without connecting.
+// Settings that do not parse give "postgres (invalid connection settings)".
+func Target(opts Options) string {
+	cfg, err := PoolConfig(opts)
+	if err != nil {
+		return "postgres (invalid connection settings)"
+	}
+	return redactedFromConfig(cfg, opts)
+}
+
+func redactedFromConfig(cfg *pgxpool.Config, opts Options) string {
+	cc := cfg.ConnConfig
+	var b strings.Builder
+	b.WriteString("postgres://")
+	if cc.User != "" {
+		b.WriteString(url.User(cc.User).String())
+		if cc.Password != "" {
+			b.WriteString(":[redacted]")
+		}
+		b.WriteString("@")
+	}
+	var query []string
+	if strings.HasPrefix(cc.Host, "/") {
+		query = append(query, "host="+cc.Host)
+	} else if cc.Host != "" {
+		host := cc.Host
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		b.WriteString(host + ":" + strconv.Itoa(int(cc.Port)))
+	}
+	b.WriteString("/" + url.PathEscape(cc.Database))
+	query = append(query, "sslmode="+sslMode(opts))
+	b.WriteString("?" + strings.Join(query, "&"))
+	return b.String()
+}
+
+// sslMode is the sslmode in effect: explicit in the settings, else PGSSLMODE, else libpq's
+// default "prefer".
+func sslMode(opts Options) string {
+	if opts.ConnString == "" && opts.SSLMode != "" {
+		return opts.SSLMode
+	}
+	if opts.ConnString != "" {
+		if v := connStringSetting(opts.ConnString, "sslmode"); v != "" {
+			return v
+		}
+	}
+	if v := os.Getenv("PGSSLMODE"); v != "" {
+		return v
+	}
+	return "prefer"
+}
+
+// connStringSetting returns one setting of a URL or keyword/value connection string, or "".
+func connStringSetting(s, key string) string {
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return ""
+		}
+		return u.Query().Get(key)
+	}
+	for len(s) > 0 {
+		s = strings.TrimLeft(s, " \t\n\r\v\f")
+		eq := strings.IndexByte(s, '=')
+		if eq < 0 {
+			return ""
+		}
+		k := strings.TrimSpace(s[:eq])
+		s = strings.TrimLeft(s[eq+1:], " \t\n\r\v\f")
+		var v strings.Builder
+		quoted := strings.HasPrefix(s, "'")
+		if quoted {
+			s = s[1:]
+		}
+		i := 0
+		for ; i < len(s); i++ {
+			c := s[i]
+			if c == '\\' && i+1 < len(s) {
+				i++
+				v.WriteByte(s[i])
+				continue
+			}
+			if (quoted && c == '\'') || (!quoted && strings.IndexByte(" \t\n\r\v\f", c) >= 0) {
+				break
+			}
+			v.WriteByte(c)
+		}
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+		if k == key {
+			return v.String()
+		}
+	}
+	return ""
+}
+
+// Redacted returns the target as a URL with the password replaced by [redacted].
+func (d *DB) Redacted() string { return d.target }
+
+// Pool returns the pgx pool.
+func (d *DB) Pool() *pgxpool.Pool { return d.pool }
+
+// SQLDB returns a database/sql handle over the pool (for goose). It is created on first use and
+// closed by Close.
+func (d *DB) SQLDB() *sql.DB {
+	d.sqlOnce.Do(func() { d.sqlDB = stdlib.OpenDBFromPool(d.pool) })
+	return d.sqlDB
+}
+
+// Ping checks that the server answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", d.target, err)
+	}
+	return nil
+}
+
+// Close closes the database/sql handle, if any, and the pool.
+func (d *DB) Close() error {
+	var err error
+	d.sqlOnce.Do(func() {}) // no SQLDB after Close
+	if d.sqlDB != nil {
+		if e := d.sqlDB.Close(); e != nil {
+			err = fmt.Errorf("close postgres sql handle: %w", e)
+		}
+	}
+	d.pool.Close()
+	return err
+}
+
+// InTx runs fn in one transaction and commits when fn returns nil; fn's error or panic rolls it
+// back.
+func (d *DB) InTx(ctx context.Context, fn func(tx storage.Repos) error) error {
+	return d.inTx(ctx, func(q querier) error { return fn(repos{runner{q: q, db: d}}) })
+}
+
+func (d *DB) inTx(ctx context.Context, fn func(q querier) error) error {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// A fresh context: a cancelled ctx must not leave the transaction open.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = tx.Rollback(rctx)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit transaction: %w", mapErr(err))
+	}
+	committed = true
+	return nil
+}
+
+// Workflows returns the workflow repository.
+func (d *DB) Workflows() storage.WorkflowRepo { return workflowRepo{d.runner()} }
+
+// Tasks returns the task repository.
+func (d *DB) Tasks() storage.TaskRepo { return taskRepo{d.runner()} }
+
+// Users returns the user repository.
+func (d *DB) Users() storage.UserRepo { return userRepo{d.runner()} }
+
+// APIKeys returns the API-key repository.
+func (d *DB) APIKeys() storage.APIKeyRepo { return apiKeyRepo{d.runner()} }
+
+func (d *DB) runner() runner { return runner{q: d.pool, db: d} }
+
+// querier is what the pool and a transaction have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// runner runs the repositories' SQL on the pool (each statement its own transaction) or in one
+// transaction.
+type runner struct {
+	q  querier
+	db *DB
+}
+
+// now is the current time in UTC at timestamptz precision.
+func (r runner) now() time.Time { return r.db.now().UTC().Truncate(time.Microsecond) }
+
+// repos are the repositories bound to one transaction.
+type repos struct{ r runner }
+
+func (x repos) Workflows() storage.WorkflowRepo { return workflowRepo(x) }
+func (x repos) Tasks() storage.TaskRepo         { return taskRepo(x) }
+func (x repos) Users() storage.UserRepo         { return userRepo(x) }
+func (x repos) APIKeys() storage.APIKeyRepo     { return apiKeyRepo(x) }
+
+// mapErr turns PostgreSQL constraint errors into the storage errors by SQLSTATE, keeping the
+// driver error in the chain, and pgx.ErrNoRows into storage.ErrNotFound.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "23505": // unique_violation
+		return fmt.Errorf("%w: %w", storage.ErrConflict, err)
+	case "23503", // foreign_key_violation
+		"23514", // check_violation
+		"23502", // not_null_violation
+		"22P02": // invalid_text_representation (invalid JSON)
+		return fmt.Errorf("%w: %w", storage.ErrInvalid, err)
+	}
+	return err
+}

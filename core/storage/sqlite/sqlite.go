@@ -1,0 +1,433 @@
+// Package sqlite implements the storage repositories on SQLite (modernc.org/sqlite, pure Go).
+//
+// The database is opened the way SQLite performs under concurrent load and never reports
+// "database is locked" within one process:
+//
+//   - pragmas are in the DSN, so every connection gets them (journal_mode, busy_timeout,
+//     synchronous, foreign_keys), and journal_mode is read back after opening;
+//   - all writes go through ONE connection whose transactions begin IMMEDIATE, so a
+//     read-then-write transaction never has to upgrade its lock (the upgrade fails at once with
+//     SQLITE_BUSY, whatever the busy_timeout);
+//   - writers queue for that connection first come, first served (database/sql hands a released
+//     connection to a random waiter, which inflates tail latency);
+//   - reads outside a transaction use a separate pool of read-only connections, which in WAL mode
+//     never wait for the writer;
+//   - the folder is created 0750 and the file 0600 before SQLite opens it, so the -wal and -shm
+//     files SQLite creates next to it get 0600 too.
+//
+// ":memory:" uses a single connection that is never closed while the DB is open, so the data
+// lives as long as the DB.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/compozy/setup/core/storage"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// MemoryPath is the Path of an in-memory database.
+const MemoryPath = ":memory:"
+
+// Defaults applied by Open to zero Options fields.
+const (
+	DefaultBusyTimeout = 5 * time.Second
+	DefaultJournalMode = "WAL"
+	DefaultSynchronous = "NORMAL"
+	DefaultReaders     = 4
+)
+
+// Options configures Open.
+type Options struct {
+	// Path is the database file, or MemoryPath. A relative path is made absolute against the
+	// working directory.
+	Path string
+	// BusyTimeout is how long a connection waits for a lock held by another connection or
+	// process before SQLITE_BUSY. Default DefaultBusyTimeout; it is set in whole milliseconds.
+	BusyTimeout time.Duration
+	// JournalMode is DELETE, TRUNCATE, PERSIST, MEMORY, WAL or OFF (any case). Default WAL.
+	// Ignored for MemoryPath: an in-memory database always uses MEMORY.
+	JournalMode string
+	// Synchronous is OFF, NORMAL, FULL or EXTRA (or 0-3). Default NORMAL: in WAL mode a power
+	// loss can lose the last commits, never consistency; FULL also survives that, at about a
+	// third of the write rate.
+	Synchronous string
+	// Readers is the size of the read-only pool. Default DefaultReaders. Ignored for MemoryPath.
+	Readers int
+	// Now is the clock for created_at/updated_at. Default time.Now.
+	Now func() time.Time
+}
+
+// DB is an open SQLite database. It implements storage.Store.
+type DB struct {
+	path        string
+	memory      bool
+	journalMode string
+	now         func() time.Time
+
+	writer *sql.DB
+	reader *sql.DB // == writer for MemoryPath
+
+	// token is the right to use the writer: a goroutine sends to take it and receives to give
+	// it back. Blocked senders are served in arrival order.
+	token chan struct{}
+	// wstmts are the statements prepared on the writer connection. Only the token holder
+	// reads or writes the map (and, inside InTx, the goroutines of the holder's fn, which
+	// only read it).
+	wstmts map[string]*sql.Stmt
+	// queries are all statements of the repositories, prepared on the writer.
+	queries []string
+	// rstmts are the statements prepared on the reader pool.
+	rstmts stmtCache
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ storage.Store = (*DB)(nil)
+
+// Open opens (creating when missing) the SQLite database described by opts. It returns an error
+// naming the step that failed: options, folder, file, connection, or a journal mode that SQLite
+// did not accept.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{
+		path:    o.Path,
+		memory:  o.Path == MemoryPath,
+		now:     o.Now,
+		token:   make(chan struct{}, 1),
+		wstmts:  make(map[string]*sql.Stmt),
+		queries: allQueries(),
+	}
+	if !d.memory {
+		if d.path, err = prepareFile(o.Path); err != nil {
+			return nil, err
+		}
+	}
+
+	writer, err := sql.Open("sqlite", writerDSN(d.path, d.memory, o))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", d.path, err)
+	}
+	// One connection, never closed while the DB is open: writes are serialised here instead
+	// of in SQLite's busy handler, and ":memory:" keeps its data.
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	d.writer = writer
+
+	if err := d.checkJournalMode(ctx, o.JournalMode); err != nil {
+		_ = writer.Close()
+		return nil, err
+	}
+
+	if d.memory {
+		d.reader = writer
+	} else {
+		reader, err := sql.Open("sqlite", readerDSN(d.path, o))
+		if err != nil {
+			_ = writer.Close()
+			return nil, fmt.Errorf("open sqlite readers %s: %w", d.path, err)
+		}
+		reader.SetMaxOpenConns(o.Readers)
+		reader.SetMaxIdleConns(o.Readers)
+		reader.SetConnMaxLifetime(0)
+		reader.SetConnMaxIdleTime(0)
+		if err := reader.PingContext(ctx); err != nil {
+			_ = reader.Close()
+			_ = writer.Close()
+			return nil, fmt.Errorf("open sqlite readers %s: %w", d.path, err)
+		}
+		d.reader = reader
+	}
+	d.rstmts.db = d.reader
+	return d, nil
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Path == "" {
+		return o, errors.New("open sqlite: path is required")
+	}
+	if o.BusyTimeout < 0 {
+		return o, fmt.Errorf("open sqlite: busy timeout %s is negative", o.BusyTimeout)
+	}
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = DefaultBusyTimeout
+	}
+	if o.JournalMode == "" {
+		o.JournalMode = DefaultJournalMode
+	}
+	o.JournalMode = strings.ToUpper(o.JournalMode)
+	if !oneOf(o.JournalMode, "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF") {
+		return o, fmt.Errorf("open sqlite: journal mode %q is not DELETE, TRUNCATE, PERSIST, MEMORY, WAL or OFF", o.JournalMode)
+	}
+	if o.Synchronous == "" {
+		o.Synchronous = DefaultSynchronous
+	}
+	o.Synchronous = strings.ToUpper(o.Synchronous)
+	if !oneOf(o.Synchronous, "OFF", "NORMAL", "FULL", "EXTRA", "0", "1", "2", "3") {
+		return o, fmt.Errorf("open sqlite: synchronous %q is not OFF, NORMAL, FULL or EXTRA", o.Synchronous)
+	}
+	if o.Readers < 0 {
+		return o, fmt.Errorf("open sqlite: readers %d is negative", o.Readers)
+	}
+	if o.Readers == 0 {
+		o.Readers = DefaultReaders
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+func oneOf(s string, set ...string) bool {
+	for _, v := range set {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareFile makes path absolute, creates its folder (0750) and, when missing, the file
+// (0600), so that SQLite's -wal and -shm files, which copy the database file's mode, are private
+// too.
+func prepareFile(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("resolve sqlite path %s: %w", path, err)
+	}
+	dir := filepath.Dir(abs)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("create sqlite folder %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		if err := f.Close(); err != nil {
+			return "", fmt.Errorf("create sqlite file %s: %w", abs, err)
+		}
+	case errors.Is(err, fs.ErrExist):
+		// An existing database keeps its mode; the doctor reports a loose one.
+	default:
+		return "", fmt.Errorf("create sqlite file %s: %w", abs, err)
+	}
+	return abs, nil
+}
+
+// fileURI is the SQLite URI of an absolute path, with the characters that would end the path
+// (?, #) or start an escape (%) escaped.
+func fileURI(path string) string {
+	return "file:" + (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath()
+}
+
+func writerDSN(path string, memory bool, o Options) string {
+	q := []string{"_pragma=busy_timeout(" + millis(o.BusyTimeout) + ")"}
+	if !memory {
+		q = append(q, "_pragma=journal_mode("+o.JournalMode+")")
+	}
+	q = append(q,
+		"_pragma=synchronous("+o.Synchronous+")",
+		"_pragma=foreign_keys(1)",
+		"_txlock=immediate",
+	)
+	if memory {
+		return MemoryPath + "?" + strings.Join(q, "&")
+	}
+	return fileURI(path) + "?" + strings.Join(q, "&")
+}
+
+func readerDSN(path string, o Options) string {
+	return fileURI(path) + "?mode=ro" +
+		"&_pragma=busy_timeout(" + millis(o.BusyTimeout) + ")" +
+		"&_pragma=foreign_keys(1)" +
+		"&_pragma=query_only(1)"
+}
+
+func millis(d time.Duration) string {
+	ms := d.Milliseconds()
+	if ms == 0 && d > 0 {
+		ms = 1
+	}
+	return fmt.Sprint(ms)
+}
+
+// checkJournalMode reads journal_mode back from the writer. SQLite answers a journal_mode pragma
+// it cannot apply (WAL on a file system without shared memory, a mode change while another
+// connection has the file open) with the mode it kept, not with an error.
+func (d *DB) checkJournalMode(ctx context.Context, want string) error {
+	var got string
+	if err := d.writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&got); err != nil {
+		// The first connection applies the DSN pragmas, so their errors surface here.
+		return fmt.Errorf("open sqlite %s: connect and apply pragmas: %w", d.path, err)
+	}
+	got = strings.ToLower(got)
+	d.journalMode = got
+	if d.memory {
+		return nil
+	}
+	if got != strings.ToLower(want) {
+		return fmt.Errorf("open sqlite %s: journal_mode is %s, not %s as configured (SQLite keeps the old mode when it cannot switch: another process may hold the file open, or the file system does not support %s)",
+			d.path, got, strings.ToLower(want), strings.ToLower(want))
+	}
+	return nil
+}
+
+// Path returns the absolute path of the database file, or MemoryPath.
+func (d *DB) Path() string { return d.path }
+
+// JournalMode returns the journal mode read back when the database was opened, in lower case
+// ("wal", or "memory" for MemoryPath).
+func (d *DB) JournalMode() string { return d.journalMode }
+
+// Writer returns the writer pool (one connection). Migrations run on it. Using it for writes
+// outside the repositories bypasses the first-come-first-served queue but is otherwise safe.
+func (d *DB) Writer() *sql.DB { return d.writer }
+
+// Ping checks that the writer and the readers answer.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.writer.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping sqlite writer: %w", err)
+	}
+	if err := d.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping sqlite readers: %w", err)
+	}
+	return nil
+}
+
+// Close waits for a write in progress, then closes the prepared statements and the
+// connections. The last connection to close checkpoints the WAL into the database file.
+func (d *DB) Close() error {
+	d.closeOnce.Do(func() {
+		var errs []error
+		d.rstmts.close()
+		// Take the writer so that no write is in flight; a writer blocked on a closed DB
+		// afterwards gets sql.ErrConnDone.
+		d.token <- struct{}{}
+		for q, st := range d.wstmts {
+			_ = st.Close()
+			delete(d.wstmts, q)
+		}
+		<-d.token
+		if !d.memory {
+			if err := d.reader.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close sqlite readers: %w", err))
+			}
+		}
+		if err := d.writer.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close sqlite writer: %w", err))
+		}
+		d.closeErr = errors.Join(errs...)
+	})
+	return d.closeErr
+}
+
+// InTx runs fn in one transaction on the writer connection (BEGIN IMMEDIATE, so reads inside fn
+// already hold the write lock and a later write cannot fail to upgrade). fn must use tx only:
+// calling the DB's own repositories inside fn waits for the writer fn holds.
+func (d *DB) InTx(ctx context.Context, fn func(tx storage.Repos) error) error {
+	return d.inTx(ctx, func(r runner) error { return fn(repos{r}) })
+}
+
+func (d *DB) inTx(ctx context.Context, fn func(r runner) error) (err error) {
+	release, err := d.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	tx, err := d.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", mapErr(err))
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(runner{db: d, tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", mapErr(err))
+	}
+	committed = true
+	return nil
+}
+
+// acquire takes the writer, waiting in arrival order, and prepares the writer statements the
+// first time it can. The returned func gives the writer back.
+func (d *DB) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case d.token <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for sqlite writer: %w", ctx.Err())
+	}
+	d.prepareWriter(ctx)
+	return func() { <-d.token }, nil
+}
+
+// prepareWriter prepares every statement of the repositories on the writer, so that statements
+// run inside transactions are prepared too. A statement that does not prepare (the schema is not
+// migrated yet) is tried again on the next acquire and meanwhile runs unprepared. Caller holds
+// the token.
+func (d *DB) prepareWriter(ctx context.Context) {
+	if len(d.wstmts) == len(d.queries) {
+		return
+	}
+	for _, q := range d.queries {
+		if d.wstmts[q] != nil {
+			continue
+		}
+		st, err := d.writer.PrepareContext(ctx, q)
+		if err != nil {
+			return
+		}
+		d.wstmts[q] = st
+	}
+}
+
+// Workflows returns the workflow repository.
+func (d *DB) Workflows() storage.WorkflowRepo { return workflowRepo{runner{db: d}} }
+
+// Tasks returns the task repository.
+func (d *DB) Tasks() storage.TaskRepo { return taskRepo{runner{db: d}} }
+
+// Users returns the user repository.
+func (d *DB) Users() storage.UserRepo { return userRepo{runner{db: d}} }
+
+// APIKeys returns the API-key repository.
+func (d *DB) APIKeys() storage.APIKeyRepo { return apiKeyRepo{runner{db: d}} }
+
+// repos are the repositories bound to one transaction.
+type repos struct{ r runner }
+
+func (x repos) Workflows() storage.WorkflowRepo { return workflowRepo(x) }
+func (x repos) Tasks() storage.TaskRepo         { return taskRepo(x) }
+func (x repos) Users() storage.UserRepo         { return userRepo(x) }
+func (x repos) APIKeys() storage.APIKeyRepo     { return apiKeyRepo(x) }
+
+// allQueries lists every statement of the repositories, to prepare them on the writer.
+func allQueries() []string {
+	return []string{
+		qWorkflowInsert, qWorkflowGet, qWorkflowList, qWorkflowUpdate, qWorkflowDelete,
+		qTaskInsert, qTaskGet, qTaskListByWorkflow, qTaskListByStatus, qTaskUpdate, qTaskDelete,
+		qUserInsert, qUserGet, qUserByEmail, qUserDelete,
+		qAPIKeyInsert, qAPIKeyByPrefix, qAPIKeyLastUsed, qAPIKeySetLastUsed,
+	}
+}
