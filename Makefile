@@ -15,7 +15,7 @@ test:
 
 ## bench: Go benchmarks of the storage layer (figures go into docs/benchmarks.md)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./core/storage/...
+	$(GO) test -run '^$$' -bench WorkflowLifecycle -benchtime 3s ./core/storage/factory/
 
 ## lint: formatting and vet
 lint:

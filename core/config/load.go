@@ -119,7 +119,7 @@ func missingFile(opts LoadOptions, shown string) Problem {
 		p.Fix = "check the path, or unset COMPOZY_CONFIG_FILE to use ./" + DefaultFile
 	default:
 		p.Message += " (named by " + opts.FileFrom + ")"
-		p.Fix = "check the path, or leave out " + opts.FileFrom + " to use ./" + DefaultFile + "; compozy init writes one"
+		p.Fix = "check the path, or leave out " + opts.FileFrom + " to use ./" + DefaultFile
 	}
 	return p
 }

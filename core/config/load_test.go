@@ -372,7 +372,7 @@ func TestLoadWarnings(t *testing.T) {
 			name:    "sqlite without a vector DB",
 			content: "database:\n  driver: sqlite\n  path: ./c.db\n",
 			want: []string{"compozy.yaml:2:11: knowledge.vector_dbs: SQLite has no vector search and no vector DB is configured: knowledge bases will not work\n" +
-				"    fix: add a qdrant, redis or filesystem entry under knowledge.vector_dbs (compozy init can write one)"},
+				"    fix: add a qdrant, redis or filesystem entry under knowledge.vector_dbs"},
 		},
 		{
 			name: "sqlite above the measured concurrency",

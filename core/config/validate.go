@@ -50,7 +50,7 @@ func (l *loader) validateSQLite() {
 	}
 	if len(c.Knowledge.VectorDBs) == 0 {
 		l.warn(driverSrc, "knowledge.vector_dbs", "SQLite has no vector search and no vector DB is configured: knowledge bases will not work",
-			"add a qdrant, redis or filesystem entry under knowledge.vector_dbs (compozy init can write one)")
+			"add a qdrant, redis or filesystem entry under knowledge.vector_dbs")
 	}
 	if n := c.Runtime.MaxConcurrentWorkflows; n > SQLiteSafeConcurrentWorkflows {
 		key := "runtime.max_concurrent_workflows"
