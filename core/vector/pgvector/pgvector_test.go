@@ -1,0 +1,245 @@
+package pgvector_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compozy/setup/core/vector"
+	"github.com/compozy/setup/core/vector/pgvector"
+	"github.com/compozy/setup/core/vector/vectortest"
+	"github.com/compozy/setup/internal/testenv"
+)
+
+// EnvDSN is a PostgreSQL database with pgvector, for the conformance suite. Unset: the suite
+// is skipped, in CI too (pgvector cannot be installed on this machine kind).
+const EnvDSN = "COMPOZY_TEST_PGVECTOR_DSN"
+
+func open(t testing.TB, opts pgvector.Options) *pgvector.Store {
+	t.Helper()
+	s, err := pgvector.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestConformance(t *testing.T) {
+	dsn := os.Getenv(EnvDSN)
+	if dsn == "" {
+		t.Skipf("set %s to a PostgreSQL database with pgvector to run the conformance suite", EnvDSN)
+	}
+	var tables []*pgvector.Store
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, s := range tables {
+			_ = s.DropTable(c)
+		}
+	})
+	vectortest.Run(t, func(t *testing.T, name string, dim int, m vector.Metric) vector.Store {
+		s := open(t, pgvector.Options{Entry: "main", ConnString: dsn, Table: "compozy_test_" + name, Dimension: dim, Metric: m})
+		tables = append(tables, s)
+		return s
+	}, vectortest.Options{Approximate: true})
+}
+
+// TestExtensionNotAvailable: this machine's PostgreSQL has no pgvector.
+func TestExtensionNotAvailable(t *testing.T) {
+	dsn := testenv.PostgresDB(t)
+	s := open(t, pgvector.Options{ConnString: dsn, Dimension: 1536})
+	ext, err := s.Extension(ctx(t))
+	if err != nil {
+		t.Fatalf("Extension: %v", err)
+	}
+	if ext.Available != "" {
+		t.Skipf("this PostgreSQL has pgvector %s; the not-available path cannot be tested here", ext.Available)
+	}
+	err = s.Ensure(ctx(t))
+	if !errors.Is(err, vector.ErrUnsupported) || !strings.Contains(err.Error(), "not available") ||
+		!strings.Contains(err.Error(), "pg_available_extensions") || !strings.Contains(err.Error(), s.Target()) {
+		t.Fatalf("Ensure without pgvector: %v", err)
+	}
+	var ve *vector.Error
+	if !errors.As(err, &ve) || !strings.Contains(strings.Join(ve.Fix.Commands, "\n"), "postgresql-"+strconv.Itoa(ext.ServerMajor)+"-pgvector") ||
+		!strings.Contains(strings.Join(ve.Fix.Commands, "\n"), "CREATE EXTENSION IF NOT EXISTS vector;") {
+		t.Fatalf("fix %+v: want the install package and the CREATE EXTENSION statement", ve.Fix)
+	}
+	for _, op := range []func() error{
+		func() error { _, err := s.Describe(ctx(t)); return err },
+		func() error { _, err := s.Query(ctx(t), make1536(), 3); return err },
+		func() error { return s.Upsert(ctx(t), []vector.Point{{ID: "a", Vector: make1536()}}) },
+	} {
+		if err := op(); !errors.Is(err, vector.ErrUnsupported) || !strings.Contains(err.Error(), "not available") {
+			t.Fatalf("without pgvector: %v", err)
+		}
+	}
+	var results = map[string]vector.Result{}
+	for _, c := range s.Checks() {
+		results[c.ID] = c.Run(ctx(t))
+	}
+	if r := results[pgvector.CheckReachable]; r.Status != vector.StatusPass {
+		t.Fatalf("reachable: %+v", r)
+	}
+	if r := results[pgvector.CheckExtension]; r.Status != vector.StatusFail || !strings.Contains(r.Summary, "not available") || len(r.Fix.Commands) == 0 {
+		t.Fatalf("extension check: %+v", r)
+	}
+	t.Logf("extension check: %s\n  fix: %s\n  %s", results[pgvector.CheckExtension].Summary, results[pgvector.CheckExtension].Fix.Text,
+		strings.Join(results[pgvector.CheckExtension].Fix.Commands, "\n  "))
+}
+
+func make1536() []float32 {
+	v := make([]float32, 1536)
+	v[0] = 1
+	return v
+}
+
+func TestExtensionProblem(t *testing.T) {
+	base := pgvector.Extension{ServerVersion: "16.4", ServerMajor: 16, Role: "app", Database: "compozy"}
+	cases := []struct {
+		name string
+		e    pgvector.Extension
+		kind error
+		want []string
+	}{
+		{"installed", with(base, func(e *pgvector.Extension) { e.Available, e.Installed = "0.8.0", "0.7.4" }), nil, nil},
+		{"not available", base, vector.ErrUnsupported, []string{"not available on this PostgreSQL 16.4", "postgresql-16-pgvector"}},
+		{"superuser must create", with(base, func(e *pgvector.Extension) { e.Available = "0.8.0"; e.CreateOnDB = true }), vector.ErrPermission,
+			[]string{`role "app" may not create it`, "not a trusted extension", "CREATE EXTENSION IF NOT EXISTS vector;", "psql -U postgres -d compozy"}},
+		{"trusted but no CREATE", with(base, func(e *pgvector.Extension) { e.Available = "0.8.0"; e.Trusted = true }), vector.ErrPermission,
+			[]string{"lacks CREATE on the database"}},
+		{"can create", with(base, func(e *pgvector.Extension) { e.Available = "0.8.0"; e.CanCreate = true }), vector.ErrNotFound,
+			[]string{"may create it"}},
+	}
+	for _, c := range cases {
+		p := pgvector.ExtensionProblem(c.e, "db:5432/compozy")
+		if c.kind == nil {
+			if p != nil {
+				t.Errorf("%s: %v", c.name, p)
+			}
+			continue
+		}
+		if p == nil || !errors.Is(p, c.kind) {
+			t.Errorf("%s: %v, want %v", c.name, p, c.kind)
+			continue
+		}
+		all := p.Error() + "\n" + p.Fix.Text + "\n" + strings.Join(p.Fix.Commands, "\n")
+		for _, w := range c.want {
+			if !strings.Contains(all, w) {
+				t.Errorf("%s: %q lacks %q", c.name, all, w)
+			}
+		}
+	}
+}
+
+func with(e pgvector.Extension, f func(*pgvector.Extension)) pgvector.Extension {
+	f(&e)
+	return e
+}
+
+func TestHNSWDimensionLimit(t *testing.T) {
+	s := open(t, pgvector.Options{ConnString: "postgres://u@127.0.0.1:1/db", Dimension: 3072})
+	if got := s.IndexType(); got != pgvector.IndexNone {
+		t.Fatalf("3072 dimensions: index %q, want none", got)
+	}
+	s = open(t, pgvector.Options{ConnString: "postgres://u@127.0.0.1:1/db", Dimension: 1536, Index: "ivfflat"})
+	if got := s.IndexType(); got != pgvector.IndexIVFFlat {
+		t.Fatalf("ivfflat: %q", got)
+	}
+	if _, err := pgvector.Open(context.Background(), pgvector.Options{ConnString: "postgres://u@h/db", Dimension: 4, Index: "diskann"}); !errors.Is(err, vector.ErrInvalid) {
+		t.Fatalf("unknown index: %v", err)
+	}
+}
+
+// TestUnreachable: a closed port and a silent server, without the password in the error.
+func TestUnreachable(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := lis.Addr().String()
+	_ = lis.Close()
+	s := open(t, pgvector.Options{ConnString: "postgres://app:hunter2-secret@" + closed + "/compozy?sslmode=disable", Dimension: 4})
+	_, err = s.Health(ctx(t))
+	t.Logf("closed port: %v", err)
+	if !errors.Is(err, vector.ErrUnreachable) || !strings.Contains(err.Error(), closed+"/compozy") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("closed port: %v", err)
+	}
+	silent := silentListener(t)
+	s = open(t, pgvector.Options{ConnString: "host=127.0.0.1 port=" + strings.Split(silent, ":")[1] + " user=app password='hunter2 secret' dbname=x sslmode=disable", Dimension: 4})
+	c, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = s.Health(c)
+	t.Logf("silent server: %v after %v (deadline 300ms)", err, time.Since(start))
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, vector.ErrUnreachable) || !strings.Contains(err.Error(), silent) || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("silent server: %v", err)
+	}
+}
+
+func silentListener(t testing.TB) string {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		_ = lis.Close()
+		<-done
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return lis.Addr().String()
+}
+
+// BenchmarkHealthDeadline measures Health against a server that accepts and never answers,
+// with a 50 ms deadline (a figure, not an assertion).
+func BenchmarkHealthDeadline(b *testing.B) {
+	s := open(b, pgvector.Options{ConnString: "postgres://app@" + silentListener(b) + "/x?sslmode=disable", Dimension: 4})
+	for b.Loop() {
+		c, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		if _, err := s.Health(c); !errors.Is(err, context.DeadlineExceeded) {
+			b.Fatal(err)
+		}
+		cancel()
+	}
+}
+
+// BenchmarkHealthDown measures Health against a closed port.
+func BenchmarkHealthDown(b *testing.B) {
+	lis, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := lis.Addr().String()
+	_ = lis.Close()
+	s := open(b, pgvector.Options{ConnString: "postgres://app@" + addr + "/x?sslmode=disable", Dimension: 4})
+	for b.Loop() {
+		c, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		if _, err := s.Health(c); err == nil {
+			b.Fatal("no error")
+		}
+		cancel()
+	}
+}
