@@ -183,7 +183,7 @@ func Fields() []Field {
 			Description: "Vector store: pgvector (PostgreSQL driver only), qdrant, redis (RediSearch 2.4 or later) or filesystem (development)."},
 			func(v *VectorDB) any { return &v.Provider }),
 		vdb(Field{Name: "url", Type: TypeString, Secret: HoldsSecret,
-			Description: "Address of the store: http://host:6333 for qdrant, redis://host:6379 for redis, a postgres:// URL for pgvector (default: the database section's PostgreSQL)."},
+			Description: "Address of the store: http://host:6333 for qdrant (gRPC on 6334; grpc://host:PORT names the gRPC port), redis://host:6379 for redis, a postgres:// URL for pgvector (default: the database section's PostgreSQL)."},
 			func(v *VectorDB) any { return &v.URL }),
 		vdb(Field{Name: "path", Type: TypePath,
 			Description: "Folder of a filesystem store. A relative path in the file is relative to the config file's folder."},

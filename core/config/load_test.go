@@ -628,3 +628,18 @@ func TestLoadCancelled(t *testing.T) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
 }
+
+func TestLoadQdrantURLSchemes(t *testing.T) {
+	for _, u := range []string{"http://qdrant:6333", "https://qdrant.example.com", "grpc://qdrant:7334", "grpcs://qdrant.example.com:443"} {
+		t.Run(u, func(t *testing.T) {
+			cfg := mustLoad(t, "database:\n  driver: sqlite\n  path: x.db\nknowledge:\n  vector_dbs:\n    - id: main\n      provider: qdrant\n      url: "+u+"\n      dimension: 8\n", nil)
+			if got := cfg.Knowledge.VectorDBs[0].URL; got != u {
+				t.Errorf("url %q, want %q", got, u)
+			}
+		})
+	}
+	_, err := loadFile(t, "knowledge:\n  vector_dbs:\n    - id: main\n      provider: qdrant\n      url: ftp://qdrant:6333\n      dimension: 8\n", nil)
+	if got := problems(t, err); len(got) != 1 || got[0].Key != "knowledge.vector_dbs[0].url" {
+		t.Errorf("ftp url: got %v, want one problem on knowledge.vector_dbs[0].url", err)
+	}
+}

@@ -144,7 +144,7 @@ func (l *loader) validateVectorDBs() {
 		}
 		switch v.Provider {
 		case "qdrant":
-			l.vectorURL(i, v, entrySrc, "http://localhost:6333", "http", "https")
+			l.vectorURL(i, v, entrySrc, "http://localhost:6333", "http", "https", "grpc", "grpcs")
 		case "redis":
 			l.vectorURL(i, v, entrySrc, "redis://localhost:6379", "redis", "rediss", "unix")
 		case "pgvector":
