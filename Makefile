@@ -13,9 +13,10 @@ build:
 test:
 	$(GO) test ./...
 
-## bench: Go benchmarks of the storage layer (figures go into docs/benchmarks.md)
+## bench: Go benchmarks of the storage layer and the filesystem vector store (figures go into docs/benchmarks.md)
 bench:
 	$(GO) test -run '^$$' -bench WorkflowLifecycle -benchtime 3s ./core/storage/factory/
+	$(GO) test -run '^$$' -bench . -benchtime 10x -benchmem ./core/vector/filesystem/
 
 ## lint: formatting and vet
 lint:
