@@ -79,7 +79,7 @@ func TestConfigShowFlags(t *testing.T) {
 }
 
 func TestConfigShowSources(t *testing.T) {
-	dir := writeConfigFile(t, "# compozy\ndatabase:\n  driver: postgres\n  host: from-file\n  conn_string: postgres://u:filepw@db/app\n")
+	dir := writeConfigFile(t, "# compozy\ndatabase:\n  driver: postgres\n  host: from-file\n  password: filepw\n")
 	env := []string{"COMPOZY_DB_HOST=env-host", "DB_USER=legacy"}
 	r := runConfigCLI(t, dir, env, "stdin-secret\n", "config", "show", "--db-port", "6543", "--db-password-stdin")
 	if r.code != ExitOK {
@@ -93,7 +93,6 @@ func TestConfigShowSources(t *testing.T) {
 		"database.user  legacy  env DB_USER\n",
 		"database.port  6543  flag --db-port\n",
 		"database.password  [redacted]  stdin\n",
-		"database.conn_string  postgres://u:[redacted]@db/app  compozy.yaml:5\n",
 		"database.ssl_mode  disable  default\n",
 	} {
 		if !strings.Contains(out, want) {
@@ -105,8 +104,48 @@ func TestConfigShowSources(t *testing.T) {
 			t.Errorf("a secret (%s) was printed:\n%s\n%s", secret, r.out, r.errOut)
 		}
 	}
-	if !strings.Contains(r.errOut, "warning: compozy.yaml:5:16: database.conn_string: plaintext password in the config file") {
+	if !strings.Contains(r.errOut, "warning: compozy.yaml:5:13: database.password: plaintext password in the config file") {
 		t.Errorf("stderr lacks the plaintext password warning:\n%s", r.errOut)
+	}
+}
+
+func TestConfigShowConnString(t *testing.T) {
+	dir := writeConfigFile(t, "database:\n  driver: postgres\n  conn_string: postgres://u:filepw@db/app\n")
+	r := runConfigCLI(t, dir, []string{"DB_HOST=legacy-host"}, "", "config", "show")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.errOut)
+	}
+	if want := "database.conn_string  postgres://u:[redacted]@db/app  compozy.yaml:3\n"; !strings.Contains(configSquash(r.out), want) {
+		t.Errorf("stdout lacks %q:\n%s", want, r.out)
+	}
+	for _, want := range []string{
+		"warning: compozy.yaml:3:16: database.conn_string: plaintext password in the config file",
+		"warning: env DB_HOST: database.host: host has no effect: conn_string (compozy.yaml:3) decides the host; the legacy variable is ignored",
+	} {
+		if !strings.Contains(r.errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.errOut)
+		}
+	}
+	if strings.Contains(r.out+r.errOut, "filepw") {
+		t.Errorf("the password was printed:\n%s\n%s", r.out, r.errOut)
+	}
+
+	// A flag that the connection string would silently override is refused, naming both.
+	r = runConfigCLI(t, dir, nil, "", "config", "validate", "--db-name", "staging")
+	if r.code != ExitUsage {
+		t.Fatalf("--db-name next to conn_string: exit %d, want %d", r.code, ExitUsage)
+	}
+	if want := "flag --db-name: database.name: name has no effect: conn_string (compozy.yaml:3) decides the name"; !strings.Contains(r.errOut, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.errOut)
+	}
+
+	// A password in --db-conn-string is accepted, with a warning that it is visible in ps.
+	r = runConfigCLI(t, t.TempDir(), nil, "", "config", "validate", "--db-conn-string", "postgres://u:S3CRET@127.0.0.1/app")
+	if r.code != ExitOK || !strings.Contains(r.errOut, "flag --db-conn-string: database.conn_string: a password on the command line is visible") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.errOut)
+	}
+	if strings.Contains(r.out+r.errOut, "S3CRET") {
+		t.Errorf("the password was printed:\n%s\n%s", r.out, r.errOut)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/redis/go-redis/v9/logging"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -57,6 +58,9 @@ var dbFlags = []struct {
 
 // Main runs the command line args and returns the process exit code.
 func Main(ctx context.Context, args []string, ios *term.IO, build BuildInfo) int {
+	// go-redis has one process-wide logger and no per-client option; it would write dial
+	// failures over our output. Every failure it would log comes back to us as an error anyway.
+	logging.Disable()
 	f := &Factory{IO: ios, Build: build}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
@@ -110,6 +114,8 @@ or --db-password-stdin.`,
 	root.AddCommand(
 		newConfigCmd(f),
 		newMigrateCmd(f),
+		newDoctorCmd(f),
+		newDBCmd(f),
 	)
 	return root
 }

@@ -56,6 +56,10 @@ const (
 // uses (WAL, busy_timeout, one writer connection). See docs/benchmarks.md.
 const SQLiteSafeConcurrentWorkflows = 200
 
+// MaxBusyTimeout is the longest busy_timeout SQLite takes: PRAGMA busy_timeout is a 32-bit count
+// of milliseconds, and a larger value silently becomes 0 (no waiting at all).
+const MaxBusyTimeout = (1<<31 - 1) * time.Millisecond
+
 // Field describes one configuration key. The table returned by Fields drives decoding of the
 // file, the environment and flags, the defaults, `config show`, the JSON Schema and the docs.
 type Field struct {

@@ -250,7 +250,7 @@ func (l *loader) fileValue(doc *yamlDoc, f Field, i int, mv *ast.MappingValueNod
 	}
 	if sc.kind == kindString {
 		if f.Secret != NotSecret {
-			l.raw[key] = sc.text
+			l.raw[key] = rawValue{text: sc.text, src: src}
 		}
 		exp := expand(sc.text, l.lookupEnv)
 		if exp.syntax != "" {

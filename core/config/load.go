@@ -158,8 +158,15 @@ type loader struct {
 	// name is the config file as shown in messages.
 	name     string
 	problems []Problem
-	// raw holds the text of secret-bearing values as written in the file, before expansion.
-	raw map[string]string
+	// raw holds the text of secret-bearing values as written in the file, before expansion,
+	// and where they were written (the env or a flag may have overridden them since).
+	raw map[string]rawValue
+}
+
+// rawValue is a secret-bearing value as written in the config file.
+type rawValue struct {
+	text string
+	src  Source
 }
 
 func newLoader(opts LoadOptions, workDir string) *loader {
@@ -174,7 +181,7 @@ func newLoader(opts LoadOptions, workDir string) *loader {
 		workDir: workDir,
 		fields:  Fields(),
 		cfg:     &Config{Dir: workDir, Sources: map[string]Source{}},
-		raw:     map[string]string{},
+		raw:     map[string]rawValue{},
 	}
 }
 

@@ -63,7 +63,13 @@ func (l *loader) validateSQLite() {
 			l.warn(l.sourceOf("database.busy_timeout"), "database.busy_timeout",
 				"busy_timeout 0 makes every lock wait fail at once with \"database is locked\"", "set busy_timeout: 5s")
 		}
-		if d.JournalMode != "wal" && !l.hasProblem("database.journal_mode") {
+		if d.JournalMode == "off" && !l.hasProblem("database.journal_mode") {
+			// With no rollback journal, ROLLBACK is undefined: a failed migration or workflow
+			// transaction can corrupt the file.
+			l.problem(l.sourceOf("database.journal_mode"), "database.journal_mode",
+				"journal_mode off has no rollback journal: a failed transaction or migration can corrupt the database file",
+				"set journal_mode: wal")
+		} else if d.JournalMode != "wal" && !l.hasProblem("database.journal_mode") {
 			l.warn(l.sourceOf("database.journal_mode"), "database.journal_mode",
 				"journal_mode "+d.JournalMode+" blocks readers while a workflow writes; concurrent workflows will hit \"database is locked\"",
 				"set journal_mode: wal")
@@ -81,16 +87,49 @@ func (l *loader) validatePostgres() {
 			if scheme != "postgres" && scheme != "postgresql" {
 				l.problem(l.sourceOf(key), key, fmt.Sprintf("expected a postgres:// or postgresql:// URL, got scheme %q", scheme),
 					"write postgres://user@host:5432/compozy?sslmode=require")
-			} else if _, err := url.Parse(d.ConnString); err != nil {
+			} else if u, err := url.Parse(d.ConnString); err != nil {
 				l.problem(l.sourceOf(key), key, "not a valid URL: "+urlErrorReason(err),
 					"percent-encode special characters in the user and password (@ as %40, / as %2F)")
+			} else if strings.Contains(u.Path, "@") || strings.Contains(u.RawQuery, "@") && u.User == nil {
+				// postgres://app:pa/ss@host/db parses as host "app", port "pa" and a database
+				// name holding the rest of the password: connecting would send it as a name.
+				l.problem(l.sourceOf(key), key, "the user or password holds a character that ends the host part of a URL (/, ? or #), so the URL does not say which host to use",
+					"percent-encode special characters in the user and password (/ as %2F, ? as %3F, # as %23, @ as %40), or set the password apart: password: ${COMPOZY_DB_PASSWORD}")
 			}
 		} else if !strings.Contains(d.ConnString, "=") {
 			l.problem(l.sourceOf(key), key, "expected a postgres:// URL or key=value pairs (host=... dbname=...)",
 				"write postgres://user@host:5432/compozy?sslmode=require")
 		}
+		l.shadowedByConnString()
+		if src := l.sourceOf(key); src.Kind == SourceFlag && Redact(d.ConnString) != d.ConnString {
+			l.warn(src, key, "a password on the command line is visible to other users (ps) and kept in shell history",
+				"set COMPOZY_DB_CONN_STRING instead, or leave the password out and use COMPOZY_DB_PASSWORD or --db-password-stdin")
+		}
 	}
 	l.ignoredKeys(DriverSQLite)
+}
+
+// shadowedByConnString refuses host, port, user, name and ssl_mode set next to conn_string:
+// the connection string decides them, so a value set apart (for example --db-name staging)
+// would be silently ignored and a command could act on another database than the one named.
+// The password is the exception: it may be set apart, and then it wins. A legacy DB_* variable
+// only gets a warning, since such variables often belong to other programs.
+func (l *loader) shadowedByConnString() {
+	cs := l.sourceOf("database.conn_string")
+	for _, name := range []string{"host", "port", "user", "name", "ssl_mode"} {
+		key := "database." + name
+		src := l.cfg.Sources[key]
+		if src.Kind == SourceDefault || src.Kind == "" || l.hasProblem(key) {
+			continue
+		}
+		msg := fmt.Sprintf("%s has no effect: conn_string (%s) decides the %s", name, cs, strings.ReplaceAll(name, "_", " "))
+		fix := fmt.Sprintf("put the %s in conn_string, or remove conn_string and use the separate keys", strings.ReplaceAll(name, "_", " "))
+		if src.Kind == SourceEnv && strings.HasPrefix(src.Name, "DB_") {
+			l.warn(src, key, msg+"; the legacy variable is ignored", "unset "+src.Name+", or "+fix)
+			continue
+		}
+		l.problem(src, key, msg, fix)
+	}
 }
 
 // ignoredKeys warns about keys of the other driver set in the file or on the command line. (The
@@ -193,7 +232,8 @@ func (l *loader) vectorURL(i int, v VectorDB, entrySrc Source, example string, s
 // plaintextSecrets warns about passwords written out in the config file.
 func (l *loader) plaintextSecrets() {
 	for _, key := range slices.Sorted(maps.Keys(l.raw)) {
-		raw := l.raw[key]
+		rv := l.raw[key]
+		raw := rv.text
 		if l.hasProblem(key) {
 			continue
 		}
@@ -213,7 +253,7 @@ func (l *loader) plaintextSecrets() {
 		default:
 			continue
 		}
-		l.warn(l.sourceOf(key), key, msg, fix)
+		l.warn(rv.src, key, msg, fix)
 	}
 }
 

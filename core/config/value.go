@@ -164,7 +164,17 @@ func (s scalar) duration(millis bool) (any, *conversionError) {
 		return nil, &conversionError{msg: expected + s.describe(false), fix: fix}
 	}
 	if d < 0 {
-		return nil, &conversionError{msg: "must not be negative, got " + s.describe(false), fix: "use 0 for no limit, or a positive duration"}
+		fix := "use 0 for no limit, or a positive duration"
+		if millis {
+			fix = "use a positive duration such as 5s"
+		}
+		return nil, &conversionError{msg: "must not be negative, got " + s.describe(false), fix: fix}
+	}
+	if millis && d > MaxBusyTimeout {
+		return nil, &conversionError{
+			msg: fmt.Sprintf("%s is more than SQLite can wait (%s, 2^31-1 ms)", d, MaxBusyTimeout),
+			fix: "use a duration such as 5s or 30s",
+		}
 	}
 	return d, nil
 }

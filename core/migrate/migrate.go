@@ -572,13 +572,16 @@ func (m *Migrator) Check(ctx context.Context) (*CheckResult, error) {
 	return c, nil
 }
 
-// invalidIndexes finds indexes left INVALID by an interrupted CREATE INDEX CONCURRENTLY.
+// invalidIndexes finds indexes on Compozy's tables left INVALID by an interrupted CREATE INDEX
+// CONCURRENTLY. Indexes on other tables of the schema are the user's own business.
 func (m *Migrator) invalidIndexes(ctx context.Context) ([]string, error) {
 	rows, err := m.db.QueryContext(ctx, `SELECT c.relname
 		FROM pg_index i
 		JOIN pg_class c ON c.oid = i.indexrelid
+		JOIN pg_class t ON t.oid = i.indrelid
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE NOT i.indisvalid AND n.nspname = current_schema()
+		  AND t.relname IN ('workflow_states', 'task_states', 'users', 'api_keys')
 		ORDER BY c.relname`)
 	if err != nil {
 		return nil, fmt.Errorf("look for invalid indexes: %w", err)

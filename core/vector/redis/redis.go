@@ -31,12 +31,9 @@ import (
 	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/logging"
 
 	"github.com/compozy/setup/core/vector"
 )
-
-func init() { logging.Disable() }
 
 // Provider is the provider name.
 const Provider = vector.ProviderRedis
