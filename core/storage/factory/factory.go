@@ -100,7 +100,9 @@ func SQLiteOptions(db config.Database) sqlite.Options {
 }
 
 // PostgresOptions maps the configuration to the PostgreSQL driver: max_open_conns is the pool
-// size and max_idle_conns the number of idle connections it keeps open.
+// size. max_idle_conns is a ceiling in database/sql, which pgxpool has no equivalent of (its
+// MinIdleConns is a floor that opens connections in the background), so it is not mapped: idle
+// connections close after conn_max_idle_time.
 func PostgresOptions(db config.Database) postgres.Options {
 	return postgres.Options{
 		ConnString:      db.ConnString,
@@ -111,7 +113,6 @@ func PostgresOptions(db config.Database) postgres.Options {
 		Name:            db.Name,
 		SSLMode:         db.SSLMode,
 		MaxConns:        clampInt32(db.MaxOpenConns),
-		MinIdleConns:    clampInt32(db.MaxIdleConns),
 		ConnMaxLifetime: db.ConnMaxLifetime,
 		ConnMaxIdleTime: db.ConnMaxIdleTime,
 		ConnectTimeout:  db.ConnectTimeout,

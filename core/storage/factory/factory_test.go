@@ -89,7 +89,7 @@ func TestOpenPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := factory.PostgresOptions(db)
-	if o.MaxConns != 5 || o.MinIdleConns != 1 || o.ConnectTimeout != 5*time.Second || o.Password != db.Password {
+	if o.MaxConns != 5 || o.MinIdleConns != 0 || o.ConnectTimeout != 5*time.Second || o.Password != db.Password {
 		t.Errorf("postgres options %+v", o)
 	}
 }
