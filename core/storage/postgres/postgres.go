@@ -107,22 +107,42 @@ func PoolConfig(opts Options) (*pgxpool.Config, error) {
 	if opts.MaxConns < 0 || opts.MinIdleConns < 0 {
 		return nil, fmt.Errorf("postgres pool: max conns %d and min idle conns %d must not be negative", opts.MaxConns, opts.MinIdleConns)
 	}
-	if opts.MaxConns > 0 {
+	// A setting written in the connection string itself wins over the config's value for it.
+	sets := func(key string) bool { return connStringSets(opts.ConnString, key) }
+	if opts.MaxConns > 0 && !sets("pool_max_conns") {
 		cfg.MaxConns = opts.MaxConns
 	}
-	if opts.MinIdleConns > 0 {
+	if opts.MinIdleConns > 0 && !sets("pool_min_idle_conns") {
 		cfg.MinIdleConns = min(opts.MinIdleConns, cfg.MaxConns)
 	}
-	if opts.ConnMaxLifetime > 0 {
+	if opts.ConnMaxLifetime > 0 && !sets("pool_max_conn_lifetime") {
 		cfg.MaxConnLifetime = opts.ConnMaxLifetime
 	}
-	if opts.ConnMaxIdleTime > 0 {
+	if opts.ConnMaxIdleTime > 0 && !sets("pool_max_conn_idle_time") {
 		cfg.MaxConnIdleTime = opts.ConnMaxIdleTime
 	}
-	if opts.ConnectTimeout > 0 {
+	if opts.ConnectTimeout > 0 && !sets("connect_timeout") {
 		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
 	}
 	return cfg, nil
+}
+
+// connStringSets reports whether the connection string cs (a URL or keyword/value pairs) names
+// the setting key.
+func connStringSets(cs, key string) bool {
+	if cs == "" {
+		return false
+	}
+	if strings.Contains(cs, "://") {
+		u, err := url.Parse(cs)
+		return err == nil && u.Query().Has(key)
+	}
+	for _, field := range strings.Fields(cs) {
+		if k, _, ok := strings.Cut(field, "="); ok && strings.TrimSpace(k) == key {
+			return true
+		}
+	}
+	return false
 }
 
 // keywordValueDSN assembles the fields into a keyword/value string. Every value is single-quoted

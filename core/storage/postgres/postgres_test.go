@@ -193,3 +193,31 @@ func TestConnectWithFields(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPoolConfigConnStringSettingsWin(t *testing.T) {
+	defaults := postgres.Options{MaxConns: 25, ConnectTimeout: 5 * time.Second, ConnMaxLifetime: time.Hour}
+	for _, cs := range []string{
+		"postgres://u@127.0.0.1/db?connect_timeout=1&pool_max_conns=3&pool_max_conn_lifetime=2m",
+		"host=127.0.0.1 user=u dbname=db connect_timeout=1 pool_max_conns=3 pool_max_conn_lifetime=2m",
+	} {
+		o := defaults
+		o.ConnString = cs
+		cfg, err := postgres.PoolConfig(o)
+		if err != nil {
+			t.Fatalf("%s: %v", cs, err)
+		}
+		if cfg.ConnConfig.ConnectTimeout != time.Second || cfg.MaxConns != 3 || cfg.MaxConnLifetime != 2*time.Minute {
+			t.Errorf("%s: connect timeout %s, max conns %d, lifetime %s; want the connection string's 1s, 3, 2m",
+				cs, cfg.ConnConfig.ConnectTimeout, cfg.MaxConns, cfg.MaxConnLifetime)
+		}
+	}
+	o := defaults
+	o.ConnString = "postgres://u@127.0.0.1/db"
+	cfg, err := postgres.PoolConfig(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ConnConfig.ConnectTimeout != 5*time.Second || cfg.MaxConns != 25 {
+		t.Errorf("without settings in the string: connect timeout %s, max conns %d; want the config's 5s, 25", cfg.ConnConfig.ConnectTimeout, cfg.MaxConns)
+	}
+}
