@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"github.com/compozy/setup/core/config"
 	"github.com/compozy/setup/core/migrate"
 	"github.com/compozy/setup/core/storage/factory"
+	"github.com/compozy/setup/core/storage/sqlite"
+	"github.com/compozy/setup/migrations"
 )
 
 // migrateStatusSchemaVersion is the version of the `migrate status --json` document. Raise it
@@ -143,6 +146,8 @@ type migrateSession struct {
 	known  []migrate.Migration
 	target string
 	handle *factory.Handle
+	// readDB is the read-only SQLite handle of status and version (see openRead).
+	readDB *sql.DB
 	m      *migrate.Migrator
 }
 
@@ -196,7 +201,31 @@ func (s *migrateSession) open(ctx context.Context) error {
 	return nil
 }
 
+// openRead opens the database for status and version, which change nothing: a SQLite file is
+// opened read-only (no journal-mode switch, no -wal file created, no wait on a writer's lock);
+// PostgreSQL reads through the ordinary pool.
+func (s *migrateSession) openRead(ctx context.Context) error {
+	db := s.cfg.Database
+	if db.Driver != config.DriverSQLite || db.Path == config.MemoryPath {
+		return s.open(ctx)
+	}
+	sqlDB, err := sqlite.OpenReadOnly(db.Path, db.BusyTimeout)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", s.target, err)
+	}
+	m, err := migrate.New(sqlDB, migrations.SQLite, migrate.Options{Path: db.Path})
+	if err != nil {
+		sqlDB.Close()
+		return fmt.Errorf("prepare migrations: %w", err)
+	}
+	s.readDB, s.m = sqlDB, m
+	return nil
+}
+
 func (s *migrateSession) close() {
+	if s.readDB != nil {
+		_ = s.readDB.Close()
+	}
 	if s.handle != nil {
 		_ = s.handle.Close()
 	}
@@ -494,7 +523,7 @@ func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOption
 		}
 	} else {
 		doc.DatabaseExists = true
-		if err := s.open(ctx); err != nil {
+		if err := s.openRead(ctx); err != nil {
 			return migrateErr(ctx, err)
 		}
 		defer s.close()
@@ -600,7 +629,7 @@ func runMigrateVersion(ctx context.Context, f *Factory, opts *migrateVersionOpti
 	}
 	if !missing {
 		doc.DatabaseExists = true
-		if err := s.open(ctx); err != nil {
+		if err := s.openRead(ctx); err != nil {
 			return migrateErr(ctx, err)
 		}
 		defer s.close()
