@@ -16,7 +16,7 @@ import (
 )
 
 // runner runs the repositories' SQL: on the DB (tx == nil: reads on the reader pool, each write
-// on the writer in its own implicit transaction) or inside one writer transaction.
+// through the writer's group commit, see group.go) or inside one writer transaction.
 type runner struct {
 	db *DB
 	tx *sql.Tx
@@ -25,6 +25,7 @@ type runner struct {
 // query runs a read.
 func (r runner) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	if r.tx != nil {
+		ctx = r.txContext(ctx)
 		if st := r.db.wstmts[q]; st != nil {
 			return r.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 		}
@@ -40,20 +41,30 @@ func (r runner) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 // exec runs one write statement.
 func (r runner) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if r.tx != nil {
+		ctx = r.txContext(ctx)
 		if st := r.db.wstmts[q]; st != nil {
 			return r.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 		}
 		return r.tx.ExecContext(ctx, q, args...)
 	}
-	release, err := r.db.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	if st := r.db.wstmts[q]; st != nil {
+	if r.db.naive {
+		st, err := r.db.rstmts.get(ctx, q)
+		if err != nil {
+			return nil, err
+		}
 		return st.ExecContext(ctx, args...)
 	}
-	return r.db.writer.ExecContext(ctx, q, args...)
+	return r.db.groupExec(ctx, q, args)
+}
+
+// txContext is the context of a statement inside a transaction: in a group transaction
+// (see group.go) one without cancellation, because an interrupted statement would roll back the
+// whole transaction, other callers' writes with it.
+func (r runner) txContext(ctx context.Context) context.Context {
+	if r.db.naive {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // atomic runs fn in a writer transaction: the current one, or a new one.
@@ -137,6 +148,15 @@ func IsBusy(err error) bool {
 const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// FormatTime formats a timestamp the way the repositories store it: RFC 3339 in UTC with a
+// fixed nine-digit fraction, so that text order is time order. Tools that write rows directly
+// (compozy db copy) use it to write what the driver writes.
+func FormatTime(t time.Time) string { return formatTime(t) }
+
+// ParseTime reads a timestamp column the way the repositories do, in any of the forms found in
+// Compozy databases, and returns it in UTC.
+func ParseTime(s string) (time.Time, error) { return parseTime(s) }
 
 // parseTime accepts the timestamp forms found in Compozy databases: ours, Compozy's own
 // (RFC3339Nano, RFC3339) and SQLite's datetime('now') of the column defaults and the task trigger.

@@ -9,7 +9,8 @@
 //     read-then-write transaction never has to upgrade its lock (the upgrade fails at once with
 //     SQLITE_BUSY, whatever the busy_timeout);
 //   - writers queue for that connection first come, first served (database/sql hands a released
-//     connection to a random waiter, which inflates tail latency);
+//     connection to a random waiter, which inflates tail latency), and the writes queued at
+//     one moment share one commit, each caller returning once that commit is done (group.go);
 //   - reads outside a transaction use a separate pool of read-only connections, which in WAL mode
 //     never wait for the writer;
 //   - the folder is created 0750 and the file 0600 before SQLite opens it, so the -wal and -shm
@@ -67,6 +68,12 @@ type Options struct {
 	Readers int
 	// Now is the clock for created_at/updated_at. Default time.Now.
 	Now func() time.Time
+	// Naive opens the database the way this package exists to avoid, for `compozy db bench` to
+	// show the difference: database/sql's default pool shared by reads and writes, deferred
+	// BEGIN, no write queue and no group commit (the pragmas still apply). Under concurrent
+	// writes it fails with "database is locked". Never use it for Compozy's data. Ignored for
+	// MemoryPath.
+	Naive bool
 }
 
 // DB is an open SQLite database. It implements storage.Store.
@@ -75,6 +82,8 @@ type DB struct {
 	memory      bool
 	journalMode string
 	now         func() time.Time
+	// naive is Options.Naive: one shared pool, no token, no group commit.
+	naive bool
 
 	writer *sql.DB
 	reader *sql.DB // == writer for MemoryPath
@@ -88,6 +97,8 @@ type DB struct {
 	wstmts map[string]*sql.Stmt
 	// queries are all statements of the repositories, prepared on the writer.
 	queries []string
+	// queue holds the single-statement writes waiting for a group commit.
+	queue writeQueue
 	// rstmts are the statements prepared on the reader pool.
 	rstmts stmtCache
 
@@ -113,22 +124,29 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		wstmts:  make(map[string]*sql.Stmt),
 		queries: allQueries(),
 	}
+	d.naive = o.Naive && !d.memory
 	if !d.memory {
 		if d.path, err = prepareFile(o.Path); err != nil {
 			return nil, err
 		}
 	}
 
-	writer, err := sql.Open("sqlite", writerDSN(d.path, d.memory, o))
+	dsn := writerDSN(d.path, d.memory, o)
+	if d.naive {
+		dsn = strings.TrimSuffix(dsn, "&_txlock=immediate")
+	}
+	writer, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", d.path, err)
 	}
-	// One connection, never closed while the DB is open: writes are serialised here instead
-	// of in SQLite's busy handler, and ":memory:" keeps its data.
-	writer.SetMaxOpenConns(1)
-	writer.SetMaxIdleConns(1)
-	writer.SetConnMaxLifetime(0)
-	writer.SetConnMaxIdleTime(0)
+	if !d.naive {
+		// One connection, never closed while the DB is open: writes are serialised here
+		// instead of in SQLite's busy handler, and ":memory:" keeps its data.
+		writer.SetMaxOpenConns(1)
+		writer.SetMaxIdleConns(1)
+		writer.SetConnMaxLifetime(0)
+		writer.SetConnMaxIdleTime(0)
+	}
 	d.writer = writer
 
 	if err := d.checkJournalMode(ctx, o.JournalMode); err != nil {
@@ -136,7 +154,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, err
 	}
 
-	if d.memory {
+	if d.memory || d.naive {
 		d.reader = writer
 	} else {
 		reader, err := sql.Open("sqlite", readerDSN(d.path, o))
@@ -232,7 +250,12 @@ func prepareFile(path string) (string, error) {
 
 // fileURI is the SQLite URI of an absolute path, with the characters that would end the path
 // (?, #) or start an escape (%) escaped.
-func fileURI(path string) string {
+func fileURI(path string) string { return FileURI(path) }
+
+// FileURI is the SQLite URI of an absolute path ("file:/data/my%20db.db"), with the characters
+// that would end the path (?, #) or start an escape (%) escaped; append "?mode=ro" and pragmas
+// to it.
+func FileURI(path string) string {
 	return "file:" + (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath()
 }
 
@@ -324,7 +347,7 @@ func (d *DB) Close() error {
 			delete(d.wstmts, q)
 		}
 		<-d.token
-		if !d.memory {
+		if d.reader != d.writer {
 			if err := d.reader.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close sqlite readers: %w", err))
 			}
@@ -338,18 +361,20 @@ func (d *DB) Close() error {
 }
 
 // InTx runs fn in one transaction on the writer connection (BEGIN IMMEDIATE, so reads inside fn
-// already hold the write lock and a later write cannot fail to upgrade). fn must use tx only:
-// calling the DB's own repositories inside fn waits for the writer fn holds.
+// already hold the write lock and a later write cannot fail to upgrade). Concurrent writes share
+// one commit (see group.go): fn runs inside a savepoint of it, and InTx returns once that commit
+// has returned. Statements inside fn are not interrupted by ctx (an interrupt would roll back the
+// shared transaction); ctx bounds the wait for the writer. fn must use tx only: calling the DB's
+// own repositories inside fn waits for the writer fn holds.
 func (d *DB) InTx(ctx context.Context, fn func(tx storage.Repos) error) error {
 	return d.inTx(ctx, func(r runner) error { return fn(repos{r}) })
 }
 
 func (d *DB) inTx(ctx context.Context, fn func(r runner) error) (err error) {
-	release, err := d.acquire(ctx)
-	if err != nil {
-		return err
+	if !d.naive {
+		return d.groupTx(ctx, fn)
 	}
-	defer release()
+	// Naive: a deferred BEGIN on any pooled connection, as database/sql does by default.
 	tx, err := d.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", mapErr(err))
@@ -370,24 +395,12 @@ func (d *DB) inTx(ctx context.Context, fn func(r runner) error) (err error) {
 	return nil
 }
 
-// acquire takes the writer, waiting in arrival order, and prepares the writer statements the
-// first time it can. The returned func gives the writer back.
-func (d *DB) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case d.token <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("wait for sqlite writer: %w", ctx.Err())
-	}
-	d.prepareWriter(ctx)
-	return func() { <-d.token }, nil
-}
-
 // prepareWriter prepares every statement of the repositories on the writer, so that statements
 // run inside transactions are prepared too. A statement that does not prepare (the schema is not
-// migrated yet) is tried again on the next acquire and meanwhile runs unprepared. Caller holds
-// the token.
+// migrated yet) is tried again the next time the writer is taken and meanwhile runs
+// unprepared. Caller holds the token.
 func (d *DB) prepareWriter(ctx context.Context) {
-	if len(d.wstmts) == len(d.queries) {
+	if d.naive || len(d.wstmts) == len(d.queries) {
 		return
 	}
 	for _, q := range d.queries {

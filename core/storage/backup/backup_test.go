@@ -1,0 +1,180 @@
+package backup_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/compozy/setup/core/storage"
+	"github.com/compozy/setup/core/storage/backup"
+	"github.com/compozy/setup/core/storage/postgres"
+	"github.com/compozy/setup/core/storage/sqlite"
+	"github.com/compozy/setup/core/storage/storagetest"
+	"github.com/compozy/setup/internal/testenv"
+)
+
+// TestHotBackupWhileWriting takes a backup while 20 goroutines write, each transaction a
+// workflow with its 3 tasks: the backup passes quick_check, holds between the rows committed
+// before and after it, and only whole transactions (every workflow has exactly its 3 tasks).
+func TestHotBackupWhileWriting(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "compozy.db")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := sqlite.Open(ctx, sqlite.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	storagetest.Migrate(t, "sqlite", d.Writer())
+
+	var committed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	write := func(g, i int) error {
+		wid := fmt.Sprintf("wf-%d-%d", g, i)
+		return d.InTx(ctx, func(tx storage.Repos) error {
+			if err := tx.Workflows().Create(ctx, &storage.WorkflowState{WorkflowExecID: wid, WorkflowID: "w", Status: storage.StatusRunning,
+				Input: []byte(`{"pad":"` + strings.Repeat("x", 800) + `"}`)}); err != nil {
+				return err
+			}
+			for k := range 3 {
+				if err := tx.Tasks().Create(ctx, &storage.TaskState{Component: storage.ComponentTask, Status: storage.StatusPending,
+					TaskExecID: fmt.Sprintf("%s-t%d", wid, k), TaskID: "t", WorkflowExecID: wid, WorkflowID: "w"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	errs := make(chan error, 20)
+	for g := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := write(g, i); err != nil {
+					errs <- err
+					return
+				}
+				committed.Add(1)
+			}
+		}()
+	}
+	for committed.Load() < 200 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	before := committed.Load()
+	dst := filepath.Join(dir, "backup.db")
+	res, err := backup.SQLite(ctx, path, dst)
+	after := committed.Load()
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("writer: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	if res.Check != "ok" {
+		t.Errorf("quick_check = %q", res.Check)
+	}
+	info, err := os.Stat(dst)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v mode %v", err, info.Mode())
+	}
+	wf, tasks := res.Rows["workflow_states"], res.Rows["task_states"]
+	if wf < before || wf > after+20 {
+		t.Errorf("backup holds %d workflows; %d were committed before it started and %d after it ended", wf, before, after)
+	}
+	if tasks != 3*wf {
+		t.Errorf("backup holds %d workflows and %d tasks: not a committed state", wf, tasks)
+	}
+	b, err := sql.Open("sqlite", "file:"+dst+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var orphans int
+	if err := b.QueryRowContext(ctx, `SELECT count(*) FROM workflow_states w
+		WHERE (SELECT count(*) FROM task_states t WHERE t.workflow_exec_id = w.workflow_exec_id) != 3`).Scan(&orphans); err != nil {
+		t.Fatal(err)
+	}
+	if orphans != 0 {
+		t.Errorf("%d workflows in the backup lack tasks their transaction wrote", orphans)
+	}
+	if _, err := backup.SQLite(ctx, path, dst); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("backup onto an existing file = %v", err)
+	}
+}
+
+func TestDefaultSQLitePath(t *testing.T) {
+	at := time.Date(2026, 11, 27, 11, 2, 3, 0, time.FixedZone("x", 3600))
+	if got, want := backup.DefaultSQLitePath("/data/compozy.db", at), "/data/compozy-backup-20261127T100203Z.db"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if got, want := backup.DefaultSQLitePath("/data/state", at), "/data/state-backup-20261127T100203Z.db"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// TestPgDumpKeepsPasswordOffArgv: the password travels in PGPASSWORD only; the printable
+// command shows a placeholder.
+func TestPgDumpKeepsPasswordOffArgv(t *testing.T) {
+	p, err := backup.NewPgDump(postgres.Options{ConnString: "postgres://app:p%40ss%20w'rd@db:5433/compozy?sslmode=require"}, "/tmp/x.dump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range p.Args {
+		if strings.Contains(a, "p@ss") {
+			t.Fatalf("password in argv: %q", p.Args)
+		}
+	}
+	env := strings.Join(p.Env, "\n")
+	for _, want := range []string{"PGPASSWORD=p@ss w'rd", "PGHOST=db", "PGPORT=5433", "PGUSER=app", "PGDATABASE=compozy", "PGSSLMODE=require"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("env lacks %q: %q", want, p.Env)
+		}
+	}
+	cmd := p.Command()
+	if strings.Contains(cmd, "p@ss") || !strings.Contains(cmd, "PGPASSWORD='<password>'") {
+		t.Errorf("command = %s", cmd)
+	}
+}
+
+// TestPgDumpRuns dumps a real database with the pg_dump on PATH.
+func TestPgDumpRuns(t *testing.T) {
+	dsn := testenv.PostgresDB(t)
+	if _, err := exec.LookPath("pg_dump"); err != nil {
+		t.Skip("pg_dump is not installed")
+	}
+	out := filepath.Join(t.TempDir(), "db.dump")
+	p, err := backup.NewPgDump(postgres.Options{ConnString: dsn}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(out)
+	if err != nil || info.Mode().Perm() != 0o600 || res.Bytes == 0 {
+		t.Fatalf("dump: %v, mode %v, %d bytes", err, info.Mode(), res.Bytes)
+	}
+}
