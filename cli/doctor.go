@@ -1,0 +1,310 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/compozy/setup/core/config"
+	"github.com/compozy/setup/doctor"
+	"github.com/compozy/setup/doctor/checks"
+	"github.com/compozy/setup/tui/doctorpane"
+)
+
+type doctorOptions struct {
+	json    bool
+	strict  bool
+	only    []string
+	skip    []string
+	timeout time.Duration
+	fix     bool
+	dryRun  bool
+	yes     bool
+}
+
+func newDoctorCmd(f *Factory) *cobra.Command {
+	opts := &doctorOptions{}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the configuration, the database and the vector databases, and say how to fix what is wrong",
+		Long: `Run every check in parallel, each with a timeout, and report pass, warn, fail, skip or
+error for each, with the fix for anything that did not pass. Checks only read: nothing is
+changed unless --fix is given.
+
+On a terminal the report is a live pane; piped, it is plain text; --json prints a document
+for machines (schema_version 1). Secrets are redacted in all three.
+
+Exit codes: 0 nothing failed (warnings allowed, unless --strict), 1 a check failed,
+2 usage error or unreadable configuration, 3 a check timed out or crashed.`,
+		Example: `  compozy doctor
+  compozy doctor --json | jq '.checks[] | select(.status != "pass")'
+  compozy doctor --only sqlite,migrations --timeout 10s
+  compozy doctor --fix --dry-run
+  compozy doctor --fix --yes
+  compozy doctor list
+  compozy doctor explain sqlite.lock`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDoctor(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.json, "json", false, "print a JSON document for machines")
+	fl.BoolVar(&opts.strict, "strict", false, "exit 1 on warnings too")
+	fl.StringSliceVar(&opts.only, "only", nil, "run only these check `IDs or groups` (comma-separated)")
+	fl.StringSliceVar(&opts.skip, "skip", nil, "leave out these check `IDs or groups` (comma-separated)")
+	fl.DurationVar(&opts.timeout, "timeout", doctor.DefaultTimeout, "time limit of each check")
+	fl.BoolVar(&opts.fix, "fix", false, "apply the fixes that can be applied (asks for each on a terminal), then check again")
+	fl.BoolVar(&opts.dryRun, "dry-run", false, "with --fix: print each planned change and change nothing")
+	fl.BoolVar(&opts.yes, "yes", false, "with --fix: apply every fix without asking")
+	cmd.AddCommand(newDoctorListCmd(f), newDoctorExplainCmd(f))
+	return cmd
+}
+
+func newDoctorListCmd(f *Factory) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List every check ID, its group and title",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if asJSON {
+				return writeIndentedJSON(f.IO.Out, doctor.Registry())
+			}
+			return doctor.WriteList(f.IO.Out, doctor.Registry())
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the registry as JSON (with the explain texts)")
+	return cmd
+}
+
+func newDoctorExplainCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "explain ID",
+		Short:   "Explain a check: the symptom, the cause and the fix",
+		Example: "  compozy doctor explain postgres.privileges",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("compozy doctor explain takes one check ID; run 'compozy doctor list' for them")
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			in, ok := doctor.Lookup(args[0])
+			if !ok {
+				return usageErrorf("unknown check %q; run 'compozy doctor list' for the IDs", args[0])
+			}
+			return doctor.WriteExplain(f.IO.Out, in)
+		},
+	}
+}
+
+// doctorRun is one pass of the checks.
+type doctorRun struct {
+	set    *checks.Set
+	sel    doctor.Selection
+	report doctor.Report
+}
+
+// prepareDoctor loads the configuration and builds and selects the checks.
+func prepareDoctor(ctx context.Context, f *Factory, opts *doctorOptions) (*doctorRun, error) {
+	cfg, err := f.LoadConfig(ctx)
+	var cfgErr *config.Error
+	if err != nil && !errors.As(err, &cfgErr) {
+		return nil, err
+	}
+	set := checks.Build(cfg, err, f.IO.Getenv)
+	sel, serr := doctor.Select(set.Checks, opts.only, opts.skip)
+	if serr != nil {
+		set.Close()
+		return nil, &UsageError{Err: serr}
+	}
+	return &doctorRun{set: set, sel: sel, report: doctor.Report{Target: set.Target, Strict: opts.strict, ConfigInvalid: cfg == nil}}, nil
+}
+
+// run runs the selected checks and fills the report.
+func (d *doctorRun) run(ctx context.Context, timeout time.Duration) {
+	start := time.Now()
+	results := doctor.Run(ctx, d.sel.Checks, doctor.RunOptions{Timeout: timeout})
+	d.report.Results = d.sel.Visible(results)
+	d.report.Duration = time.Since(start)
+}
+
+func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
+	if (opts.dryRun || opts.yes) && !opts.fix {
+		return usageErrorf("--dry-run and --yes go with --fix")
+	}
+	if opts.timeout <= 0 {
+		return usageErrorf("--timeout must be positive, got %s", opts.timeout)
+	}
+	d, err := prepareDoctor(ctx, f, opts)
+	if err != nil {
+		return err
+	}
+	defer func() { d.set.Close() }()
+
+	if !opts.json && !opts.fix && f.IO.CanPrompt() {
+		return runDoctorPane(ctx, f, opts, d)
+	}
+	d.run(ctx, opts.timeout)
+	if opts.fix {
+		d, err = fixDoctor(ctx, f, opts, d)
+		if err != nil {
+			return err
+		}
+	}
+	if opts.json {
+		if err := doctor.WriteJSON(f.IO.Out, d.report); err != nil {
+			return err
+		}
+	} else if err := doctor.WritePlain(f.IO.Out, d.report); err != nil {
+		return err
+	}
+	return doctorExit(d.report)
+}
+
+// runDoctorPane shows the live pane; after it closes, the last run is printed as plain text so
+// that it stays in the terminal's scrollback.
+func runDoctorPane(ctx context.Context, f *Factory, opts *doctorOptions, first *doctorRun) error {
+	firstUsed := false
+	prepare := func(ctx context.Context) (*doctorpane.Session, error) {
+		d := first
+		if firstUsed {
+			var err error
+			if d, err = prepareDoctor(ctx, f, opts); err != nil {
+				return nil, err
+			}
+		} else {
+			// The first session's checks are closed by runDoctor.
+			firstUsed = true
+			return &doctorpane.Session{Target: d.set.Target, Checks: d.sel.Checks, Shown: d.sel.Shown}, nil
+		}
+		return &doctorpane.Session{Target: d.set.Target, Checks: d.sel.Checks, Shown: d.sel.Shown, Close: d.set.Close}, nil
+	}
+	res, err := doctorpane.Run(ctx, doctorpane.Options{Prepare: prepare, Timeout: opts.timeout, Strict: opts.strict,
+		ConfigInvalid: first.report.ConfigInvalid}, f.IO.In, f.IO.Out, f.IO.ColorEnabled())
+	if err != nil {
+		return err
+	}
+	if res.Aborted {
+		return ErrAborted
+	}
+	if err := doctor.WritePlain(f.IO.Out, res.Report); err != nil {
+		return err
+	}
+	return doctorExit(res.Report)
+}
+
+// doctorExit turns a report into the command's result: nil, or a silent exit code.
+func doctorExit(r doctor.Report) error {
+	if code := r.ExitCode(); code != ExitOK {
+		return &ExitError{Code: code, Err: fmt.Errorf("doctor: exit %d", code), Silent: true}
+	}
+	return nil
+}
+
+// fixDoctor applies the fixes of d's results (or prints them with --dry-run), then runs the
+// checks again and returns the new run.
+func fixDoctor(ctx context.Context, f *Factory, opts *doctorOptions, d *doctorRun) (*doctorRun, error) {
+	out := f.IO.Out
+	if opts.json {
+		out = f.IO.ErrOut // stdout carries the JSON document only
+	}
+	byKey := map[string]doctor.Check{}
+	for _, c := range d.sel.Checks {
+		byKey[c.ID+"@"+c.Entry] = c
+	}
+	var fixable []doctor.Result
+	for _, r := range d.report.Results {
+		if r.Fixable {
+			fixable = append(fixable, r)
+		}
+	}
+	if len(fixable) == 0 {
+		fmt.Fprintln(out, "Nothing to fix automatically.")
+		return d, nil
+	}
+	if opts.dryRun {
+		fmt.Fprintf(out, "Dry run: %d fix(es) would be applied (nothing was changed):\n", len(fixable))
+		for _, r := range fixable {
+			c := byKey[r.ID+"@"+r.Entry]
+			fmt.Fprintf(out, "  %s: %s\n", label(r), c.Repair.Plan(r))
+		}
+		return d, nil
+	}
+	in := bufio.NewReader(f.IO.In)
+	applied, seen := 0, map[string]bool{}
+	for _, r := range fixable {
+		c := byKey[r.ID+"@"+r.Entry]
+		plan := c.Repair.Plan(r)
+		if seen[plan] {
+			continue // e.g. migrations.tables and migrations.pending share "migrate up"
+		}
+		seen[plan] = true
+		if !opts.yes {
+			if !f.IO.CanPrompt() {
+				fmt.Fprintf(out, "Skipped %s: %s (not a terminal; pass --yes to apply)\n", label(r), plan)
+				continue
+			}
+			ok, err := confirm(in, out, fmt.Sprintf("Fix %s: %s? [y/N] ", label(r), plan))
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				fmt.Fprintf(out, "Skipped %s.\n", label(r))
+				continue
+			}
+		}
+		fctx, cancel := context.WithTimeout(ctx, max(opts.timeout, 30*time.Second))
+		err := c.Repair.Apply(fctx, r)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(out, "FAILED %s: %s: %v\n", label(r), plan, config.Redact(err.Error()))
+			continue
+		}
+		applied++
+		fmt.Fprintf(out, "Fixed %s: %s\n", label(r), plan)
+	}
+	fmt.Fprintf(out, "Applied %d fix(es); checking again.\n", applied)
+	d.set.Close()
+	nd, err := prepareDoctor(ctx, f, opts)
+	if err != nil {
+		return nil, err
+	}
+	nd.run(ctx, opts.timeout)
+	d.set = nd.set
+	return nd, nil
+}
+
+func writeIndentedJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
+}
+
+func label(r doctor.Result) string {
+	if r.Entry != "" {
+		return r.ID + " [" + r.Entry + "]"
+	}
+	return r.ID
+}
+
+func confirm(in *bufio.Reader, out io.Writer, q string) (bool, error) {
+	fmt.Fprint(out, q)
+	line, err := in.ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("read answer: %w", err)
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
+}

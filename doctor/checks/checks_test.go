@@ -1,0 +1,80 @@
+package checks
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/compozy/setup/core/config"
+	"github.com/compozy/setup/doctor"
+)
+
+func TestReadHeader(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.db")
+	for _, tc := range []struct {
+		name, content string
+		err           error
+	}{
+		{"garbage", strings.Repeat("x", 200), errNotSQLite},
+		{"short header", "SQLite format 3\x00abc", errTruncated},
+		{"not whole pages", "SQLite format 3\x00\x10\x00\x01\x01" + strings.Repeat("\x00", 80) + strings.Repeat("y", 5000), errTruncated},
+	} {
+		if err := os.WriteFile(p, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readHeader(p); err == nil || !strings.Contains(err.Error(), tc.err.Error()) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
+		}
+	}
+}
+
+func TestParseLocks(t *testing.T) {
+	data := []byte("1: POSIX  ADVISORY  WRITE 4242 08:01:5678 120 120\n" +
+		"2: -> POSIX  ADVISORY  WRITE 99 08:01:5678 120 120\n" +
+		"3: FLOCK  ADVISORY  WRITE 77 00:2a:123 0 EOF\n")
+	got := parseLocks(data)
+	if len(got) != 2 {
+		t.Fatalf("%+v", got)
+	}
+	if e := got[0]; e.pid != 4242 || !e.write || e.inode != 5678 || e.dev != 8<<20|1 || e.start != 120 || e.end != 120 {
+		t.Errorf("%+v", e)
+	}
+	if e := got[1]; e.kind != "FLOCK" || e.pid != 77 || e.end != -1 || e.dev != 0x2a {
+		t.Errorf("%+v", e)
+	}
+}
+
+func TestFSName(t *testing.T) {
+	for magic, want := range map[int64]fsKind{0xEF53: fsLocal, 0x6969: fsNetwork, 0xFF534D42: fsNetwork, 0x65735546: fsVirtual, 0x794C7630: fsVirtual} {
+		if _, k := fsName(magic); k != want {
+			t.Errorf("0x%x: %v, want %v", magic, k, want)
+		}
+	}
+}
+
+// TestEveryBuiltCheckIsRegistered builds the checks for both drivers with every vector
+// provider and requires each to have a registry entry (so that `doctor explain` covers it).
+func TestEveryBuiltCheckIsRegistered(t *testing.T) {
+	dir := t.TempDir()
+	vdbs := []config.VectorDB{
+		{ID: "q", Provider: "qdrant", URL: "grpc://127.0.0.1:1", Dimension: 8},
+		{ID: "r", Provider: "redis", URL: "redis://127.0.0.1:1", Dimension: 8},
+		{ID: "f", Provider: "filesystem", Path: filepath.Join(dir, "v"), Dimension: 8},
+	}
+	for _, cfg := range []*config.Config{
+		{Database: config.Database{Driver: config.DriverSQLite, Path: filepath.Join(dir, "x.db")}, Knowledge: config.Knowledge{VectorDBs: vdbs}},
+		{Database: config.Database{Driver: config.DriverSQLite, Path: config.MemoryPath}},
+		{Database: config.Database{Driver: config.DriverPostgres, Host: "127.0.0.1", Port: 1},
+			Knowledge: config.Knowledge{VectorDBs: append(vdbs, config.VectorDB{ID: "p", Provider: "pgvector", Dimension: 8})}},
+	} {
+		s := Build(cfg, nil, func(string) string { return "" })
+		for _, c := range s.Checks {
+			if _, ok := doctor.Lookup(c.ID); !ok {
+				t.Errorf("%s (%s) is not in doctor.Registry", c.ID, cfg.Database.Driver)
+			}
+		}
+		s.Close()
+	}
+}

@@ -1,0 +1,148 @@
+//go:build linux
+
+package checks
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/compozy/setup/core/migrate"
+	"github.com/compozy/setup/doctor"
+)
+
+// lockEntry is one line of /proc/locks.
+type lockEntry struct {
+	kind       string // POSIX, FLOCK, OFDLCK
+	write      bool
+	pid        int
+	dev, inode uint64
+	start, end int64 // end -1 means EOF
+}
+
+// SQLite's lock bytes (see reference/sqlite-locks.md).
+const (
+	pendingByte  = 0x40000000
+	reservedByte = pendingByte + 1
+	walWriteByte = 120
+)
+
+// lockResult finds other processes that hold SQLite's write lock on path or the migration lock
+// file, from /proc/locks matched against the files' device and inode.
+func lockResult(ctx context.Context, path string) doctor.Result {
+	data, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return doctor.Skip("skipped: cannot read /proc/locks: " + err.Error())
+	}
+	if ctx.Err() != nil {
+		return doctor.Skip("skipped: " + ctx.Err().Error())
+	}
+	entries := parseLocks(data)
+	files := map[string]string{"db": path, "shm": path + "-shm", "lock": path + migrate.LockSuffix}
+	ids := map[string][2]uint64{}
+	for k, f := range files {
+		var st syscall.Stat_t
+		if syscall.Stat(f, &st) == nil {
+			ids[k] = [2]uint64{uint64(st.Dev), st.Ino}
+		}
+	}
+	self := os.Getpid()
+	on := func(k string, e lockEntry) bool {
+		id, ok := ids[k]
+		return ok && e.inode == id[1] && devMatches(e.dev, id[0])
+	}
+	covers := func(e lockEntry, b int64) bool { return e.start <= b && (e.end < 0 || e.end >= b) }
+	var writers, migrators []string
+	readers := map[int]bool{}
+	for _, e := range entries {
+		if e.pid == self || e.pid <= 0 {
+			continue
+		}
+		switch {
+		case on("shm", e) && e.write && covers(e, walWriteByte):
+			writers = append(writers, describePID(e.pid))
+		case on("db", e) && e.write && (covers(e, reservedByte) || covers(e, pendingByte)):
+			writers = append(writers, describePID(e.pid))
+		case on("lock", e) && e.write:
+			migrators = append(migrators, describePID(e.pid))
+		case on("db", e) || on("shm", e):
+			readers[e.pid] = true
+		}
+	}
+	var open []string
+	for pid := range readers {
+		open = append(open, describePID(pid))
+	}
+	detail := ""
+	if len(open) > 0 {
+		detail = "open by: " + strings.Join(open, "; ")
+	}
+	switch {
+	case len(writers) > 0:
+		return doctor.Warn("another process holds the write lock: "+writers[0],
+			strings.TrimSpace("writers: "+strings.Join(uniq(writers), "; ")+"\n"+detail),
+			doctor.Fix{Text: "let it finish, or stop it; writers wait up to database.busy_timeout and then fail with \"database is locked\""})
+	case len(migrators) > 0:
+		return doctor.Warn("a migration is running: "+migrators[0]+" holds "+files["lock"], detail,
+			doctor.Fix{Text: "wait for it to finish; a second 'compozy migrate up' waits for it"})
+	case len(open) > 0:
+		return doctor.Pass(fmt.Sprintf("no writer; %d other process(es) have it open", len(open)))
+	}
+	return doctor.Pass("no other process holds a lock")
+}
+
+// devMatches compares /proc/locks' MAJ:MIN with a stat device number.
+func devMatches(procDev, statDev uint64) bool {
+	return procDev == uint64(unix.Major(statDev))<<20|uint64(unix.Minor(statDev))
+}
+
+// parseLocks reads /proc/locks: "1: POSIX  ADVISORY  WRITE 1234 08:01:5678 0 EOF". Blocked
+// waiters ("1: -> POSIX ...") are left out.
+func parseLocks(data []byte) []lockEntry {
+	var out []lockEntry
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 8 || f[1] == "->" {
+			continue
+		}
+		e := lockEntry{kind: f[1], write: f[3] == "WRITE"}
+		e.pid, _ = strconv.Atoi(f[4])
+		parts := strings.Split(f[5], ":")
+		if len(parts) != 3 {
+			continue
+		}
+		maj, _ := strconv.ParseUint(parts[0], 16, 32)
+		minor, _ := strconv.ParseUint(parts[1], 16, 32)
+		e.dev = maj<<20 | minor
+		e.inode, _ = strconv.ParseUint(parts[2], 10, 64)
+		e.start, _ = strconv.ParseInt(f[6], 10, 64)
+		if f[7] == "EOF" {
+			e.end = -1
+		} else {
+			e.end, _ = strconv.ParseInt(f[7], 10, 64)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// describePID is "PID 1234 (sqlite3 /data/compozy.db)".
+func describePID(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	cmd := strings.TrimSpace(strings.ReplaceAll(string(bytes.TrimRight(b, "\x00")), "\x00", " "))
+	if err != nil || cmd == "" {
+		return "PID " + strconv.Itoa(pid)
+	}
+	if len(cmd) > 120 {
+		cmd = cmd[:117] + "..."
+	}
+	return fmt.Sprintf("PID %d (%s)", pid, redactArgs(cmd))
+}

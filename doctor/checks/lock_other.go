@@ -1,0 +1,13 @@
+//go:build !linux
+
+package checks
+
+import (
+	"context"
+
+	"github.com/compozy/setup/doctor"
+)
+
+func lockResult(context.Context, string) doctor.Result {
+	return doctor.Skip("skipped: finding lock holders needs Linux's /proc/locks")
+}

@@ -1,0 +1,177 @@
+package checks
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/compozy/setup/core/config"
+	"github.com/compozy/setup/core/migrate"
+	"github.com/compozy/setup/doctor"
+)
+
+// migrationSource gives the migration checks their state and table prober, once per run.
+type migrationSource struct {
+	open func(ctx context.Context) (doctor.MigrationState, doctor.TableProber, error)
+
+	mu     sync.Mutex
+	done   bool
+	result *migrate.CheckResult
+	err    error
+}
+
+func (m *migrationSource) check(ctx context.Context) (*migrate.CheckResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done {
+		return m.result, m.err
+	}
+	st, _, err := m.open(ctx)
+	if err == nil {
+		m.result, err = st.Check(ctx)
+	}
+	if ctx.Err() != nil {
+		return nil, err // not cached: another check may have more time
+	}
+	m.done, m.err = true, err
+	return m.result, err
+}
+
+// sqlTables probes tables over database/sql.
+type sqlTables struct {
+	db      *sql.DB
+	dialect string
+}
+
+// MissingTables returns the tables of names that the database does not have.
+func (t sqlTables) MissingTables(ctx context.Context, names []string) ([]string, error) {
+	var missing []string
+	for _, n := range names {
+		var ok bool
+		var err error
+		if t.dialect == config.DriverSQLite {
+			var c int
+			err = t.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", n).Scan(&c)
+			ok = c > 0
+		} else {
+			err = t.db.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", n).Scan(&ok)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("look for table %s: %w", n, err)
+		}
+		if !ok {
+			missing = append(missing, n)
+		}
+	}
+	return missing, nil
+}
+
+func (s *Set) migrationChecks(db config.Database, ms *migrationSource) []doctor.Check {
+	tables := check(doctor.IDMigrationsTable, func(ctx context.Context) doctor.Result {
+		_, tp, err := ms.open(ctx)
+		if err != nil {
+			return doctor.Fail("cannot read the database", err.Error(), doctor.Fix{})
+		}
+		missing, err := tp.MissingTables(ctx, doctor.CompozyTables())
+		if err != nil {
+			return doctor.Fail("cannot list tables", config.Redact(err.Error()), doctor.Fix{})
+		}
+		if len(missing) == 0 {
+			return doctor.Pass("workflow_states, task_states, users and api_keys exist")
+		}
+		msg := "no such table: " + missing[0]
+		if db.Driver == config.DriverPostgres {
+			msg = fmt.Sprintf("relation %q does not exist", missing[0])
+		}
+		r := doctor.Fail(msg, "missing: "+strings.Join(missing, ", "),
+			doctor.Cmds("apply the migrations (or check that the config points at the right database)", "compozy migrate up"))
+		r.Fixable = true
+		return r
+	})
+	tables.Repair = s.migrateRepair(db)
+
+	pending := check(doctor.IDMigrationsPending, func(ctx context.Context) doctor.Result {
+		c, err := ms.check(ctx)
+		if err != nil {
+			return migrateFail(err)
+		}
+		applied := c.Current
+		if len(c.Pending) == 0 {
+			return doctor.Pass(fmt.Sprintf("up to date at version %d", applied))
+		}
+		var names []string
+		for _, p := range c.Pending {
+			names = append(names, p.File)
+		}
+		summary := fmt.Sprintf("%d pending (database at version %d, latest %d)", len(c.Pending), c.Current, c.Latest)
+		fix := doctor.Cmds("apply them", "compozy migrate up")
+		var r doctor.Result
+		if db.AutoMigrate {
+			r = doctor.Warn(summary+"; auto_migrate applies them when Compozy starts", strings.Join(names, "\n"), fix)
+		} else {
+			r = doctor.Fail(summary+"; auto_migrate is off, so nothing will apply them", strings.Join(names, "\n"), fix)
+		}
+		r.Fixable = len(c.Newer) == 0 && len(c.OutOfOrder) == 0
+		return r
+	})
+	pending.Repair = s.migrateRepair(db)
+
+	newer := check(doctor.IDMigrationsNewer, func(ctx context.Context) doctor.Result {
+		c, err := ms.check(ctx)
+		if err != nil {
+			return migrateFail(err)
+		}
+		switch {
+		case len(c.Newer) > 0:
+			return doctor.Fail(fmt.Sprintf("the database is at version %d, newer than the latest this binary knows (%d)", c.Current, c.Latest),
+				"versions not known to this binary: "+joinInts(c.Unknown),
+				doctor.Fix{Text: "upgrade compozy to the release that migrated this database; do not run migrate down from this older binary"})
+		case len(c.Unknown) > 0:
+			return doctor.Fail("the database holds versions this binary does not know: "+joinInts(c.Unknown), "",
+				doctor.Fix{Text: "a different Compozy build migrated this database; use that build"})
+		}
+		return doctor.Pass(fmt.Sprintf("every applied version is known (latest %d)", c.Latest))
+	})
+	dirty := check(doctor.IDMigrationsDirty, func(ctx context.Context) doctor.Result {
+		c, err := ms.check(ctx)
+		if err != nil {
+			return migrateFail(err)
+		}
+		if len(c.Problems) > 0 {
+			return doctor.Fail(c.Problems[0], strings.Join(c.Problems, "\n"), doctor.Fix{Text: "follow the steps above, then run 'compozy migrate up'"})
+		}
+		if len(c.OutOfOrder) > 0 {
+			var vs []int64
+			for _, o := range c.OutOfOrder {
+				vs = append(vs, o.Version)
+			}
+			return doctor.Fail("migrations pending below the current version: "+joinInts(vs), "goose applies migrations in order only",
+				doctor.Fix{Text: "this database was migrated by a build with a different migration set; use that build, or revert to below these versions and migrate up again"})
+		}
+		return doctor.Pass("no failed, partial or out-of-order migration")
+	})
+	return []doctor.Check{tables, pending, newer, dirty}
+}
+
+func migrateFail(err error) doctor.Result {
+	msg := config.Redact(err.Error())
+	if strings.Contains(msg, "locked") {
+		return doctor.Warn("the database is locked by another process", msg, doctor.Fix{Text: "see sqlite.lock"})
+	}
+	return doctor.Fail("cannot read the migration state", msg, doctor.Fix{})
+}
+
+func joinInts(vs []int64) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = strconv.FormatInt(v, 10)
+	}
+	return strings.Join(s, ", ")
+}
+
+// errRollback ends the round-trip transaction.
+var errRollback = errors.New("doctor round trip: roll back")

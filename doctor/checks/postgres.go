@@ -1,0 +1,337 @@
+package checks
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/compozy/setup/core/config"
+	"github.com/compozy/setup/core/storage/factory"
+	"github.com/compozy/setup/core/storage/postgres"
+	"github.com/compozy/setup/doctor"
+)
+
+// MinPostgresVersion is the oldest PostgreSQL major version Compozy's schema supports.
+const MinPostgresVersion = 13
+
+// pgProbe holds the pool the PostgreSQL checks share, opened by postgres.connect.
+type pgProbe struct {
+	cfg config.Database
+
+	mu   sync.Mutex
+	pool *pgxpool.Pool
+	db   *sql.DB
+}
+
+func (p *pgProbe) setPool(pool *pgxpool.Pool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pool = pool
+}
+
+func (p *pgProbe) getPool() (*pgxpool.Pool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pool == nil {
+		return nil, errors.New("not connected (postgres.connect did not pass)")
+	}
+	return p.pool, nil
+}
+
+func (p *pgProbe) sqlDB(context.Context) (*sql.DB, error) {
+	pool, err := p.getPool()
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.db == nil {
+		p.db = stdlib.OpenDBFromPool(pool)
+	}
+	return p.db, nil
+}
+
+func (p *pgProbe) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.db != nil {
+		_ = p.db.Close()
+	}
+	if p.pool != nil {
+		p.pool.Close()
+	}
+}
+
+// redact removes the password from s, wherever it appears.
+func (p *pgProbe) redact(s string) string {
+	s = config.Redact(s)
+	if p.cfg.Password != "" {
+		s = strings.ReplaceAll(s, p.cfg.Password, config.Redacted)
+	}
+	return s
+}
+
+func (s *Set) postgresChecks(db config.Database) []doctor.Check {
+	p := s.pg
+	target := factory.Target(db)
+	connect := check(doctor.IDPostgresConnect, func(ctx context.Context) doctor.Result {
+		return p.connect(ctx, target)
+	})
+	query := func(id string, fn func(ctx context.Context, pool *pgxpool.Pool) doctor.Result) doctor.Check {
+		return check(id, func(ctx context.Context) doctor.Result {
+			pool, err := p.getPool()
+			if err != nil {
+				return doctor.Skip("skipped: " + err.Error())
+			}
+			return fn(ctx, pool)
+		})
+	}
+	version := query(doctor.IDPostgresVersion, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
+		var num int
+		var text string
+		if err := pool.QueryRow(ctx, "SELECT current_setting('server_version_num')::int, current_setting('server_version')").Scan(&num, &text); err != nil {
+			return doctor.Fail("cannot read the server version", p.redact(err.Error()), doctor.Fix{})
+		}
+		if num/10000 < MinPostgresVersion {
+			return doctor.Fail(fmt.Sprintf("PostgreSQL %s is too old; Compozy needs %d or newer", text, MinPostgresVersion), "",
+				doctor.Fix{Text: "upgrade the server (15 or newer recommended)"})
+		}
+		return doctor.Pass("PostgreSQL " + text)
+	})
+	readOnly := query(doctor.IDPostgresReadOnly, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
+		var recovery bool
+		var ro string
+		if err := pool.QueryRow(ctx, "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')").Scan(&recovery, &ro); err != nil {
+			return doctor.Fail("cannot ask whether the server is a replica", p.redact(err.Error()), doctor.Fix{})
+		}
+		switch {
+		case recovery:
+			return doctor.Fail("the server is a read-only replica (pg_is_in_recovery() is true)", "",
+				doctor.Fix{Text: "point compozy at the primary server"})
+		case ro == "on":
+			return doctor.Fail("default_transaction_read_only is on for this database or role", "",
+				doctor.Cmds("turn it off for compozy's role", "ALTER ROLE "+pgIdent(db.User)+" SET default_transaction_read_only = off;"))
+		}
+		return doctor.Pass("primary, accepts writes")
+	})
+	privileges := query(doctor.IDPostgresPrivileges, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
+		var schema, role *string
+		var canCreate, migrated bool
+		err := pool.QueryRow(ctx, `SELECT current_schema(), current_user::text,
+			COALESCE(has_schema_privilege(current_schema(), 'CREATE'), false),
+			to_regclass('goose_db_version') IS NOT NULL`).Scan(&schema, &role, &canCreate, &migrated)
+		if err != nil {
+			return doctor.Fail("cannot read privileges", p.redact(err.Error()), doctor.Fix{})
+		}
+		if schema == nil {
+			return doctor.Fail("no schema of the search_path exists", "", doctor.Fix{Text: "create the schema or fix search_path"})
+		}
+		if canCreate {
+			return doctor.Pass(fmt.Sprintf("role %s may create tables in schema %s", deref(role), *schema))
+		}
+		fix := doctor.Cmds("as the database owner or a superuser (PostgreSQL 15 removed CREATE on public from ordinary roles)",
+			fmt.Sprintf("GRANT CREATE ON SCHEMA %s TO %s;", pgIdent(*schema), pgIdent(deref(role))))
+		msg := fmt.Sprintf("role %s may not create tables in schema %s", deref(role), *schema)
+		if migrated {
+			return doctor.Warn(msg+": migrations must be run by another role", "", fix)
+		}
+		return doctor.Fail(msg+": 'compozy migrate up' will fail with \"permission denied for schema\"", "", fix)
+	})
+	conns := query(doctor.IDPostgresConnections, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
+		var maxConns, reserved, used int
+		err := pool.QueryRow(ctx, `SELECT current_setting('max_connections')::int,
+			current_setting('superuser_reserved_connections')::int,
+			(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int`).Scan(&maxConns, &reserved, &used)
+		if err != nil {
+			return doctor.Fail("cannot read max_connections", p.redact(err.Error()), doctor.Fix{})
+		}
+		available := maxConns - reserved - used
+		want := db.MaxOpenConns
+		msg := fmt.Sprintf("max_open_conns %d; server max_connections %d (%d reserved), %d in use, %d free", want, maxConns, reserved, used, available)
+		fix := doctor.Fix{Text: "lower database.max_open_conns (per compozy process), raise max_connections, or use PgBouncer"}
+		switch {
+		case want > available:
+			return doctor.Fail(msg, "the pool can ask for more connections than the server has free: \"too many clients already\"", fix)
+		case want*5 > available*4:
+			return doctor.Warn(msg, "the pool would use more than 80% of the free connections; a second compozy process would run out", fix)
+		}
+		return doctor.Pass(msg)
+	})
+	clock := query(doctor.IDPostgresClock, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
+		before := time.Now()
+		var server time.Time
+		if err := pool.QueryRow(ctx, "SELECT clock_timestamp()").Scan(&server); err != nil {
+			return doctor.Fail("cannot read the server clock", p.redact(err.Error()), doctor.Fix{})
+		}
+		after := time.Now()
+		mid := before.Add(after.Sub(before) / 2)
+		skew := server.Sub(mid)
+		abs := max(skew, -skew)
+		msg := fmt.Sprintf("server clock differs by %s", skew.Round(time.Millisecond))
+		fix := doctor.Fix{Text: "run NTP (chrony or systemd-timesyncd) on this host and the database server"}
+		switch {
+		case abs > 30*time.Second:
+			return doctor.Fail(msg, "", fix)
+		case abs > 2*time.Second:
+			return doctor.Warn(msg, "", fix)
+		}
+		return doctor.Pass(msg)
+	})
+	latency := query(doctor.IDPostgresLatency, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
+		var ds []time.Duration
+		for range 5 {
+			start := time.Now()
+			if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
+				return doctor.Fail("SELECT 1 failed", p.redact(err.Error()), doctor.Fix{})
+			}
+			ds = append(ds, time.Since(start))
+		}
+		slices.Sort(ds)
+		med := ds[len(ds)/2]
+		msg := fmt.Sprintf("median round trip %s over 5 queries", med.Round(10*time.Microsecond))
+		switch {
+		case med > 100*time.Millisecond:
+			return doctor.Fail(msg, "every query of every workflow step pays this", doctor.Fix{Text: "run compozy close to the database"})
+		case med > 20*time.Millisecond:
+			return doctor.Warn(msg, "", doctor.Fix{Text: "run compozy close to the database"})
+		}
+		return doctor.Pass(msg)
+	})
+	return []doctor.Check{connect, version, readOnly, privileges, conns, clock, latency}
+}
+
+// connect walks the connection steps one by one, so that a failure names its step: DNS, TCP,
+// then PostgreSQL's startup (TLS, authentication, database, role).
+func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
+	cfg, err := postgres.PoolConfig(factory.PostgresOptions(p.cfg))
+	if err != nil {
+		return doctor.Fail("the connection settings do not parse", p.redact(err.Error()), doctor.Fix{Text: "check database.conn_string or host/port/user/name"})
+	}
+	cc := cfg.ConnConfig
+	host, port := cc.Host, strconv.Itoa(int(cc.Port))
+	where := net.JoinHostPort(host, port)
+	if strings.HasPrefix(host, "/") {
+		where = host + "/.s.PGSQL." + port
+	} else {
+		if net.ParseIP(host) == nil {
+			if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+				return doctor.Fail("DNS: cannot resolve host "+host, err.Error(),
+					doctor.Fix{Text: "check database.host (or the host in conn_string) and this machine's DNS"})
+			}
+		}
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", where)
+		if err != nil {
+			switch {
+			case errors.Is(err, syscall.ECONNREFUSED):
+				return doctor.Fail("TCP: connection refused at "+where, "nothing listens on that port",
+					doctor.Fix{Text: "start PostgreSQL, or fix database.port / database.host (listen_addresses in postgresql.conf)"})
+			case ctx.Err() != nil || isTimeout(err):
+				return doctor.Fail("TCP: connect to "+where+" timed out", err.Error(),
+					doctor.Fix{Text: "a firewall drops the packets, or the host is wrong"})
+			}
+			return doctor.Fail("TCP: cannot connect to "+where, err.Error(), doctor.Fix{Text: "check the host and port"})
+		}
+		_ = conn.Close()
+	}
+	cfg.MaxConns = 4
+	cfg.MinConns = 0
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return doctor.Fail("cannot set up the connection pool", p.redact(err.Error()), doctor.Fix{})
+	}
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		pool.Close()
+		if ctx.Err() != nil {
+			return doctor.Fail("PostgreSQL startup: no answer from "+where+" (TCP connected, but the server never replied)", p.redact(err.Error()),
+				doctor.Fix{Text: "something that is not PostgreSQL listens on that port, or the server is overloaded"})
+		}
+		return p.classify(err, where)
+	}
+	c.Release()
+	p.setPool(pool)
+	return doctor.Pass(fmt.Sprintf("connected to %s as %s", target, cc.User))
+}
+
+// classify names the step of a failed PostgreSQL startup.
+func (p *pgProbe) classify(err error, where string) doctor.Result {
+	msg := p.redact(err.Error())
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "28P01":
+			return doctor.Fail("authentication: password authentication failed for user "+p.user(), msg,
+				doctor.Fix{Text: "set the right password in COMPOZY_DB_PASSWORD (or ${VAR} in the config); check pg_hba.conf's method for this user"})
+		case pgErr.Code == "3D000":
+			return doctor.Fail("database: "+pgErr.Message, msg,
+				doctor.Cmds("create it, or fix database.name", "createdb -h HOST -U OWNER "+shellQuote(p.cfg.Name)))
+		case pgErr.Code == "28000" && strings.Contains(pgErr.Message, "role") && strings.Contains(pgErr.Message, "does not exist"):
+			return doctor.Fail("role: "+pgErr.Message, msg,
+				doctor.Cmds("create the role, or fix database.user", "CREATE ROLE "+pgIdent(p.user())+" LOGIN PASSWORD '...';"))
+		case pgErr.Code == "28000" && strings.Contains(pgErr.Message, "no encryption"):
+			return doctor.Fail("TLS: the server requires an encrypted connection", msg,
+				doctor.Fix{Text: "set database.ssl_mode: require (or verify-full)"})
+		case pgErr.Code == "28000":
+			return doctor.Fail("authentication: "+pgErr.Message, msg,
+				doctor.Fix{Text: "add a pg_hba.conf rule for this user, database and address, or connect as another user"})
+		case pgErr.Code == "53300":
+			return doctor.Fail("the server has no free connection slots", msg, doctor.Fix{Text: "see postgres.connections"})
+		}
+		return doctor.Fail("PostgreSQL refused the connection: "+pgErr.Message, msg, doctor.Fix{})
+	}
+	low := strings.ToLower(msg)
+	switch {
+	case strings.Contains(low, "server refused tls") || strings.Contains(low, "tls") || strings.Contains(low, "x509") || strings.Contains(low, "ssl"):
+		return doctor.Fail("TLS: "+lastPart(msg), msg,
+			doctor.Fix{Text: "match database.ssl_mode to the server: disable or prefer for a server without TLS, require or verify-full for one with it (verify-* needs the CA)"})
+	case strings.Contains(low, "connection refused"):
+		return doctor.Fail("TCP: connection refused at "+where, msg, doctor.Fix{Text: "start PostgreSQL or fix the port"})
+	}
+	return doctor.Fail("cannot connect: "+lastPart(msg), msg, doctor.Fix{})
+}
+
+func (p *pgProbe) user() string {
+	if cfg, err := postgres.PoolConfig(factory.PostgresOptions(p.cfg)); err == nil {
+		return cfg.ConnConfig.User
+	}
+	return p.cfg.User
+}
+
+func lastPart(s string) string {
+	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
+		return s[i+2:]
+	}
+	return s
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func pgIdent(s string) string {
+	if s == "" {
+		return "ROLE"
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,105 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/compozy/setup/core/config"
+	"github.com/compozy/setup/core/vector"
+	vfactory "github.com/compozy/setup/core/vector/factory"
+	"github.com/compozy/setup/doctor"
+)
+
+// ensureChecks are the vector checks whose failure Store.Ensure repairs.
+func ensureChecks() []string {
+	return []string{doctor.IDVectorQdrantCollection, doctor.IDVectorRedisIndex, doctor.IDVectorPgvectorExtension,
+		doctor.IDVectorPgvectorTable, doctor.IDVectorFilesystemFolder}
+}
+
+// vectorChecks wraps the checks each vector DB provider exports (core/vector) for every
+// knowledge.vector_dbs entry.
+func (s *Set) vectorChecks(cfg *config.Config, getenv func(string) string) []doctor.Check {
+	var out []doctor.Check
+	for _, entry := range cfg.Knowledge.VectorDBs {
+		opts := vfactory.Options{Database: cfg.Database, Getenv: getenv}
+		vcs, closeFn := vfactory.Checks(context.Background(), entry, opts)
+		s.closer = append(s.closer, func() { _ = closeFn() })
+		for _, vc := range vcs {
+			out = append(out, wrapVector(vc, entry, opts))
+		}
+	}
+	return out
+}
+
+func wrapVector(vc vector.Check, entry config.VectorDB, opts vfactory.Options) doctor.Check {
+	in, ok := doctor.Lookup(vc.ID)
+	if !ok {
+		in = doctor.Info{ID: vc.ID, Group: doctor.GroupVector, Title: vc.Title}
+	}
+	in.DependsOn = slices.Clone(vc.DependsOn)
+	if vc.Title != "" {
+		in.Title = vc.Title
+	}
+	fixable := slices.Contains(ensureChecks(), vc.ID)
+	c := doctor.Check{Info: in, Entry: vc.Entry, Run: func(ctx context.Context) doctor.Result {
+		r := vc.Run(ctx)
+		res := doctor.Result{Status: doctor.Status(r.Status), Summary: config.Redact(r.Summary), Detail: config.Redact(r.Detail),
+			Fix: doctor.Fix{Text: r.Fix.Text, Commands: redactAll(r.Fix.Commands)}}
+		if d := res.Detail; d == res.Summary {
+			res.Detail = ""
+		} else if strings.HasPrefix(d, res.Summary) {
+			res.Detail = strings.TrimSpace(strings.TrimPrefix(d[len(res.Summary):], ":"))
+		}
+		res.Fixable = fixable && (res.Status == doctor.StatusFail || res.Status == doctor.StatusWarn) && !strings.Contains(strings.ToLower(res.Summary+res.Detail), "dimension")
+		return res
+	}}
+	if fixable {
+		c.Repair = &doctor.Repair{
+			Plan: func(doctor.Result) string {
+				return fmt.Sprintf("create the %s %s of vector DB %q (dimension %d)", entry.Provider, what(vc.ID), entry.ID, entry.Dimension)
+			},
+			Apply: func(ctx context.Context, _ doctor.Result) error {
+				if vc.ID == doctor.IDVectorFilesystemFolder {
+					if err := os.MkdirAll(entry.Path, 0o700); err != nil {
+						return fmt.Errorf("create vector folder: %w", err)
+					}
+				}
+				st, err := vfactory.Open(ctx, entry, opts)
+				if err != nil {
+					return fmt.Errorf("open vector DB %s: %w", entry.ID, err)
+				}
+				defer st.Close()
+				if err := st.Ensure(ctx); err != nil {
+					return fmt.Errorf("create in vector DB %s: %w", entry.ID, err)
+				}
+				return nil
+			},
+		}
+	}
+	return c
+}
+
+func what(id string) string {
+	switch id {
+	case doctor.IDVectorQdrantCollection:
+		return "collection"
+	case doctor.IDVectorRedisIndex:
+		return "index"
+	case doctor.IDVectorPgvectorExtension:
+		return "extension and table"
+	case doctor.IDVectorPgvectorTable:
+		return "table"
+	}
+	return "folder"
+}
+
+func redactAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = config.Redact(s)
+	}
+	return out
+}

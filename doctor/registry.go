@@ -1,0 +1,312 @@
+package doctor
+
+// Check groups, in the order reports show them.
+const (
+	GroupConfig     = "config"
+	GroupSQLite     = "sqlite"
+	GroupPostgres   = "postgres"
+	GroupMigrations = "migrations"
+	GroupStorage    = "storage"
+	GroupVector     = "vector"
+)
+
+// Groups lists the groups in report order.
+func Groups() []string {
+	return []string{GroupConfig, GroupSQLite, GroupPostgres, GroupMigrations, GroupStorage, GroupVector}
+}
+
+// Check IDs. They are stable: scripts filter on them and docs link to them.
+const (
+	IDConfigFile        = "config.file"
+	IDConfigKeys        = "config.keys"
+	IDConfigVars        = "config.vars"
+	IDConfigVector      = "config.vector"
+	IDConfigSecrets     = "config.secrets"
+	IDConfigConcurrency = "config.concurrency"
+
+	IDSQLiteMemory      = "sqlite.memory"
+	IDSQLiteFolder      = "sqlite.folder"
+	IDSQLiteFile        = "sqlite.file"
+	IDSQLitePermissions = "sqlite.permissions"
+	IDSQLiteFilesystem  = "sqlite.filesystem"
+	IDSQLiteDisk        = "sqlite.disk"
+	IDSQLiteJournal     = "sqlite.journal_mode"
+	IDSQLiteBusy        = "sqlite.busy_timeout"
+	IDSQLiteSynchronous = "sqlite.synchronous"
+	IDSQLiteIntegrity   = "sqlite.integrity"
+	IDSQLiteSize        = "sqlite.size"
+	IDSQLiteLock        = "sqlite.lock"
+
+	IDPostgresConnect     = "postgres.connect"
+	IDPostgresVersion     = "postgres.version"
+	IDPostgresReadOnly    = "postgres.read_only"
+	IDPostgresPrivileges  = "postgres.privileges"
+	IDPostgresConnections = "postgres.connections"
+	IDPostgresClock       = "postgres.clock"
+	IDPostgresLatency     = "postgres.latency"
+
+	IDMigrationsTable   = "migrations.tables"
+	IDMigrationsPending = "migrations.pending"
+	IDMigrationsNewer   = "migrations.newer"
+	IDMigrationsDirty   = "migrations.dirty"
+
+	IDStorageRoundTrip = "storage.roundtrip"
+
+	IDVectorProvider          = "vector.provider"
+	IDVectorQdrantReachable   = "vector.qdrant.reachable"
+	IDVectorQdrantCollection  = "vector.qdrant.collection"
+	IDVectorRedisReachable    = "vector.redis.reachable"
+	IDVectorRedisModule       = "vector.redis.module"
+	IDVectorRedisIndex        = "vector.redis.index"
+	IDVectorPgvectorReachable = "vector.pgvector.reachable"
+	IDVectorPgvectorExtension = "vector.pgvector.extension"
+	IDVectorPgvectorTable     = "vector.pgvector.table"
+	IDVectorPgvectorIndex     = "vector.pgvector.index"
+	IDVectorFilesystemFolder  = "vector.filesystem.folder"
+	IDVectorFilesystemData    = "vector.filesystem.data"
+	IDVectorDimension         = "vector.dimension"
+	IDVectorMetric            = "vector.metric"
+)
+
+// Registry returns every check compozy doctor knows, in report order. The slice is new on
+// every call.
+func Registry() []Info {
+	dbConn := []string{IDSQLiteFile, IDPostgresConnect}
+	return []Info{
+		{ID: IDConfigFile, Group: GroupConfig, Title: "Config file found and parsed", Explain: Explain{
+			Symptom: "compozy exits with a config error, or uses defaults you did not expect.",
+			Cause:   "The file named by --config or COMPOZY_CONFIG_FILE does not exist or cannot be read, or compozy.yaml is not valid YAML. Without a file, compozy uses defaults, the environment and flags only.",
+			Fix:     "Check the path and the YAML at the file:line the check prints; run 'compozy config validate'.",
+		}},
+		{ID: IDConfigKeys, Group: GroupConfig, Title: "Database and vector keys valid", Explain: Explain{
+			Symptom: "Startup fails with 'unknown key', 'expected integer' or an invalid value.",
+			Cause:   "A key in the database: or knowledge.vector_dbs: sections is misspelt, has the wrong type, or a value outside its allowed set.",
+			Fix:     "Correct the key at the file:line printed (the message suggests the closest key); 'compozy config schema' prints every valid key.",
+		}},
+		{ID: IDConfigVars, Group: GroupConfig, Title: "Referenced environment variables set", Explain: Explain{
+			Symptom: "'environment variable DB_PASSWORD is not set', or a connection without a password.",
+			Cause:   "The config refers to ${VAR} and VAR is not set in the environment compozy runs in (a service unit, a container, CI).",
+			Fix:     "Export the variable where compozy runs, or give a default: ${VAR:-value}.",
+		}},
+		{ID: IDConfigVector, Group: GroupConfig, Title: "Driver and vector DB combination valid", Explain: Explain{
+			Symptom: "'pgvector provider is incompatible with SQLite driver', or knowledge bases that do nothing.",
+			Cause:   "pgvector lives inside PostgreSQL, so it cannot serve a SQLite installation; SQLite has no vector search of its own, so without a vector DB knowledge bases do not work.",
+			Fix:     "With driver sqlite use provider qdrant, redis or filesystem under knowledge.vector_dbs, or switch to driver postgres.",
+		}},
+		{ID: IDConfigSecrets, Group: GroupConfig, Title: "No plaintext password readable by others", Explain: Explain{
+			Symptom: "A password sits in compozy.yaml, and other users of the machine can read it.",
+			Cause:   "The config file holds a password (database.password, a conn_string or a vector URL with a password) and its mode lets the group or others read it.",
+			Fix:     "Write ${COMPOZY_DB_PASSWORD} in the file and set the variable in the environment; or at least chmod 600 the file.",
+		}, Fixable: true},
+		{ID: IDConfigConcurrency, Group: GroupConfig, Title: "Concurrency suits the driver", Explain: Explain{
+			Symptom: "'database is locked' or slow workflows under load with SQLite.",
+			Cause:   "runtime.max_concurrent_workflows is above what was measured safe for SQLite in one process.",
+			Fix:     "Lower runtime.max_concurrent_workflows, or use driver postgres for heavy concurrency.",
+		}},
+
+		{ID: IDSQLiteMemory, Group: GroupSQLite, Title: "Database kept on disk", Explain: Explain{
+			Symptom: "Workflow history is gone after a restart.",
+			Cause:   "path: \":memory:\" keeps the database in the process's memory; it is lost when compozy exits.",
+			Fix:     "Set database.path to a file, for example ./data/compozy.db, for anything but tests.",
+		}},
+		{ID: IDSQLiteFolder, Group: GroupSQLite, Title: "Database folder exists and is writable", Explain: Explain{
+			Symptom: "'unable to open database file' or 'attempt to write a readonly database' although the file itself is writable.",
+			Cause:   "SQLite creates the -wal and -shm files (and rollback journals) next to the database, so the folder must exist and be writable by the user compozy runs as.",
+			Fix:     "Create the folder and give the service user write access: mkdir -p DIR && chown USER DIR && chmod 750 DIR.",
+		}, Fixable: true},
+		{ID: IDSQLiteFile, Group: GroupSQLite, Title: "Database file is a readable SQLite database", DependsOn: []string{IDSQLiteFolder}, Explain: Explain{
+			Symptom: "'file is not a database', 'database disk image is malformed', or 'unable to open database file'.",
+			Cause:   "The path points at something that is not a SQLite database (another file, a truncated copy, a partial download), or compozy cannot read it.",
+			Fix:     "Point database.path at the right file, restore it from a backup, or move the broken file away and let 'compozy migrate up' create a new one.",
+		}},
+		{ID: IDSQLitePermissions, Group: GroupSQLite, Title: "Database file private and owned by this user", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
+			Symptom: "Other users can read workflow data, or compozy cannot write its own database.",
+			Cause:   "The database holds workflow inputs and outputs; a mode that lets others read it leaks them, and a file owned by another user cannot be written.",
+			Fix:     "chmod 600 the database (and its -wal/-shm files) and chown it to the user compozy runs as.",
+		}, Fixable: true},
+		{ID: IDSQLiteFilesystem, Group: GroupSQLite, Title: "Filesystem safe for SQLite", DependsOn: []string{IDSQLiteFolder}, Explain: Explain{
+			Symptom: "Corruption or 'database is locked' that never clears, on NFS, SMB/CIFS, FUSE or overlay mounts.",
+			Cause:   "WAL needs shared memory and working POSIX locks; network and some virtual filesystems do not provide them reliably.",
+			Fix:     "Keep the database on a local disk (ext4, xfs, btrfs, apfs, tmpfs), or use PostgreSQL.",
+		}},
+		{ID: IDSQLiteDisk, Group: GroupSQLite, Title: "Enough free disk space", DependsOn: []string{IDSQLiteFolder}, Explain: Explain{
+			Symptom: "'database or disk is full', failed migrations or VACUUM.",
+			Cause:   "SQLite needs room for the WAL, for migrations and for VACUUM (up to twice the database size).",
+			Fix:     "Free space on the volume or move the database to a larger one.",
+		}},
+		{ID: IDSQLiteJournal, Group: GroupSQLite, Title: "Journal mode is WAL", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
+			Symptom: "'database is locked' while workflows run concurrently.",
+			Cause:   "In rollback journal modes (delete, truncate, persist) a writer blocks every reader; WAL lets readers continue while one writer writes.",
+			Fix:     "Set database.journal_mode: wal; compozy doctor --fix switches the file to WAL.",
+		}, Fixable: true},
+		{ID: IDSQLiteBusy, Group: GroupSQLite, Title: "busy_timeout set", Explain: Explain{
+			Symptom: "'database is locked' at once, even though the lock would be free a moment later.",
+			Cause:   "With busy_timeout 0 a connection fails immediately when another holds the lock instead of waiting.",
+			Fix:     "Set database.busy_timeout: 5s (or more).",
+		}},
+		{ID: IDSQLiteSynchronous, Group: GroupSQLite, Title: "synchronous keeps the database consistent", Explain: Explain{
+			Symptom: "A corrupt database after a power loss or crash.",
+			Cause:   "synchronous OFF hands writes to the OS without waiting; a crash can corrupt the file.",
+			Fix:     "Set database.synchronous: normal (with WAL) or full.",
+		}},
+		{ID: IDSQLiteIntegrity, Group: GroupSQLite, Title: "PRAGMA quick_check", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
+			Symptom: "'database disk image is malformed', wrong query results, crashes on some rows.",
+			Cause:   "The file was damaged: copied while written, stored on an unsafe filesystem, a disk fault.",
+			Fix:     "Restore from a backup; or dump what is readable: sqlite3 DB .recover | sqlite3 NEW.db.",
+		}},
+		{ID: IDSQLiteSize, Group: GroupSQLite, Title: "Database size and free pages", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
+			Symptom: "The database file is much larger than its data.",
+			Cause:   "Deleted rows leave free pages that SQLite reuses but does not give back to the filesystem.",
+			Fix:     "Run VACUUM while compozy is stopped: sqlite3 DB 'VACUUM'.",
+		}},
+		{ID: IDSQLiteLock, Group: GroupSQLite, Title: "No other process holds the write lock", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
+			Symptom: "'database is locked' after busy_timeout, or migrations that wait forever.",
+			Cause:   "Another process (a running compozy, a sqlite3 shell left in a transaction, a backup tool) holds SQLite's write lock or the migration lock file <db>.migrate.lock.",
+			Fix:     "Finish or stop the process the check names (PID and command line); do not delete the -wal or -shm files while it runs.",
+		}},
+
+		{ID: IDPostgresConnect, Group: GroupPostgres, Title: "PostgreSQL connection", Explain: Explain{
+			Symptom: "compozy cannot reach PostgreSQL: 'connection refused', 'no such host', 'password authentication failed', 'database does not exist', a timeout.",
+			Cause:   "One step of the connection fails: DNS, TCP (server down, wrong port, firewall), TLS (ssl_mode the server does not accept), authentication (password, pg_hba.conf), or the database or role does not exist.",
+			Fix:     "The check names the step; fix that one: the host, the port, database.ssl_mode, the password (COMPOZY_DB_PASSWORD), or create the database/role (createdb, CREATE ROLE).",
+		}},
+		{ID: IDPostgresVersion, Group: GroupPostgres, Title: "Server version supported", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
+			Symptom: "Migrations fail with syntax errors or missing functions.",
+			Cause:   "Compozy's schema needs PostgreSQL 13 or newer (15+ recommended).",
+			Fix:     "Upgrade the server.",
+		}},
+		{ID: IDPostgresReadOnly, Group: GroupPostgres, Title: "Server accepts writes", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
+			Symptom: "'cannot execute INSERT in a read-only transaction'.",
+			Cause:   "The target is a hot standby (pg_is_in_recovery() is true) or the database defaults to read-only transactions.",
+			Fix:     "Point compozy at the primary, not a replica.",
+		}},
+		{ID: IDPostgresPrivileges, Group: GroupPostgres, Title: "Role may create tables", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
+			Symptom: "'permission denied for schema public' during migrations.",
+			Cause:   "PostgreSQL 15 removed CREATE on the public schema from ordinary roles; the role needs CREATE on the schema it migrates.",
+			Fix:     "As the owner or a superuser: GRANT CREATE ON SCHEMA public TO role; or ALTER DATABASE db OWNER TO role.",
+		}},
+		{ID: IDPostgresConnections, Group: GroupPostgres, Title: "Connection budget", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
+			Symptom: "'sorry, too many clients already' or 'remaining connection slots are reserved'.",
+			Cause:   "database.max_open_conns (times the number of compozy processes) plus the connections already in use exceed max_connections.",
+			Fix:     "Lower database.max_open_conns, raise max_connections, or put PgBouncer in front.",
+		}},
+		{ID: IDPostgresClock, Group: GroupPostgres, Title: "Clocks agree", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
+			Symptom: "Timestamps out of order, schedules that fire late or early.",
+			Cause:   "This host's clock and the database server's clock differ.",
+			Fix:     "Run NTP (chrony, systemd-timesyncd) on both hosts.",
+		}},
+		{ID: IDPostgresLatency, Group: GroupPostgres, Title: "Round-trip latency", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
+			Symptom: "Every workflow step is slow.",
+			Cause:   "Each query pays the network round trip; a far-away database multiplies it.",
+			Fix:     "Run compozy close to the database (same region or host).",
+		}},
+
+		{ID: IDMigrationsTable, Group: GroupMigrations, Title: "Compozy tables exist", DependsOn: dbConn, Explain: Explain{
+			Symptom: "'no such table: workflow_states' (SQLite) or 'relation \"workflow_states\" does not exist' (PostgreSQL).",
+			Cause:   "The migrations were never applied to this database, or the config points at another database.",
+			Fix:     "Run 'compozy migrate up', or check database.path / database.name.",
+		}, Fixable: true},
+		{ID: IDMigrationsPending, Group: GroupMigrations, Title: "No pending migrations", DependsOn: dbConn, Explain: Explain{
+			Symptom: "Features fail with missing columns or tables after an upgrade.",
+			Cause:   "This binary knows migrations the database has not applied. With auto_migrate on, Compozy applies them at start (a warning); with it off, nothing will (a failure).",
+			Fix:     "Run 'compozy migrate up' (compozy doctor --fix does it).",
+		}, Fixable: true},
+		{ID: IDMigrationsNewer, Group: GroupMigrations, Title: "Database not newer than this binary", DependsOn: dbConn, Explain: Explain{
+			Symptom: "'database is newer than this binary', or an older compozy misbehaving after a newer one ran.",
+			Cause:   "A newer (or different) Compozy build migrated this database to versions this binary does not know.",
+			Fix:     "Upgrade compozy to the version that migrated the database; never downgrade the schema from an older build.",
+		}},
+		{ID: IDMigrationsDirty, Group: GroupMigrations, Title: "No failed or partial migration", DependsOn: dbConn, Explain: Explain{
+			Symptom: "Migrations refuse to run, or an index is missing after an interrupted migration.",
+			Cause:   "A migration failed half way (an invalid index left by CREATE INDEX CONCURRENTLY) or versions are applied out of order.",
+			Fix:     "Follow the printed steps: drop the invalid index and run 'compozy migrate up' again.",
+		}},
+
+		{ID: IDStorageRoundTrip, Group: GroupStorage, Title: "Write and read back (rolled back)", DependsOn: []string{IDMigrationsTable, IDMigrationsPending, IDMigrationsNewer, IDSQLiteLock, IDPostgresReadOnly}, Explain: Explain{
+			Symptom: "Workflows fail to save although the database answers.",
+			Cause:   "The schema, constraints or privileges do not let Compozy write its state.",
+			Fix:     "Read the error the check prints; usually 'compozy migrate up' or a GRANT on the tables.",
+		}},
+
+		{ID: IDVectorProvider, Group: GroupVector, Title: "Vector DB provider valid", Explain: Explain{
+			Symptom: "Knowledge bases fail to index or search; 'pgvector provider is incompatible with SQLite driver'.",
+			Cause:   "The provider is unknown, the entry is incomplete, or the provider cannot work with the database driver (pgvector lives in PostgreSQL).",
+			Fix:     "Use qdrant, redis or filesystem with SQLite; pgvector, qdrant, redis or filesystem with PostgreSQL; give every entry a dimension.",
+		}},
+		{ID: IDVectorQdrantReachable, Group: GroupVector, Title: "Qdrant reachable", DependsOn: []string{IDVectorProvider}, Explain: Explain{
+			Symptom: "Knowledge-base calls time out or fail with 'connection refused' or 'Unavailable'.",
+			Cause:   "Qdrant is down, the url's host or port is wrong (compozy speaks gRPC, port 6334), the API key is refused, or a firewall drops the packets.",
+			Fix:     "Start Qdrant and check knowledge.vector_dbs[].url; set QDRANT_API_KEY when the server requires one.",
+		}},
+		{ID: IDVectorQdrantCollection, Group: GroupVector, Title: "Qdrant collection exists", DependsOn: []string{IDVectorQdrantReachable}, Fixable: true, Explain: Explain{
+			Symptom: "'Not found: Collection ... doesn't exist' on the first search.",
+			Cause:   "The collection has not been created yet (a fresh Qdrant, or another collection name).",
+			Fix:     "compozy doctor --fix creates it with the configured dimension and metric.",
+		}},
+		{ID: IDVectorRedisReachable, Group: GroupVector, Title: "Redis reachable", DependsOn: []string{IDVectorProvider}, Explain: Explain{
+			Symptom: "'connection refused', 'NOAUTH' or timeouts from the Redis vector store.",
+			Cause:   "Redis is down, the url is wrong, or the password is missing or wrong.",
+			Fix:     "Start Redis and check the url (redis://:password@host:6379/0).",
+		}},
+		{ID: IDVectorRedisModule, Group: GroupVector, Title: "RediSearch 2.4 or later loaded", DependsOn: []string{IDVectorRedisReachable}, Explain: Explain{
+			Symptom: "\"unknown command 'FT.CREATE'\" or 'Unknown field type VECTOR'.",
+			Cause:   "Redis runs without the search module (Redis CE before 8 has none) or with a RediSearch older than 2.4, which has no vector fields.",
+			Fix:     "Use Redis 8 or Redis Stack, or load RediSearch 2.4+: redis-server --loadmodule /usr/lib/redis/modules/redisearch.so.",
+		}},
+		{ID: IDVectorRedisIndex, Group: GroupVector, Title: "Redis vector index exists", DependsOn: []string{IDVectorRedisModule}, Fixable: true, Explain: Explain{
+			Symptom: "'no such index' (Unknown index name) on the first search.",
+			Cause:   "The FT index has not been created yet.",
+			Fix:     "compozy doctor --fix creates it with the configured dimension and metric.",
+		}},
+		{ID: IDVectorPgvectorReachable, Group: GroupVector, Title: "PostgreSQL reachable for pgvector", DependsOn: []string{IDVectorProvider}, Explain: Explain{
+			Symptom: "pgvector calls fail to connect.",
+			Cause:   "The PostgreSQL server pgvector uses (the database section, or the entry's url) cannot be reached.",
+			Fix:     "See postgres.connect; check the entry's url.",
+		}},
+		{ID: IDVectorPgvectorExtension, Group: GroupVector, Title: "pgvector extension installed", DependsOn: []string{IDVectorPgvectorReachable}, Fixable: true, Explain: Explain{
+			Symptom: "'type \"vector\" does not exist' or 'extension \"vector\" is not available'.",
+			Cause:   "pgvector is not installed on the server, or not created in this database (the extension is named vector, not pgvector), and it is not a trusted extension.",
+			Fix:     "Install the package (postgresql-15-pgvector) and, as a superuser: CREATE EXTENSION vector; compozy doctor --fix runs it where permitted.",
+		}},
+		{ID: IDVectorPgvectorTable, Group: GroupVector, Title: "pgvector table exists", DependsOn: []string{IDVectorPgvectorExtension}, Fixable: true, Explain: Explain{
+			Symptom: "'relation ... does not exist' on the first search.",
+			Cause:   "The embeddings table has not been created yet.",
+			Fix:     "compozy doctor --fix creates it with the configured dimension.",
+		}},
+		{ID: IDVectorPgvectorIndex, Group: GroupVector, Title: "pgvector index", DependsOn: []string{IDVectorPgvectorTable}, Explain: Explain{
+			Symptom: "Searches get slow as the table grows.",
+			Cause:   "No HNSW or IVFFlat index on the vector column, or a dimension above the index limit (2000 for vector).",
+			Fix:     "Create the index the check prints (a halfvec expression index above 2000 dimensions).",
+		}},
+		{ID: IDVectorFilesystemFolder, Group: GroupVector, Title: "Vector folder exists and is private", DependsOn: []string{IDVectorProvider}, Fixable: true, Explain: Explain{
+			Symptom: "The filesystem vector store cannot write, or others can read the embeddings.",
+			Cause:   "The folder is missing, not writable, or readable by other users.",
+			Fix:     "compozy doctor --fix creates it (0700); otherwise chmod 700 it.",
+		}},
+		{ID: IDVectorFilesystemData, Group: GroupVector, Title: "Vector log is intact", DependsOn: []string{IDVectorFilesystemFolder}, Explain: Explain{
+			Symptom: "Searches miss documents, or the store refuses to open.",
+			Cause:   "The vector log was truncated or damaged (a crash mid-write, a partial copy).",
+			Fix:     "Move the damaged log away and re-index the knowledge base.",
+		}},
+		{ID: IDVectorDimension, Group: GroupVector, Title: "Vector dimension matches the config", Explain: Explain{
+			Symptom: "'expected dim: 1536, got 768' when inserting or searching.",
+			Cause:   "The collection was created for another embedding model than the one the config names.",
+			Fix:     "Recreate the collection with the configured dimension (its data must be re-embedded), or set dimension to the collection's.",
+		}},
+		{ID: IDVectorMetric, Group: GroupVector, Title: "Vector metric matches the config", Explain: Explain{
+			Symptom: "Search results ranked oddly.",
+			Cause:   "The collection uses another distance metric than the config says.",
+			Fix:     "Recreate the collection with the configured metric, or change metric to match.",
+		}},
+	}
+}
+
+// Lookup returns the registered check with id.
+func Lookup(id string) (Info, bool) {
+	for _, in := range Registry() {
+		if in.ID == id {
+			return in, true
+		}
+	}
+	return Info{}, false
+}

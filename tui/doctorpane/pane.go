@@ -1,0 +1,529 @@
+// Package doctorpane is the live terminal pane of `compozy doctor`: checks appear with spinners
+// and settle to ✓ ! ✗, grouped; the arrow keys move, Enter expands the detail and fix, r runs
+// the checks again, f applies the fix of the selected check, q quits. It only renders doctor
+// data: the checks run in tea.Cmds through doctor.RunOne-style runs, so Update never blocks.
+package doctorpane
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/compozy/setup/doctor"
+)
+
+// Session is one run's worth of checks, built fresh for every run (re-run, after a fix).
+type Session struct {
+	// Target is the database checked, secrets redacted.
+	Target string
+	Checks []doctor.Check
+	// Shown[i] says whether Checks[i] is displayed (dependencies pulled in by --only are not).
+	Shown []bool
+	// Close releases what the checks opened.
+	Close func()
+}
+
+// Options configure the pane.
+type Options struct {
+	// Prepare builds the checks for a run.
+	Prepare func(ctx context.Context) (*Session, error)
+	// Timeout bounds each check.
+	Timeout time.Duration
+	// Strict makes warnings fail the run (for the exit code and the summary).
+	Strict bool
+	// ConfigInvalid marks a run whose configuration did not load.
+	ConfigInvalid bool
+}
+
+// KeyMap is the pane's keys; help is generated from it.
+type KeyMap struct {
+	Up, Down, Expand, Rerun, Fix, Yes, No, Quit key.Binding
+}
+
+// DefaultKeyMap returns the pane's keys.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Expand: key.NewBinding(key.WithKeys("enter", " "), key.WithHelp("enter", "details")),
+		Rerun:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
+		Fix:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "fix")),
+		Yes:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "apply")),
+		No:     key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "cancel")),
+		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+	}
+}
+
+// Styles are the pane's colours, built from one renderer.
+type Styles struct {
+	Title, Group, Pass, Warn, Fail, Skip, Error, Cursor, Detail, Help, Note lipgloss.Style
+}
+
+// NewStyles builds the styles on r.
+func NewStyles(r *lipgloss.Renderer) Styles {
+	return Styles{
+		Title:  r.NewStyle().Bold(true),
+		Group:  r.NewStyle().Bold(true).Foreground(lipgloss.AdaptiveColor{Light: "62", Dark: "105"}),
+		Pass:   r.NewStyle().Foreground(lipgloss.Color("42")),
+		Warn:   r.NewStyle().Foreground(lipgloss.Color("214")),
+		Fail:   r.NewStyle().Foreground(lipgloss.Color("196")).Bold(true),
+		Skip:   r.NewStyle().Faint(true),
+		Error:  r.NewStyle().Foreground(lipgloss.Color("201")).Bold(true),
+		Cursor: r.NewStyle().Bold(true).Foreground(lipgloss.Color("99")),
+		Detail: r.NewStyle().Faint(true),
+		Help:   r.NewStyle().Faint(true),
+		Note:   r.NewStyle().Italic(true),
+	}
+}
+
+// item is one displayed check.
+type item struct {
+	check  doctor.Check
+	index  int // in the session's Checks
+	result doctor.Result
+	done   bool
+}
+
+// Model is the pane.
+type Model struct {
+	ctx    context.Context
+	opts   Options
+	keys   KeyMap
+	styles Styles
+	spin   spinner.Model
+
+	session *Session
+	items   []item
+	gen     int // run generation: results of older runs are dropped
+	running bool
+	start   time.Time
+	elapsed time.Duration
+
+	cursor   int
+	expanded map[string]bool
+	confirm  bool // asking whether to apply the selected fix
+	note     string
+	width    int
+	height   int
+	quitting bool
+	aborted  bool
+}
+
+// New returns the pane. ctx bounds every run; it is the program's lifetime.
+func New(ctx context.Context, opts Options, r *lipgloss.Renderer) Model {
+	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	return Model{ctx: ctx, opts: opts, keys: DefaultKeyMap(), styles: NewStyles(r), spin: sp,
+		expanded: map[string]bool{}, width: 100, height: 30, gen: 1, running: true}
+}
+
+// Messages.
+type (
+	sessionMsg struct {
+		gen     int
+		session *Session
+		err     error
+	}
+	resultMsg struct {
+		gen    int
+		index  int
+		result doctor.Result
+		ch     <-chan indexed
+	}
+	runDoneMsg struct{ gen int }
+	fixedMsg   struct {
+		label, plan string
+		err         error
+	}
+)
+
+type indexed struct {
+	i int
+	r doctor.Result
+}
+
+// Init starts the first run.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(m.spin.Tick, m.prepare(m.gen))
+}
+
+func (m Model) prepare(gen int) tea.Cmd {
+	ctx, prep := m.ctx, m.opts.Prepare
+	return func() tea.Msg {
+		s, err := prep(ctx)
+		return sessionMsg{gen: gen, session: s, err: err}
+	}
+}
+
+// startRun runs the session's checks in the background and returns the command that waits for
+// the first result.
+func startRun(ctx context.Context, gen int, s *Session, timeout time.Duration) tea.Cmd {
+	ch := make(chan indexed, len(s.Checks))
+	go func() {
+		doctor.Run(ctx, s.Checks, doctor.RunOptions{Timeout: timeout, OnResult: func(i int, r doctor.Result) {
+			ch <- indexed{i, r}
+		}})
+		close(ch)
+	}()
+	return wait(gen, ch)
+}
+
+func wait(gen int, ch <-chan indexed) tea.Cmd {
+	return func() tea.Msg {
+		x, ok := <-ch
+		if !ok {
+			return runDoneMsg{gen: gen}
+		}
+		return resultMsg{gen: gen, index: x.i, result: x.r, ch: ch}
+	}
+}
+
+// Update records results and moves the cursor; it never waits for a check.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		return m, nil
+	case spinner.TickMsg:
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case sessionMsg:
+		if msg.gen != m.gen {
+			if msg.session != nil && msg.session.Close != nil {
+				msg.session.Close()
+			}
+			return m, nil
+		}
+		if msg.err != nil {
+			m.note = "cannot prepare the checks: " + msg.err.Error()
+			m.running = false
+			return m, nil
+		}
+		m.closeSession()
+		m.session = msg.session
+		m.items = m.items[:0]
+		for i, c := range msg.session.Checks {
+			if i < len(msg.session.Shown) && !msg.session.Shown[i] {
+				continue
+			}
+			m.items = append(m.items, item{check: c, index: i})
+		}
+		m.cursor = min(m.cursor, max(len(m.items)-1, 0))
+		m.running, m.start = true, time.Now()
+		return m, startRun(m.ctx, m.gen, msg.session, m.opts.Timeout)
+	case resultMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
+		for i := range m.items {
+			if m.items[i].index == msg.index {
+				m.items[i].result, m.items[i].done = msg.result, true
+			}
+		}
+		return m, wait(msg.gen, msg.ch)
+	case runDoneMsg:
+		if msg.gen == m.gen {
+			m.running = false
+			m.elapsed = time.Since(m.start)
+		}
+		return m, nil
+	case fixedMsg:
+		if msg.err != nil {
+			m.note = fmt.Sprintf("fix of %s failed: %v", msg.label, msg.err)
+			return m, nil
+		}
+		m.note = fmt.Sprintf("fixed %s: %s; checking again", msg.label, msg.plan)
+		return m, m.rerun()
+	case tea.KeyMsg:
+		return m.key(msg)
+	}
+	return m, nil
+}
+
+func (m *Model) rerun() tea.Cmd {
+	m.running = true
+	m.gen++
+	for i := range m.items {
+		m.items[i].done = false
+	}
+	return m.prepare(m.gen)
+}
+
+func (m *Model) closeSession() {
+	if m.session != nil && m.session.Close != nil {
+		m.session.Close()
+	}
+	m.session = nil
+}
+
+func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if msg.Type == tea.KeyCtrlC {
+		m.quitting, m.aborted = true, true
+		return m, tea.Quit
+	}
+	if m.confirm {
+		switch {
+		case key.Matches(msg, m.keys.Yes):
+			m.confirm = false
+			return m, m.applyFix()
+		default:
+			m.confirm = false
+			m.note = "fix cancelled"
+			return m, nil
+		}
+	}
+	// Several runes typed at once arrive as one KeyMsg ("jj"): handle each.
+	keys := []tea.KeyMsg{msg}
+	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 {
+		keys = keys[:0]
+		for _, r := range msg.Runes {
+			keys = append(keys, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		}
+	}
+	var cmds []tea.Cmd
+	for _, k := range keys {
+		switch {
+		case key.Matches(k, m.keys.Quit):
+			m.quitting = true
+			return m, tea.Quit
+		case key.Matches(k, m.keys.Up):
+			m.cursor = max(m.cursor-1, 0)
+		case key.Matches(k, m.keys.Down):
+			m.cursor = min(m.cursor+1, max(len(m.items)-1, 0))
+		case key.Matches(k, m.keys.Expand):
+			if it, ok := m.selected(); ok {
+				id := key2(it)
+				m.expanded[id] = !m.expanded[id]
+			}
+		case key.Matches(k, m.keys.Rerun):
+			if !m.running {
+				m.note = ""
+				cmds = append(cmds, m.rerun())
+			}
+		case key.Matches(k, m.keys.Fix):
+			it, ok := m.selected()
+			switch {
+			case !ok || !it.done:
+			case !it.result.Fixable || it.check.Repair == nil:
+				m.note = it.check.ID + " has no automatic fix"
+				if !it.result.Fix.IsZero() {
+					m.note += "; press enter for what to do"
+				}
+			case m.running:
+				m.note = "wait for the run to finish"
+			default:
+				m.confirm = true
+				m.note = ""
+			}
+		}
+	}
+	return m, tea.Batch(cmds...)
+}
+
+func key2(it item) string { return it.check.ID + "@" + it.check.Entry }
+
+func (m Model) selected() (item, bool) {
+	if m.cursor < 0 || m.cursor >= len(m.items) {
+		return item{}, false
+	}
+	return m.items[m.cursor], true
+}
+
+func (m Model) applyFix() tea.Cmd {
+	it, ok := m.selected()
+	if !ok {
+		return nil
+	}
+	ctx, r, rep := m.ctx, it.result, it.check.Repair
+	label, plan := label(it.result), rep.Plan(it.result)
+	return func() tea.Msg {
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return fixedMsg{label: label, plan: plan, err: rep.Apply(fctx, r)}
+	}
+}
+
+func label(r doctor.Result) string {
+	if r.Entry != "" {
+		return r.ID + " [" + r.Entry + "]"
+	}
+	return r.ID
+}
+
+// Report is the last finished run, for the exit code and the plain report printed after quitting.
+func (m Model) Report() doctor.Report {
+	r := doctor.Report{Strict: m.opts.Strict, ConfigInvalid: m.opts.ConfigInvalid, Duration: m.elapsed}
+	if m.session != nil {
+		r.Target = m.session.Target
+	}
+	for _, it := range m.items {
+		res := it.result
+		if !it.done {
+			res = doctor.Result{ID: it.check.ID, Group: it.check.Group, Title: it.check.Title, Entry: it.check.Entry,
+				Status: doctor.StatusSkip, Summary: "not finished when the pane closed", Fix: doctor.Fix{Commands: []string{}}}
+		}
+		r.Results = append(r.Results, res)
+	}
+	return r
+}
+
+// Aborted reports whether the user left with Ctrl-C.
+func (m Model) Aborted() bool { return m.aborted }
+
+// Close releases the last session.
+func (m *Model) Close() { m.closeSession() }
+
+func (m Model) mark(it item) string {
+	s := m.styles
+	if !it.done {
+		return m.spin.View()
+	}
+	switch it.result.Status {
+	case doctor.StatusPass:
+		return s.Pass.Render("✓")
+	case doctor.StatusWarn:
+		return s.Warn.Render("!")
+	case doctor.StatusFail:
+		return s.Fail.Render("✗")
+	case doctor.StatusError:
+		return s.Error.Render("☠")
+	}
+	return s.Skip.Render("-")
+}
+
+// View draws the pane: title, grouped checks (the cursor's group scrolled into view), expanded
+// details, the summary line and the keys.
+func (m Model) View() string {
+	if m.quitting {
+		return ""
+	}
+	s := m.styles
+	var lines []string
+	cursorLine := 0
+	width := 0
+	for _, it := range m.items {
+		width = max(width, len(label(doctor.Result{ID: it.check.ID, Entry: it.check.Entry})))
+	}
+	group := "\x00"
+	for i, it := range m.items {
+		if it.check.Group != group {
+			group = it.check.Group
+			lines = append(lines, "", s.Group.Render(doctor.GroupTitle(group)))
+		}
+		pointer := "  "
+		if i == m.cursor {
+			pointer = s.Cursor.Render("> ")
+			cursorLine = len(lines)
+		}
+		summary := "checking…"
+		if it.done {
+			summary = it.result.Summary
+		}
+		name := fmt.Sprintf("%-*s", width, label(doctor.Result{ID: it.check.ID, Entry: it.check.Entry}))
+		line := pointer + m.mark(it) + " " + name + "  " + summary
+		lines = append(lines, truncate(line, m.width))
+		if it.done && m.expanded[key2(it)] {
+			lines = append(lines, m.detail(it)...)
+		}
+	}
+	title := s.Title.Render("compozy doctor") + "  " + targetOf(m.session)
+	if m.gen > 1 {
+		title += fmt.Sprintf(" · run %d", m.gen)
+	}
+	head := []string{title}
+	foot := []string{"", m.summary()}
+	if m.confirm {
+		it, _ := m.selected()
+		foot = append(foot, s.Note.Render(fmt.Sprintf("Apply fix for %s: %s? (y/n)", label(it.result), it.check.Repair.Plan(it.result))))
+	} else if m.note != "" {
+		foot = append(foot, s.Note.Render(m.note))
+	}
+	foot = append(foot, s.Help.Render(m.help()))
+	// Scroll the body so that the cursor stays visible.
+	room := max(m.height-len(head)-len(foot), 3)
+	first := 0
+	if len(lines) > room {
+		first = min(max(cursorLine-room/2, 0), len(lines)-room)
+		lines = lines[first : first+room]
+	}
+	return strings.Join(append(append(head, lines...), foot...), "\n")
+}
+
+func (m Model) detail(it item) []string {
+	s := m.styles
+	r := it.result
+	var out []string
+	add := func(t string) { out = append(out, truncate("      "+s.Detail.Render(t), m.width+40)) }
+	for _, l := range strings.Split(strings.TrimSpace(r.Detail), "\n") {
+		if l != "" {
+			add(l)
+		}
+	}
+	if r.Fix.Text != "" {
+		for i, l := range strings.Split(r.Fix.Text, "\n") {
+			if i == 0 {
+				l = "Fix: " + l
+			}
+			add(l)
+		}
+	}
+	for _, c := range r.Fix.Commands {
+		add("  $ " + c)
+	}
+	if r.Fixable && it.check.Repair != nil {
+		add("press f to apply: " + it.check.Repair.Plan(r))
+	}
+	if len(out) == 0 {
+		add("(no more detail)")
+	}
+	return out
+}
+
+func (m Model) summary() string {
+	if len(m.items) == 0 && m.running {
+		return m.spin.View() + " preparing…"
+	}
+	rep := m.Report()
+	sum := rep.Summarize()
+	done := 0
+	for _, it := range m.items {
+		if it.done {
+			done++
+		}
+	}
+	if m.running {
+		return fmt.Sprintf("%s %d of %d checks done", m.spin.View(), done, len(m.items))
+	}
+	return doctor.SummaryLine(sum)
+}
+
+func (m Model) help() string {
+	ks := []key.Binding{m.keys.Up, m.keys.Down, m.keys.Expand, m.keys.Rerun, m.keys.Fix, m.keys.Quit}
+	var parts []string
+	for _, k := range ks {
+		h := k.Help()
+		parts = append(parts, h.Key+" "+h.Desc)
+	}
+	return strings.Join(parts, " · ")
+}
+
+func targetOf(s *Session) string {
+	if s == nil || s.Target == "" {
+		return ""
+	}
+	return "Target: " + s.Target
+}
+
+// truncate cuts s to w cells (ANSI-aware).
+func truncate(s string, w int) string {
+	if w <= 0 || lipgloss.Width(s) <= w {
+		return s
+	}
+	return ansiTruncate(s, w)
+}

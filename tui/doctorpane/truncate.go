@@ -1,0 +1,5 @@
+package doctorpane
+
+import "github.com/charmbracelet/x/ansi"
+
+func ansiTruncate(s string, w int) string { return ansi.Truncate(s, w, "…") }
