@@ -116,6 +116,8 @@ or --db-password-stdin.`,
 		newMigrateCmd(f),
 		newDoctorCmd(f),
 		newDBCmd(f),
+		newInitCmd(f),
+		newQuickstartCmd(f),
 	)
 	return root
 }

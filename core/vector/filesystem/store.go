@@ -645,7 +645,23 @@ func (s *Store) Checks() []vector.Check {
 		{ID: CheckData, Entry: entry, Title: "Vector log is intact", DependsOn: []string{CheckFolder}, Run: s.checkData},
 	}
 	drop := vector.Fix{Commands: []string{fmt.Sprintf("mv %s %s", shellQuote(s.logPath), shellQuote(s.logPath+".old"))}}
-	return append(checks, vector.ShapeChecks(s, entry, s.opts.Dimension, s.opts.Metric, drop, CheckData)...)
+	shape := vector.ShapeChecks(s, entry, s.opts.Dimension, s.opts.Metric, drop, CheckData)
+	for i := range shape {
+		shape[i].Run = s.unlessNew(shape[i].Run)
+	}
+	return append(checks, shape...)
+}
+
+// unlessNew skips a shape check while the store has no log yet: there is nothing to compare,
+// and the first write creates the log with the configured dimension and metric.
+func (s *Store) unlessNew(run func(context.Context) vector.Result) func(context.Context) vector.Result {
+	return func(ctx context.Context) vector.Result {
+		if _, err := os.Stat(s.logPath); errors.Is(err, fs.ErrNotExist) {
+			return vector.Result{Status: vector.StatusSkip,
+				Summary: fmt.Sprintf("no vectors stored yet: %s is created on first write with dimension %d, metric %s", s.logPath, s.opts.Dimension, s.opts.Metric)}
+		}
+		return run(ctx)
+	}
 }
 
 func (s *Store) checkFolder(ctx context.Context) vector.Result {

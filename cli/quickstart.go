@@ -1,0 +1,294 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/compozy/setup/core/config"
+	"github.com/compozy/setup/core/migrate"
+	"github.com/compozy/setup/core/storage/factory"
+	"github.com/compozy/setup/core/vector"
+	vfactory "github.com/compozy/setup/core/vector/factory"
+	"github.com/compozy/setup/doctor"
+	"github.com/compozy/setup/doctor/checks"
+	"github.com/compozy/setup/wizard"
+)
+
+func newQuickstartCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "quickstart",
+		Short: "Set up SQLite and a filesystem vector store in ./data, with no questions",
+		Long: `Set up a working local installation with no questions: SQLite at ./data/compozy.db and a
+filesystem vector store at ./data/vectors, written to compozy.yaml (or added to an existing
+compozy.yaml that has no database: section, keeping everything else), then the migrations
+applied, the vector store created, and the doctor run.
+
+Running it again changes nothing and says so. For PostgreSQL, Qdrant or Redis, use
+'compozy init'.`,
+		Example: `  compozy quickstart
+  go run . quickstart`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runQuickstart(cmd.Context(), f)
+		},
+	}
+}
+
+// quickstartPlan is what quickstart writes: the matrix's local-development row with a
+// filesystem vector store.
+func quickstartPlan() (wizard.Plan, wizard.Settings, error) {
+	p, err := wizard.Decide(wizard.Answers{UseCase: wizard.UseDev, Workflows: wizard.Workflows1to10, Vectors: true, Available: wizard.AvailNone})
+	if err != nil {
+		return wizard.Plan{}, wizard.Settings{}, fmt.Errorf("quickstart plan: %w", err)
+	}
+	p.Row = "quickstart: " + p.Row
+	return p, wizard.DefaultSettings(), nil
+}
+
+func runQuickstart(ctx context.Context, f *Factory) error {
+	start := time.Now()
+	out := f.IO.Out
+	target, err := f.configTarget()
+	if err != nil {
+		return err
+	}
+	plan, settings, err := quickstartPlan()
+	if err != nil {
+		return err
+	}
+	changed := false
+
+	// 1. compozy.yaml.
+	existing, exists, err := target.read()
+	if err != nil {
+		return err
+	}
+	var content []byte
+	switch {
+	case !exists:
+		if content, err = renderFile(plan, settings); err != nil {
+			return err
+		}
+	default:
+		hasDB, hasVectors, err := wizard.Sections(existing)
+		if err != nil {
+			return fmt.Errorf("quickstart: read %s: %w", target.shown, err)
+		}
+		if !hasDB {
+			data := wizard.Data(plan, settings)
+			if hasVectors {
+				data.VectorDBs = nil // the file's own vector DBs stay
+			}
+			if content, err = wizard.Merge(existing, data); err != nil {
+				return fmt.Errorf("quickstart: add the database section to %s: %w", target.shown, err)
+			}
+		}
+	}
+	if content != nil {
+		cfg, err := checkContent(ctx, f, target, content, "")
+		if err != nil {
+			return err
+		}
+		backup, err := target.write(content, exists, holdsSecret(cfg))
+		if err != nil {
+			return err
+		}
+		changed = true
+		if exists {
+			fmt.Fprintf(out, "✓ Added database: to %s (the rest is unchanged; backup %s)\n", target.shown, backup)
+		} else {
+			fmt.Fprintf(out, "✓ Wrote %s: SQLite at %s, filesystem vectors at %s\n", target.shown, settings.SQLitePath, settings.VectorPath)
+		}
+	} else {
+		fmt.Fprintf(out, "✓ %s already configures the database; left as it is\n", target.shown)
+	}
+
+	cfg, err := f.LoadConfig(ctx)
+	if err != nil {
+		return err
+	}
+	if cfg.Database.Driver != config.DriverSQLite {
+		return usageErrorf("%s configures driver %s; quickstart sets up SQLite only. Run 'compozy migrate up' and 'compozy doctor' for this setup, or 'compozy init --force' to choose again",
+			target.shown, cfg.Database.Driver)
+	}
+
+	// 2. Vector stores that live on this machine.
+	for _, entry := range cfg.Knowledge.VectorDBs {
+		if entry.Provider != vector.ProviderFilesystem {
+			continue
+		}
+		created, err := ensureVectorStore(ctx, cfg, entry, f.IO.Getenv)
+		if err != nil {
+			return err
+		}
+		if created {
+			changed = true
+			fmt.Fprintf(out, "✓ Created vector store %q at %s (%d dimensions, %s)\n", entry.ID, displayPath(f, entry.Path), entry.Dimension, orDefault(entry.Metric, "cosine"))
+		} else {
+			fmt.Fprintf(out, "✓ Vector store %q at %s exists\n", entry.ID, displayPath(f, entry.Path))
+		}
+	}
+
+	// 3. Migrations.
+	applied, version, err := migrateUp(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	if applied > 0 {
+		changed = true
+		fmt.Fprintf(out, "✓ Applied %s to %s; the database is at version %d\n", countMigrations(applied), factory.Target(cfg.Database), version)
+	} else {
+		fmt.Fprintf(out, "✓ Database %s is up to date at version %d\n", factory.Target(cfg.Database), version)
+	}
+
+	// 4. The doctor.
+	report := runChecks(ctx, cfg, f.IO.Getenv)
+	code := report.ExitCode()
+	if code == ExitOK && report.Summarize().Warn == 0 {
+		fmt.Fprintf(out, "✓ Doctor: %s\n", doctor.SummaryLine(report.Summarize()))
+	} else {
+		fmt.Fprintln(out, "Doctor:")
+		if err := doctor.WritePlain(out, report); err != nil {
+			return err
+		}
+	}
+	if code != ExitOK {
+		return &ExitError{Code: code, Err: fmt.Errorf("quickstart: the doctor found problems"), Silent: true}
+	}
+	if !changed {
+		fmt.Fprintf(out, "\nThe setup is already healthy; nothing was changed (%s).\n", fmtDuration(time.Since(start)))
+	} else {
+		fmt.Fprintf(out, "\nReady in %s.\n", fmtDuration(time.Since(start)))
+	}
+	printNextSteps(out, target, false)
+	return nil
+}
+
+// ensureVectorStore creates a vector store that does not exist yet; it reports whether it did.
+func ensureVectorStore(ctx context.Context, cfg *config.Config, entry config.VectorDB, getenv func(string) string) (bool, error) {
+	st, err := vfactory.Open(ctx, entry, vfactory.Options{Database: cfg.Database, Getenv: getenv})
+	if err != nil {
+		return false, fmt.Errorf("open vector DB %q: %w", entry.ID, err)
+	}
+	defer st.Close()
+	_, err = st.Describe(ctx)
+	switch {
+	case err == nil:
+		return false, nil
+	case !errors.Is(err, vector.ErrNotFound):
+		return false, fmt.Errorf("read vector DB %q: %w", entry.ID, err)
+	}
+	if err := st.Ensure(ctx); err != nil {
+		return false, fmt.Errorf("create vector DB %q: %w", entry.ID, err)
+	}
+	return true, nil
+}
+
+// migrateUp applies every pending migration; it returns how many and the version reached.
+func migrateUp(ctx context.Context, db config.Database) (int, int64, error) {
+	if t := db.MigrationTimeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	h, err := factory.Open(ctx, db)
+	if err != nil {
+		return 0, 0, fmt.Errorf("open database %s: %w", factory.Target(db), err)
+	}
+	defer h.Close()
+	m, err := migrate.New(h.SQL, h.Dialect, migrate.Options{Path: h.Path})
+	if err != nil {
+		return 0, 0, fmt.Errorf("prepare migrations: %w", err)
+	}
+	res, err := m.Up(ctx)
+	if err != nil {
+		return len(res), 0, fmt.Errorf("apply migrations to %s: %w", h.Target, err)
+	}
+	v, err := m.Version(ctx)
+	if err != nil {
+		return len(res), 0, fmt.Errorf("read the schema version of %s: %w", h.Target, err)
+	}
+	return len(res), v.Current, nil
+}
+
+// runChecks runs every doctor check on cfg.
+func runChecks(ctx context.Context, cfg *config.Config, getenv func(string) string) doctor.Report {
+	start := time.Now()
+	set := checks.Build(cfg, nil, getenv)
+	defer set.Close()
+	results := doctor.Run(ctx, set.Checks, doctor.RunOptions{Timeout: doctor.DefaultTimeout})
+	return doctor.Report{Target: set.Target, Results: results, Duration: time.Since(start)}
+}
+
+// printNextSteps says what to run next.
+func printNextSteps(w io.Writer, target configTarget, migrateFirst bool) {
+	cfgFlag := ""
+	if target.flag != "" {
+		cfgFlag = " --config " + shellQuoteArg(target.flag)
+	}
+	type step struct{ cmd, why string }
+	var steps []step
+	if migrateFirst {
+		steps = append(steps, step{"compozy migrate up" + cfgFlag, "create the tables"})
+	}
+	steps = append(steps, step{"compozy doctor" + cfgFlag, "check the setup at any time"},
+		step{"compozy config show" + cfgFlag, "every setting and where it came from"})
+	if !migrateFirst {
+		steps = append(steps, step{"compozy init", "choose another setup (PostgreSQL, Qdrant, Redis) step by step"})
+	}
+	width := 0
+	for _, s := range steps {
+		width = max(width, len(s.cmd))
+	}
+	fmt.Fprintln(w, "\nNext:")
+	for _, s := range steps {
+		fmt.Fprintf(w, "  %-*s  # %s\n", width, s.cmd, s.why)
+	}
+}
+
+// displayPath shows path relative to the working directory when it lies below it.
+func displayPath(f *Factory, path string) string {
+	wd := f.workDir
+	if wd == "" {
+		wd, _ = os.Getwd()
+	}
+	if rel, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return "./" + rel
+	}
+	return path
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// shellQuoteArg quotes s for a POSIX shell when it needs it.
+func shellQuoteArg(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// fileMode is the mode a config file is written with: 0600 when it holds a plaintext secret,
+// else the existing file's mode, else 0644.
+func fileMode(path string, secret bool) os.FileMode {
+	if secret {
+		return 0o600
+	}
+	if fi, err := os.Stat(path); err == nil {
+		return fi.Mode().Perm()
+	}
+	return 0o644
+}

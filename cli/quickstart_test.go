@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestQuickstart: a fresh folder gets compozy.yaml, a migrated SQLite database and a filesystem
+// vector store, and the doctor is green; a second run changes nothing and says so.
+func TestQuickstart(t *testing.T) {
+	dir := t.TempDir()
+	r := runMigrateCLI(t, dir, nil, "quickstart")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	for _, want := range []string{"✓ Wrote compozy.yaml", "✓ Created vector store \"main\" at ./data/vectors", "✓ Applied ",
+		"✓ Doctor: No problems found.", "Next:", "compozy doctor"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.out)
+		}
+	}
+	cfgPath := filepath.Join(dir, "compozy.yaml")
+	before, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"data/compozy.db", "data/vectors"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	fi, _ := os.Stat(cfgPath)
+
+	r = runMigrateCLI(t, dir, nil, "quickstart")
+	if r.code != 0 || !strings.Contains(r.out, "The setup is already healthy; nothing was changed") {
+		t.Fatalf("second run: exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	after, _ := os.ReadFile(cfgPath)
+	fi2, _ := os.Stat(cfgPath)
+	if string(after) != string(before) || !fi2.ModTime().Equal(fi.ModTime()) {
+		t.Errorf("the second run rewrote compozy.yaml")
+	}
+	if r := runMigrateCLI(t, dir, nil, "doctor"); r.code != 0 {
+		t.Errorf("doctor after quickstart: exit %d\n%s", r.code, r.out)
+	}
+}
+
+// TestQuickstartExistingFile: a compozy.yaml without a database section gets one, and keeps
+// everything else byte for byte (with a backup); one that configures PostgreSQL is refused.
+func TestQuickstartExistingFile(t *testing.T) {
+	dir := t.TempDir()
+	orig := "# my settings\nserver:\n  port: 5001 # keep\n\nknowledge:\n  embedder: openai # mine\n"
+	writeFile(t, filepath.Join(dir, "compozy.yaml"), orig)
+	r := runMigrateCLI(t, dir, nil, "quickstart")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "compozy.yaml"))
+	if !strings.HasPrefix(string(got), "# my settings\nserver:\n  port: 5001 # keep\n\nknowledge:\n  embedder: openai # mine\n  vector_dbs:\n") ||
+		!strings.Contains(string(got), "\ndatabase:\n") {
+		t.Errorf("merged file:\n%s", got)
+	}
+	baks, _ := filepath.Glob(filepath.Join(dir, "compozy.yaml.*.bak"))
+	if len(baks) != 1 {
+		t.Fatalf("backups: %v", baks)
+	}
+	if b, _ := os.ReadFile(baks[0]); string(b) != orig {
+		t.Errorf("backup holds %q", b)
+	}
+
+	pg := t.TempDir()
+	writeFile(t, filepath.Join(pg, "compozy.yaml"), "database:\n  driver: postgres\n")
+	if r := runMigrateCLI(t, pg, nil, "quickstart"); r.code != 2 || !strings.Contains(r.errOut, "quickstart sets up SQLite only") {
+		t.Errorf("postgres file: exit %d\n%s", r.code, r.errOut)
+	}
+}

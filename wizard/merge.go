@@ -1,0 +1,220 @@
+package wizard
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/compozy/setup/templates"
+)
+
+// Merge returns existing (the text of a compozy.yaml) with its database: section and its
+// knowledge.vector_dbs replaced by those rendered from d. Only those lines change: every other
+// section, comment and blank line is kept byte for byte. A missing database: section is added
+// at the end; so is knowledge: (or vector_dbs: inside an existing knowledge:). When d has no
+// vector DB, knowledge.vector_dbs is left as it is.
+func Merge(existing []byte, d templates.Data) ([]byte, error) {
+	dbText, err := templates.RenderDatabase(d)
+	if err != nil {
+		return nil, err
+	}
+	var vecText []byte
+	if len(d.VectorDBs) > 0 {
+		if vecText, err = templates.RenderVectorDBs(d); err != nil {
+			return nil, err
+		}
+	}
+	top, err := topMapping(existing)
+	if err != nil {
+		return nil, err
+	}
+	lines := splitLines(string(existing))
+	var edits []edit
+	var appendText []string
+
+	db, knowledge := findKey(top, "database"), findKey(top, "knowledge")
+	if db != nil {
+		start, end := sectionLines(lines, top, db)
+		edits = append(edits, edit{start: start, end: end, text: string(dbText)})
+	} else {
+		appendText = append(appendText, string(dbText))
+	}
+	if vecText != nil {
+		switch {
+		case knowledge == nil:
+			appendText = append(appendText, "knowledge:\n"+indent(2, string(vecText)))
+		default:
+			e, err := vectorEdit(lines, top, knowledge, string(vecText))
+			if err != nil {
+				return nil, err
+			}
+			edits = append(edits, e)
+		}
+	}
+
+	// Apply from the bottom up so that line numbers stay valid.
+	slices.SortFunc(edits, func(a, b edit) int { return b.start - a.start })
+	for _, e := range edits {
+		repl := splitLines(e.text)
+		lines = slices.Concat(lines[:e.start], repl, lines[e.end:])
+	}
+	out := strings.Join(lines, "")
+	if len(appendText) > 0 {
+		if out != "" && !strings.HasSuffix(out, "\n") {
+			out += "\n"
+		}
+		for _, t := range appendText {
+			if strings.TrimSpace(out) != "" {
+				out += "\n"
+			}
+			out += t
+		}
+	}
+	return []byte(out), nil
+}
+
+// edit replaces lines [start, end) (0-based) with text.
+type edit struct {
+	start, end int
+	text       string
+}
+
+// topMapping parses data and returns its top-level mapping; nil for an empty document.
+func topMapping(data []byte) (top *ast.MappingNode, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			top, err = nil, fmt.Errorf("parse the existing file: %v", r)
+		}
+	}()
+	f, err := parser.ParseBytes(data, parser.ParseComments)
+	if err != nil {
+		return nil, fmt.Errorf("parse the existing file: %w", err)
+	}
+	if len(f.Docs) > 1 {
+		return nil, errors.New("the existing file holds more than one YAML document; keep one")
+	}
+	if len(f.Docs) == 0 || f.Docs[0] == nil || f.Docs[0].Body == nil {
+		return nil, nil
+	}
+	body := f.Docs[0].Body
+	switch body.Type() {
+	case ast.CommentType, ast.NullType:
+		return nil, nil // only comments, or nothing
+	}
+	m, ok := body.(*ast.MappingNode)
+	if !ok || m.IsFlowStyle {
+		return nil, errors.New("the existing file is not a block mapping of sections (database:, knowledge:, ...); edit it by hand or start over with --force")
+	}
+	return m, nil
+}
+
+// findKey returns the entry of m whose plain key is name.
+func findKey(m *ast.MappingNode, name string) *ast.MappingValueNode {
+	if m == nil {
+		return nil
+	}
+	for _, mv := range m.Values {
+		if mv.Key != nil && !mv.Key.IsMergeKey() && mv.Key.GetToken() != nil && mv.Key.GetToken().Value == name {
+			return mv
+		}
+	}
+	return nil
+}
+
+// keyLine is the 0-based line and 1-based column of mv's key.
+func keyLine(mv *ast.MappingValueNode) (line, col int) {
+	p := mv.Key.GetToken().Position
+	return p.Line - 1, p.Column
+}
+
+// sectionLines is the 0-based [start, end) line range of entry mv of mapping m: from its key to
+// the line before the next entry's key (or the end of parent), without the blank lines and the
+// comments at or left of the key's column that come last (they introduce what follows).
+func sectionLines(lines []string, m *ast.MappingNode, mv *ast.MappingValueNode) (int, int) {
+	return sectionLinesWithin(lines, m, mv, len(lines))
+}
+
+func sectionLinesWithin(lines []string, m *ast.MappingNode, mv *ast.MappingValueNode, limit int) (int, int) {
+	start, col := keyLine(mv)
+	end := limit
+	for i, x := range m.Values {
+		if x == mv && i+1 < len(m.Values) {
+			end, _ = keyLine(m.Values[i+1])
+		}
+	}
+	for end > start+1 {
+		l := lines[end-1]
+		t := strings.TrimLeft(l, " ")
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(t, "#") && len(l)-len(t) < col {
+			end--
+			continue
+		}
+		break
+	}
+	return start, end
+}
+
+// vectorEdit replaces or adds vector_dbs inside the knowledge: entry kn.
+func vectorEdit(lines []string, top *ast.MappingNode, kn *ast.MappingValueNode, vecText string) (edit, error) {
+	kStart, kEnd := sectionLines(lines, top, kn)
+	switch v := kn.Value.(type) {
+	case nil, *ast.NullNode:
+		return edit{start: kStart + 1, end: kStart + 1, text: indent(2, vecText)}, nil
+	case *ast.MappingNode:
+		if v.IsFlowStyle {
+			return edit{}, errors.New("knowledge: is written in flow style ({...}); write it as a block, or edit vector_dbs by hand")
+		}
+		_, childCol := keyLine(v.Values[0])
+		if vd := findKey(v, "vector_dbs"); vd != nil {
+			start, end := sectionLinesWithin(lines, v, vd, kEnd)
+			return edit{start: start, end: end, text: indent(childCol-1, vecText)}, nil
+		}
+		return edit{start: kEnd, end: kEnd, text: indent(childCol-1, vecText)}, nil
+	}
+	return edit{}, errors.New("knowledge: is not a mapping; fix it, or edit vector_dbs by hand")
+}
+
+// splitLines splits s into lines that keep their "\n".
+func splitLines(s string) []string {
+	ls := strings.SplitAfter(s, "\n")
+	if ls[len(ls)-1] == "" {
+		ls = ls[:len(ls)-1]
+	}
+	return ls
+}
+
+func indent(n int, s string) string {
+	pad := strings.Repeat(" ", n)
+	ls := splitLines(s)
+	for i, l := range ls {
+		if strings.TrimSpace(l) != "" {
+			ls[i] = pad + l
+		}
+	}
+	out := strings.Join(ls, "")
+	if !strings.HasSuffix(out, "\n") {
+		out += "\n"
+	}
+	return out
+}
+
+// Sections reports which of the sections this tool owns the text of a compozy.yaml has.
+func Sections(existing []byte) (database, vectorDBs bool, err error) {
+	top, err := topMapping(existing)
+	if err != nil {
+		return false, false, err
+	}
+	if findKey(top, "database") != nil {
+		database = true
+	}
+	if kn := findKey(top, "knowledge"); kn != nil {
+		if m, ok := kn.Value.(*ast.MappingNode); ok && findKey(m, "vector_dbs") != nil {
+			vectorDBs = true
+		}
+	}
+	return database, vectorDBs, nil
+}
