@@ -7,8 +7,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/compozy/setup/cli"
-	"github.com/compozy/setup/tui/term"
+	"compozy.dev/setup/cli"
+	"compozy.dev/setup/tui/term"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/tui/term"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/tui/term"
 )
 
 // configShowSchemaVersion is the version of `config show --json`'s document. Raise it when a

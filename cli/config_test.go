@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/tui/term"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/tui/term"
 )
 
 // configCLIResult is what one run of the command line produced.

@@ -14,10 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/storage/backup"
-	"github.com/compozy/setup/core/storage/factory"
-	"github.com/compozy/setup/core/storage/postgres"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/backup"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/postgres"
 )
 
 type dbBackupOptions struct {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/storage/bench"
-	"github.com/compozy/setup/core/storage/factory"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/bench"
+	"compozy.dev/setup/core/storage/factory"
 )
 
 type dbBenchOptions struct {

@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/storage/dbcopy"
-	"github.com/compozy/setup/core/storage/factory"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/dbcopy"
+	"compozy.dev/setup/core/storage/factory"
 )
 
 type dbCopyOptions struct {

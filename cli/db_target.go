@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/compozy/setup/core/config"
+	"compozy.dev/setup/core/config"
 )
 
 // resolveDBArg turns a --from/--to/--compare value into database settings: a PostgreSQL URL

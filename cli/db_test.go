@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/dbcopy"
-	"github.com/compozy/setup/core/storage/sqlite"
-	"github.com/compozy/setup/internal/testenv"
-	"github.com/compozy/setup/tui/term"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/dbcopy"
+	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/internal/testenv"
+	"compozy.dev/setup/tui/term"
 )
 
 // migratedSQLite creates a migrated SQLite database in dir and returns its path.

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/doctor"
-	"github.com/compozy/setup/doctor/checks"
-	"github.com/compozy/setup/tui/doctorpane"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/doctor/checks"
+	"compozy.dev/setup/tui/doctorpane"
 )
 
 type doctorOptions struct {

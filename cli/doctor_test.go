@@ -17,13 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/core/storage/sqlite"
-	vfactory "github.com/compozy/setup/core/vector/factory"
-	"github.com/compozy/setup/doctor"
-	"github.com/compozy/setup/internal/testenv"
-	"github.com/compozy/setup/tui/term"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/sqlite"
+	vfactory "compozy.dev/setup/core/vector/factory"
+	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/internal/testenv"
+	"compozy.dev/setup/tui/term"
 )
 
 // doctorDoc is the part of `doctor --json` the tests read.

@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/compozy/setup/core/config"
-	vfactory "github.com/compozy/setup/core/vector/factory"
-	"github.com/compozy/setup/core/vector/qdrant/qdranttest"
-	"github.com/compozy/setup/core/vector/redis/redistest"
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/core/config"
+	vfactory "compozy.dev/setup/core/vector/factory"
+	"compozy.dev/setup/core/vector/qdrant/qdranttest"
+	"compozy.dev/setup/core/vector/redis/redistest"
+	"compozy.dev/setup/doctor"
 )
 
 // vectorDir is a folder with a healthy SQLite database and one vector DB entry.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/compozy/setup/core/config"
+	"compozy.dev/setup/core/config"
 )
 
 // Exit codes, in one place (DESIGN.md section 2).

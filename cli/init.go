@@ -14,15 +14,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/core/storage/factory"
-	"github.com/compozy/setup/core/vector"
-	vfactory "github.com/compozy/setup/core/vector/factory"
-	"github.com/compozy/setup/doctor"
-	"github.com/compozy/setup/templates"
-	"github.com/compozy/setup/tui/termbg"
-	"github.com/compozy/setup/wizard"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/vector"
+	vfactory "compozy.dev/setup/core/vector/factory"
+	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/templates"
+	"compozy.dev/setup/tui/termbg"
+	"compozy.dev/setup/wizard"
 )
 
 type initOptions struct {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/internal/testenv"
 )
 
 // TestInitForm drives `compozy init` in a pseudo-terminal: keys in, screen read, file checked.

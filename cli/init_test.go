@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/internal/testenv"
-	"github.com/compozy/setup/templates"
-	"github.com/compozy/setup/tui/term"
-	"github.com/compozy/setup/wizard"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/internal/testenv"
+	"compozy.dev/setup/templates"
+	"compozy.dev/setup/tui/term"
+	"compozy.dev/setup/wizard"
 )
 
 // runWithStdin runs args like runMigrateCLI, with stdin as standard input (not a terminal).

@@ -15,11 +15,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/core/storage/factory"
-	"github.com/compozy/setup/core/storage/sqlite"
-	"github.com/compozy/setup/migrations"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/migrations"
 )
 
 // migrateStatusSchemaVersion is the version of the `migrate status --json` document. Raise it

@@ -15,7 +15,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
-	"github.com/compozy/setup/tui/term"
+	"compozy.dev/setup/tui/term"
 )
 
 // cliRun is the outcome of one command line.

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/internal/testenv"
 )
 
 const (

@@ -12,14 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/core/storage/factory"
-	"github.com/compozy/setup/core/vector"
-	vfactory "github.com/compozy/setup/core/vector/factory"
-	"github.com/compozy/setup/doctor"
-	"github.com/compozy/setup/doctor/checks"
-	"github.com/compozy/setup/wizard"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/vector"
+	vfactory "compozy.dev/setup/core/vector/factory"
+	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/doctor/checks"
+	"compozy.dev/setup/wizard"
 )
 
 func newQuickstartCmd(f *Factory) *cobra.Command {

@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/tui/term"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/tui/term"
 )
 
 // BuildInfo describes the binary.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/tui/term"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/tui/term"
 )
 
 func TestVersion(t *testing.T) {

@@ -3,7 +3,7 @@ package doctor
 import (
 	"context"
 
-	"github.com/compozy/setup/core/migrate"
+	"compozy.dev/setup/core/migrate"
 )
 
 // MigrationState reports how a database stands against the migrations this binary knows.

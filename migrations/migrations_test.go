@@ -17,8 +17,8 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite"
 
-	"github.com/compozy/setup/internal/testenv"
-	"github.com/compozy/setup/migrations"
+	"compozy.dev/setup/internal/testenv"
+	"compozy.dev/setup/migrations"
 )
 
 // upstreamVersions are Compozy's own goose versions (reference/upstream-schema.md): the union of

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/templates"
-	"github.com/compozy/setup/wizard"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/templates"
+	"compozy.dev/setup/wizard"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")

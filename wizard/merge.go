@@ -9,7 +9,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
-	"github.com/compozy/setup/templates"
+	"compozy.dev/setup/templates"
 )
 
 // Merge returns existing (the text of a compozy.yaml) with its database: section and its

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/compozy/setup/core/config"
+	"compozy.dev/setup/core/config"
 )
 
 // existingFile has sections compozy does not own, comments everywhere, and both owned sections.

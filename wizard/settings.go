@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/url"
 
-	"github.com/compozy/setup/templates"
+	"compozy.dev/setup/templates"
 )
 
 // PasswordEnv is the variable the written file reads the PostgreSQL password from.

@@ -25,7 +25,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
-	"github.com/compozy/setup/migrations"
+	"compozy.dev/setup/migrations"
 )
 
 // VersionTable is goose's default version table, the one Compozy itself uses.

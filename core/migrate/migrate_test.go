@@ -18,9 +18,9 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/internal/testenv"
-	"github.com/compozy/setup/migrations"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/internal/testenv"
+	"compozy.dev/setup/migrations"
 )
 
 const (

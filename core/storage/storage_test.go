@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/compozy/setup/core/storage"
+	"compozy.dev/setup/core/storage"
 )
 
 func TestValidate(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/doctor"
 )
 
 func TestReadHeader(t *testing.T) {

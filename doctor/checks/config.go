@@ -10,8 +10,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/doctor"
 )
 
 // info returns the registered Info of id; it panics on an unregistered ID (a programming error

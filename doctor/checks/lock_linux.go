@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/doctor"
 )
 
 // lockEntry is one line of /proc/locks.

@@ -5,7 +5,7 @@ package checks
 import (
 	"context"
 
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/doctor"
 )
 
 func lockResult(context.Context, string) doctor.Result {

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/doctor"
 )
 
 // migrationSource gives the migration checks their state and table prober, once per run.

@@ -17,10 +17,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/storage/factory"
-	"github.com/compozy/setup/core/storage/postgres"
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/postgres"
+	"compozy.dev/setup/doctor"
 )
 
 // MinPostgresVersion is the oldest PostgreSQL major version Compozy's schema supports.

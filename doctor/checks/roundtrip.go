@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/factory"
-	"github.com/compozy/setup/core/storage/sqlite"
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/doctor"
 )
 
 // openStore opens the database for the round trip. A SQLite file keeps the journal mode it has,

@@ -5,10 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/core/storage/factory"
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/doctor"
 )
 
 // Set is the checks built for one configuration, and what they share (connections opened

@@ -23,10 +23,10 @@ import (
 	// The SQLite driver for the read-only connection.
 	_ "modernc.org/sqlite"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/core/storage/sqlite"
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/doctor"
 )
 
 // sqliteHeader is what the first 100 bytes of a SQLite file say.

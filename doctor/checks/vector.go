@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/vector"
-	vfactory "github.com/compozy/setup/core/vector/factory"
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/vector"
+	vfactory "compozy.dev/setup/core/vector/factory"
+	"compozy.dev/setup/doctor"
 )
 
 // ensureChecks are the vector checks whose failure Store.Ensure repairs.

@@ -15,7 +15,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/doctor"
 )
 
 // Session is one run's worth of checks, built fresh for every run (re-run, after a fix).

@@ -11,7 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"github.com/compozy/setup/doctor"
+	"compozy.dev/setup/doctor"
 )
 
 func fakeSession(fixed *bool) *Session {

@@ -9,8 +9,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"github.com/compozy/setup/doctor"
-	"github.com/compozy/setup/tui/termbg"
+	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/tui/termbg"
 )
 
 // Result is how the pane ended.

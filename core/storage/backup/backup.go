@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/compozy/setup/core/storage/postgres"
-	"github.com/compozy/setup/core/storage/sqlite" // also registers the "sqlite" database/sql driver
+	"compozy.dev/setup/core/storage/postgres"
+	"compozy.dev/setup/core/storage/sqlite" // also registers the "sqlite" database/sql driver
 )
 
 // Tables are Compozy's tables, counted in a backup's report.

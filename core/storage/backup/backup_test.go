@@ -15,12 +15,12 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/backup"
-	"github.com/compozy/setup/core/storage/postgres"
-	"github.com/compozy/setup/core/storage/sqlite"
-	"github.com/compozy/setup/core/storage/storagetest"
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/backup"
+	"compozy.dev/setup/core/storage/postgres"
+	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage/storagetest"
+	"compozy.dev/setup/internal/testenv"
 )
 
 // TestHotBackupWhileWriting takes a backup while 20 goroutines write, each transaction a

@@ -11,9 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/storage/bench"
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/bench"
+	"compozy.dev/setup/internal/testenv"
 )
 
 func TestScratchSQLiteBesideTheDatabase(t *testing.T) {

@@ -16,12 +16,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/factory"
-	"github.com/compozy/setup/core/storage/postgres"
-	"github.com/compozy/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/postgres"
+	"compozy.dev/setup/core/storage/sqlite"
 )
 
 // Scratch is a temporary database of the same kind and place as a configured one: a SQLite file

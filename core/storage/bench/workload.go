@@ -18,8 +18,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/sqlite"
 )
 
 // TasksPerWorkflow is the number of tasks of one life cycle.

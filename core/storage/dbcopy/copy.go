@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/storage/factory"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/factory"
 )
 
 // Options configures Copy.

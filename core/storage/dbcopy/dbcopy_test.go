@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/dbcopy"
-	"github.com/compozy/setup/core/storage/sqlite"
-	"github.com/compozy/setup/core/storage/storagetest"
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/dbcopy"
+	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage/storagetest"
+	"compozy.dev/setup/internal/testenv"
 )
 
 func testCtx(t *testing.T) context.Context {

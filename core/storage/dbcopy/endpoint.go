@@ -12,11 +12,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/migrate"
-	"github.com/compozy/setup/core/storage/factory"
-	"github.com/compozy/setup/core/storage/postgres"
-	"github.com/compozy/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/postgres"
+	"compozy.dev/setup/core/storage/sqlite"
 )
 
 // endpoint is one side of a copy: an open database of either dialect.

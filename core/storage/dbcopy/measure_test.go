@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
-	"github.com/compozy/setup/core/storage/sqlite"
-	"github.com/compozy/setup/core/storage/storagetest"
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage/storagetest"
+	"compozy.dev/setup/internal/testenv"
 )
 
 // The copy-speed measurement of docs/benchmarks.md, run by hand (not part of go test):

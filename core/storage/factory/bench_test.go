@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/storage/storagetest"
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/storagetest"
+	"compozy.dev/setup/internal/testenv"
 )
 
 // BenchmarkWorkflowLifecycle measures whole workflow life cycles (storagetest.Lifecycle: 17

@@ -10,10 +10,10 @@ import (
 	"math"
 	"path/filepath"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/postgres"
-	"github.com/compozy/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/postgres"
+	"compozy.dev/setup/core/storage/sqlite"
 )
 
 // Handle is an open database: the repositories plus what migrations and diagnostics need.

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/storage/factory"
-	"github.com/compozy/setup/core/storage/storagetest"
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/storagetest"
+	"compozy.dev/setup/internal/testenv"
 )
 
 func testCtx(t testing.TB) context.Context {

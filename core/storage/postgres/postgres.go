@@ -23,7 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/compozy/setup/core/storage"
+	"compozy.dev/setup/core/storage"
 )
 
 // Options configures Open.

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/postgres"
-	"github.com/compozy/setup/core/storage/storagetest"
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/postgres"
+	"compozy.dev/setup/core/storage/storagetest"
+	"compozy.dev/setup/internal/testenv"
 )
 
 func testCtx(t *testing.T) context.Context {

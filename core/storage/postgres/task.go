@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/compozy/setup/core/storage"
+	"compozy.dev/setup/core/storage"
 )
 
 const taskCols = `component, status, task_exec_id, task_id, workflow_exec_id, workflow_id, execution_type,

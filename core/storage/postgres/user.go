@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/compozy/setup/core/storage"
+	"compozy.dev/setup/core/storage"
 )
 
 const (

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/compozy/setup/core/storage"
+	"compozy.dev/setup/core/storage"
 )
 
 const workflowCols = `workflow_exec_id, workflow_id, status, usage, input, output, error, created_at, updated_at`

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/compozy/setup/core/storage"
+	"compozy.dev/setup/core/storage"
 )
 
 const (

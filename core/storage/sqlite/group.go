@@ -10,7 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/compozy/setup/core/storage"
+	"compozy.dev/setup/core/storage"
 )
 
 // Group commit.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/storagetest"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/storagetest"
 )
 
 // queueBatch holds the writer while the given writes queue, then lets them run as one group

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/storagetest"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/storagetest"
 )
 
 func TestParseTime(t *testing.T) {

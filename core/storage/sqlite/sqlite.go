@@ -33,7 +33,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/compozy/setup/core/storage"
+	"compozy.dev/setup/core/storage"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )

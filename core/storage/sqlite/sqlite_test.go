@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/storage"
-	"github.com/compozy/setup/core/storage/sqlite"
-	"github.com/compozy/setup/core/storage/storagetest"
+	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage/storagetest"
 )
 
 func testCtx(t *testing.T) context.Context {

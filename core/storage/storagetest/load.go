@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/compozy/setup/core/storage"
+	"compozy.dev/setup/core/storage"
 )
 
 // TasksPerWorkflow is the number of tasks of one life cycle.

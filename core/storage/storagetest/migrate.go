@@ -12,7 +12,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
-	"github.com/compozy/setup/migrations"
+	"compozy.dev/setup/migrations"
 )
 
 // Migrate applies every embedded migration of dialect ("sqlite" or "postgres") to db with goose,

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/storage"
+	"compozy.dev/setup/core/storage"
 )
 
 // Run runs the conformance suite against the store open returns. open is called once; the

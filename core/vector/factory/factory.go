@@ -10,12 +10,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/vector"
-	"github.com/compozy/setup/core/vector/filesystem"
-	"github.com/compozy/setup/core/vector/pgvector"
-	"github.com/compozy/setup/core/vector/qdrant"
-	"github.com/compozy/setup/core/vector/redis"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/vector"
+	"compozy.dev/setup/core/vector/filesystem"
+	"compozy.dev/setup/core/vector/pgvector"
+	"compozy.dev/setup/core/vector/qdrant"
+	"compozy.dev/setup/core/vector/redis"
 )
 
 // Options carries what an entry alone does not say.

@@ -10,10 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/compozy/setup/core/config"
-	"github.com/compozy/setup/core/vector"
-	"github.com/compozy/setup/core/vector/factory"
-	"github.com/compozy/setup/core/vector/qdrant/qdranttest"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/vector"
+	"compozy.dev/setup/core/vector/factory"
+	"compozy.dev/setup/core/vector/qdrant/qdranttest"
 )
 
 func TestOpenEachProvider(t *testing.T) {

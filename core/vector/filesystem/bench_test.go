@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/compozy/setup/core/vector"
-	"github.com/compozy/setup/core/vector/filesystem"
+	"compozy.dev/setup/core/vector"
+	"compozy.dev/setup/core/vector/filesystem"
 )
 
 // The workload: 10,000 vectors of 1,536 dimensions.

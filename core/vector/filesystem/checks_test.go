@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/compozy/setup/core/vector"
+	"compozy.dev/setup/core/vector"
 )
 
 // TestChecksOnNewStore: a store that does not exist yet is not a failure. The folder and data

@@ -9,7 +9,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/compozy/setup/core/vector"
+	"compozy.dev/setup/core/vector"
 )
 
 // The log file: a 24-byte header, then records.

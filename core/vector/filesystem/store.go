@@ -35,7 +35,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/compozy/setup/core/vector"
+	"compozy.dev/setup/core/vector"
 )
 
 // Provider is the provider name.

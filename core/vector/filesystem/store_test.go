@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/vector"
-	"github.com/compozy/setup/core/vector/filesystem"
-	"github.com/compozy/setup/core/vector/vectortest"
+	"compozy.dev/setup/core/vector"
+	"compozy.dev/setup/core/vector/filesystem"
+	"compozy.dev/setup/core/vector/vectortest"
 )
 
 func open(t testing.TB, dir, name string, dim int, m vector.Metric) *filesystem.Store {

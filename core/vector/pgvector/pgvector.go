@@ -27,7 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/compozy/setup/core/vector"
+	"compozy.dev/setup/core/vector"
 )
 
 // Provider is the provider name.

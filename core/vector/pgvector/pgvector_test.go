@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/vector"
-	"github.com/compozy/setup/core/vector/pgvector"
-	"github.com/compozy/setup/core/vector/vectortest"
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/core/vector"
+	"compozy.dev/setup/core/vector/pgvector"
+	"compozy.dev/setup/core/vector/vectortest"
+	"compozy.dev/setup/internal/testenv"
 )
 
 // EnvDSN is a PostgreSQL database with pgvector, for the conformance suite. Unset: the suite

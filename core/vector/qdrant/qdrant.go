@@ -35,7 +35,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/compozy/setup/core/vector"
+	"compozy.dev/setup/core/vector"
 )
 
 // Provider is the provider name.

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/vector"
-	"github.com/compozy/setup/core/vector/qdrant"
-	"github.com/compozy/setup/core/vector/qdrant/qdranttest"
-	"github.com/compozy/setup/core/vector/vectortest"
+	"compozy.dev/setup/core/vector"
+	"compozy.dev/setup/core/vector/qdrant"
+	"compozy.dev/setup/core/vector/qdrant/qdranttest"
+	"compozy.dev/setup/core/vector/vectortest"
 )
 
 func open(t testing.TB, opts qdrant.Options) *qdrant.Store {

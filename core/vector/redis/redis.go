@@ -32,7 +32,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/compozy/setup/core/vector"
+	"compozy.dev/setup/core/vector"
 )
 
 // Provider is the provider name.

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/vector"
-	"github.com/compozy/setup/core/vector/redis"
-	"github.com/compozy/setup/core/vector/redis/redistest"
-	"github.com/compozy/setup/core/vector/vectortest"
-	"github.com/compozy/setup/internal/testenv"
+	"compozy.dev/setup/core/vector"
+	"compozy.dev/setup/core/vector/redis"
+	"compozy.dev/setup/core/vector/redis/redistest"
+	"compozy.dev/setup/core/vector/vectortest"
+	"compozy.dev/setup/internal/testenv"
 )
 
 // Environment variables the tests read.

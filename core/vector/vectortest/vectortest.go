@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/compozy/setup/core/vector"
+	"compozy.dev/setup/core/vector"
 )
 
 // Opener opens the store called name with the given shape. The same name opens the same
