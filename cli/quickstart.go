@@ -92,10 +92,19 @@ func runQuickstart(ctx context.Context, f *Factory) error {
 			}
 		}
 	}
+	if fl := f.global.flags.Lookup("db-driver"); fl != nil && fl.Changed && fl.Value.String() != config.DriverSQLite {
+		return usageErrorf("--db-driver %s: quickstart sets up SQLite only; use 'compozy init' for PostgreSQL", fl.Value.String())
+	}
 	if content != nil {
 		cfg, err := checkContent(ctx, f, target, content, "")
 		if err != nil {
 			return err
+		}
+		if d := cfg.Database.Driver; d != config.DriverSQLite {
+			// The environment (COMPOZY_DB_DRIVER or DB_DRIVER) overrides the file: refuse
+			// before writing anything rather than after.
+			src := cfg.Sources["database.driver"]
+			return usageErrorf("%s sets driver %s; quickstart sets up SQLite only and wrote nothing. Unset it, or use 'compozy init' for PostgreSQL", src, d)
 		}
 		backup, err := target.write(content, exists, holdsSecret(cfg))
 		if err != nil {

@@ -76,3 +76,28 @@ func TestQuickstartExistingFile(t *testing.T) {
 		t.Errorf("postgres file: exit %d\n%s", r.code, r.errOut)
 	}
 }
+
+// TestQuickstartRefusesAnotherDriverFirst: a driver other than SQLite from the environment or a
+// flag is refused before anything is written.
+func TestQuickstartRefusesAnotherDriverFirst(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"env", []string{"COMPOZY_DB_DRIVER=postgres"}, nil, "env COMPOZY_DB_DRIVER sets driver postgres"},
+		{"flag", nil, []string{"--db-driver", "postgres"}, "--db-driver postgres: quickstart sets up SQLite only"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := runMigrateCLI(t, dir, tt.env, append([]string{"quickstart"}, tt.args...)...)
+			if r.code != ExitUsage || !strings.Contains(r.errOut, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", r.code, r.errOut, ExitUsage, tt.want)
+			}
+			if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+				t.Errorf("quickstart wrote %v (err %v); want nothing", entries, err)
+			}
+		})
+	}
+}
