@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -216,13 +217,12 @@ func (s *Store) fail(ctx context.Context, op string, err error) *vector.Error {
 	return s.newErr(ctx, op, vector.ErrInvalid, err, "")
 }
 
+// isDialErr reports whether err is a failure to connect: a refused or unreachable address, or a
+// name that does not resolve.
 func isDialErr(err error) bool {
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	low := strings.ToLower(err.Error())
-	return strings.Contains(low, "connection refused") || strings.Contains(low, "no such host") || strings.Contains(low, "dial ")
+	var dns *net.DNSError
+	return errors.As(err, &op) && op.Op == "dial" || errors.As(err, &dns) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // Health pings the server and reads its version and search module.

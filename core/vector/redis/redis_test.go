@@ -166,7 +166,7 @@ func TestUnreachable(t *testing.T) {
 	start := time.Now()
 	_, err = s.Health(ctx(t))
 	t.Logf("closed port: %v after %v", err, time.Since(start))
-	if !errors.Is(err, vector.ErrUnreachable) || !strings.Contains(err.Error(), closed+"/2") || strings.Contains(err.Error(), "hunter2") {
+	if !errors.Is(err, vector.ErrUnreachable) || !strings.Contains(err.Error(), "no Redis server answers") || !strings.Contains(err.Error(), closed+"/2") || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("closed port: %v", err)
 	}
 
