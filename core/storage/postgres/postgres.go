@@ -145,8 +145,31 @@ func connStringSets(cs, key string) bool {
 	return false
 }
 
-// keywordValueDSN assembles the fields into a keyword/value string. Every value is single-quoted
-// with \ and ' escaped by a backslash, which libpq and pgx read back verbatim.
+// DSN is the connection string opts describe, for clients other than the pool (pgvector, pg_dump
+// wrappers): ConnString as written, with a separately given Password added so that it wins;
+// or, without ConnString, keyword/value pairs of the fields (connect_timeout included), every
+// value single-quoted with \ and ' escaped by a backslash, which libpq and pgx read back
+// verbatim, so that any password works.
+func DSN(opts Options) string {
+	if opts.ConnString == "" {
+		return keywordValueDSN(opts)
+	}
+	if opts.Password == "" {
+		return opts.ConnString
+	}
+	if strings.Contains(opts.ConnString, "://") {
+		sep := "?"
+		if strings.Contains(opts.ConnString, "?") {
+			sep = "&"
+		}
+		// A later password parameter wins over the URL's user info in pgx. pgx unescapes
+		// parameters as paths do, so a space must be %20, not +.
+		return opts.ConnString + sep + "password=" + strings.ReplaceAll(url.QueryEscape(opts.Password), "+", "%20")
+	}
+	return opts.ConnString + " password=" + quote(opts.Password)
+}
+
+// keywordValueDSN assembles the fields into a keyword/value string.
 func keywordValueDSN(o Options) string {
 	var parts []string
 	add := func(k, v string) {
@@ -162,6 +185,9 @@ func keywordValueDSN(o Options) string {
 	add("password", o.Password)
 	add("dbname", o.Name)
 	add("sslmode", o.SSLMode)
+	if o.ConnectTimeout > 0 {
+		add("connect_timeout", strconv.Itoa(max(1, int(o.ConnectTimeout.Seconds()))))
+	}
 	return strings.Join(parts, " ")
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"compozy.dev/setup/core/config"
+	storagefactory "compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/postgres"
 	"compozy.dev/setup/core/vector"
 	"compozy.dev/setup/core/vector/filesystem"
 	"compozy.dev/setup/core/vector/pgvector"
@@ -110,62 +112,10 @@ func Checks(ctx context.Context, entry config.VectorDB, opts Options) (checks []
 	return checks, store.Close
 }
 
-// DSN builds a keyword/value connection string from the database section: its conn_string
-// when set, else host, port, user, password, name, ssl_mode and connect_timeout, each value
-// quoted so that any password works.
+// DSN is the connection string of the database section, built the one way the storage layer
+// builds it (core/storage/postgres.DSN), so that any password works.
 func DSN(db config.Database) string {
-	if db.ConnString != "" {
-		if db.Password == "" {
-			return db.ConnString
-		}
-		if strings.Contains(db.ConnString, "://") {
-			// A URL: the password field wins over the URL's own, as in core/storage/postgres.
-			return db.ConnString + sep(db.ConnString) + "password=" + urlQueryEscape(db.Password)
-		}
-		return db.ConnString + " password=" + quote(db.Password)
-	}
-	var parts []string
-	add := func(k, v string) {
-		if v != "" {
-			parts = append(parts, k+"="+quote(v))
-		}
-	}
-	add("host", db.Host)
-	if db.Port != 0 {
-		add("port", strconv.Itoa(db.Port))
-	}
-	add("user", db.User)
-	add("password", db.Password)
-	add("dbname", db.Name)
-	add("sslmode", db.SSLMode)
-	if db.ConnectTimeout > 0 {
-		add("connect_timeout", strconv.Itoa(max(1, int(db.ConnectTimeout.Seconds()))))
-	}
-	return strings.Join(parts, " ")
-}
-
-func sep(u string) string {
-	if strings.Contains(u, "?") {
-		return "&"
-	}
-	return "?"
-}
-
-// quote quotes a keyword/value value: single quotes, with \ and ' escaped.
-func quote(v string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
-}
-
-func urlQueryEscape(s string) string {
-	var b strings.Builder
-	for _, c := range []byte(s) {
-		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strings.IndexByte("-_.~", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
+	return postgres.DSN(storagefactory.PostgresOptions(db))
 }
 
 // IsConfigError reports whether err is a configuration problem (as opposed to a server one).
