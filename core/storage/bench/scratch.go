@@ -22,6 +22,7 @@ import (
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/postgres"
 	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage/workload"
 )
 
 // Scratch is a temporary database of the same kind and place as a configured one: a SQLite file
@@ -295,7 +296,7 @@ func Ceiling(ctx context.Context, db config.Database, d time.Duration) (float64,
 		return 0, fmt.Errorf("ceiling: prepare: %w", err)
 	}
 	defer st.Close()
-	doc := string(payload("task output", TaskOutputBytes))
+	doc := string(workload.DefaultPayloads().TaskOutput)
 	start := time.Now()
 	n := 0
 	for time.Since(start) < d {

@@ -6,12 +6,9 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,44 +17,14 @@ import (
 
 	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage/workload"
 )
 
 // TasksPerWorkflow is the number of tasks of one life cycle.
-const TasksPerWorkflow = 5
+const TasksPerWorkflow = workload.TasksPerWorkflow
 
-// TransitionsPerWorkflow is the number of write transactions of one life cycle: the workflow
-// insert, one insert and two status updates per task, and the completing transaction.
-const TransitionsPerWorkflow = 1 + 3*TasksPerWorkflow + 1
-
-// Payload sizes, in bytes, of the JSON documents a life cycle writes (those of
-// reference/sqlite-concurrency-measurements.md).
-const (
-	WorkflowInputBytes  = 1077
-	TaskInputBytes      = 538
-	TaskOutputBytes     = 1077
-	WorkflowOutputBytes = 273
-)
-
-// payloads are the JSON documents of a life cycle.
-type payloads struct {
-	workflowInput, taskInput, taskOutput, workflowOutput json.RawMessage
-}
-
-func defaultPayloads() payloads {
-	return payloads{
-		workflowInput:  payload("workflow input", WorkflowInputBytes),
-		taskInput:      payload("task input", TaskInputBytes),
-		taskOutput:     payload("task output", TaskOutputBytes),
-		workflowOutput: payload("workflow output", WorkflowOutputBytes),
-	}
-}
-
-// payload is a JSON object of exactly size bytes.
-func payload(kind string, size int) json.RawMessage {
-	head := `{"kind":"` + kind + `","items":[1,2,3],"text":"`
-	tail := `"}`
-	return json.RawMessage(head + strings.Repeat("x", max(size-len(head)-len(tail), 0)) + tail)
-}
+// TransitionsPerWorkflow is the number of write transactions of one life cycle.
+const TransitionsPerWorkflow = workload.TransitionsPerWorkflow
 
 // Options configures Run.
 type Options struct {
@@ -171,7 +138,7 @@ func Run(ctx context.Context, s storage.Store, o Options) (*Result, error) {
 	if o.Tick <= 0 {
 		o.Tick = 200 * time.Millisecond
 	}
-	p := defaultPayloads()
+	p := workload.DefaultPayloads()
 	now := time.Now()
 	c := clock{start: now, from: now.Add(o.Warmup), to: now.Add(o.Warmup + o.Duration)}
 	runCtx, cancel := context.WithDeadline(ctx, c.to)
@@ -196,7 +163,18 @@ func Run(ctx context.Context, s storage.Store, o Options) (*Result, error) {
 			defer wg.Done()
 			for runCtx.Err() == nil {
 				id := o.IDPrefix + "-" + strconv.FormatInt(started.Add(1), 10)
-				err := lifecycle(work, s, p, id, c, w, &trDone)
+				_, err := workload.Lifecycle(work, s, p, id, func(write bool, d time.Duration) {
+					if !c.inWindow(time.Now()) {
+						return
+					}
+					if !write {
+						w.reads = append(w.reads, d)
+						return
+					}
+					w.writes = append(w.writes, d)
+					w.transitions++
+					trDone.Add(1)
+				})
 				if err != nil {
 					failed.Add(1)
 					mu.Lock()
@@ -262,84 +240,4 @@ func percentileMS(ds []time.Duration, q float64) float64 {
 	slices.Sort(ds)
 	i := min(int(q*float64(len(ds))), len(ds)-1)
 	return float64(ds[i].Microseconds()) / 1000
-}
-
-// lifecycle runs one workflow execution the way Compozy's engine does, each step its own
-// transaction:
-//
-//  1. create the workflow (RUNNING, about 1 KB of JSON input);
-//  2. create TasksPerWorkflow tasks (PENDING);
-//  3. per task, set RUNNING, then SUCCESS with about 1 KB of output;
-//  4. read the workflow and its tasks;
-//  5. complete: in one InTx, read the tasks, check they all succeeded, set the workflow SUCCESS.
-//
-// It records the latency of each write transaction and read completed inside the window.
-func lifecycle(ctx context.Context, s storage.Store, p payloads, id string, c clock, w *worker, trDone *atomic.Int64) error {
-	write := func(fn func() error) error {
-		t0 := time.Now()
-		if err := fn(); err != nil {
-			return err
-		}
-		if t1 := time.Now(); c.inWindow(t1) {
-			w.writes = append(w.writes, t1.Sub(t0))
-			w.transitions++
-			trDone.Add(1)
-		}
-		return nil
-	}
-	wf := &storage.WorkflowState{WorkflowExecID: id, WorkflowID: "bench-workflow", Status: storage.StatusRunning,
-		Input: p.workflowInput}
-	if err := write(func() error { return s.Workflows().Create(ctx, wf) }); err != nil {
-		return err
-	}
-	taskIDs := make([]string, TasksPerWorkflow)
-	for i := range taskIDs {
-		taskIDs[i] = id + "-t" + strconv.Itoa(i)
-		t := &storage.TaskState{Component: storage.ComponentTask, Status: storage.StatusPending,
-			TaskExecID: taskIDs[i], TaskID: "task-" + strconv.Itoa(i), WorkflowExecID: id, WorkflowID: wf.WorkflowID,
-			ExecutionType: storage.ExecutionBasic, Input: p.taskInput}
-		if err := write(func() error { return s.Tasks().Create(ctx, t) }); err != nil {
-			return err
-		}
-	}
-	for _, tid := range taskIDs {
-		if err := write(func() error {
-			return s.Tasks().UpdateStatus(ctx, tid, storage.StatusUpdate{Status: storage.StatusRunning})
-		}); err != nil {
-			return err
-		}
-		if err := write(func() error {
-			return s.Tasks().UpdateStatus(ctx, tid, storage.StatusUpdate{Status: storage.StatusSuccess, Output: p.taskOutput})
-		}); err != nil {
-			return err
-		}
-	}
-	t0 := time.Now()
-	if _, err := s.Workflows().Get(ctx, id); err != nil {
-		return err
-	}
-	ts, err := s.Tasks().ListByWorkflow(ctx, id)
-	if err != nil {
-		return err
-	}
-	if len(ts) != TasksPerWorkflow {
-		return fmt.Errorf("read workflow %s: %d tasks, want %d", id, len(ts), TasksPerWorkflow)
-	}
-	if t1 := time.Now(); c.inWindow(t1) {
-		w.reads = append(w.reads, t1.Sub(t0))
-	}
-	return write(func() error {
-		return s.InTx(ctx, func(tx storage.Repos) error {
-			ts, err := tx.Tasks().ListByWorkflow(ctx, id)
-			if err != nil {
-				return err
-			}
-			for _, t := range ts {
-				if t.Status != storage.StatusSuccess {
-					return fmt.Errorf("complete workflow %s: task %s is %s", id, t.TaskExecID, t.Status)
-				}
-			}
-			return tx.Workflows().UpdateStatus(ctx, id, storage.StatusUpdate{Status: storage.StatusSuccess, Output: p.workflowOutput})
-		})
-	})
 }

@@ -5,137 +5,40 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/workload"
 )
 
 // TasksPerWorkflow is the number of tasks of one life cycle.
-const TasksPerWorkflow = 5
+const TasksPerWorkflow = workload.TasksPerWorkflow
 
-// TransitionsPerWorkflow is the number of write transactions of one life cycle: the workflow
-// insert, one insert and two status updates per task, and the completing transaction.
-const TransitionsPerWorkflow = 1 + 3*TasksPerWorkflow + 1
+// TransitionsPerWorkflow is the number of write transactions of one life cycle.
+const TransitionsPerWorkflow = workload.TransitionsPerWorkflow
 
-// Payloads are the JSON documents a life cycle writes, sized like real workflow state.
-type Payloads struct {
-	WorkflowInput  json.RawMessage // about 1 KB
-	TaskInput      json.RawMessage // about 512 B
-	TaskOutput     json.RawMessage // about 1 KB
-	WorkflowOutput json.RawMessage // about 270 B
-}
+// Payloads are the JSON documents a life cycle writes (workload.Payloads).
+type Payloads = workload.Payloads
 
-// DefaultPayloads returns the payloads of the measurements in
-// reference/sqlite-concurrency-measurements.md (1077, 538, 1077 and 273 bytes).
-func DefaultPayloads() Payloads {
-	return Payloads{
-		WorkflowInput:  payload("workflow input", 1077),
-		TaskInput:      payload("task input", 538),
-		TaskOutput:     payload("task output", 1077),
-		WorkflowOutput: payload("workflow output", 273),
-	}
-}
-
-// payload is a JSON object of exactly size bytes.
-func payload(kind string, size int) json.RawMessage {
-	head := `{"kind":"` + kind + `","items":[1,2,3],"text":"`
-	tail := `"}`
-	pad := size - len(head) - len(tail)
-	if pad < 0 {
-		pad = 0
-	}
-	return json.RawMessage(head + strings.Repeat("x", pad) + tail)
-}
-
-// Lifecycle runs one workflow execution through the store the way Compozy's engine does, each
-// step its own transaction:
-//
-//  1. create the workflow (RUNNING);
-//  2. create TasksPerWorkflow tasks (PENDING);
-//  3. per task, set RUNNING, then SUCCESS with an output;
-//  4. read the workflow and its tasks (outside a transaction: the read pool);
-//  5. complete: in one InTx, read the tasks, check they all succeeded, set the workflow SUCCESS.
-//
-// It returns the number of write transactions that committed (TransitionsPerWorkflow when err is
-// nil) and the first error, after which the workflow is abandoned.
-func Lifecycle(ctx context.Context, s storage.Store, p Payloads, workflowExecID string) (transitions int, err error) {
-	wf := &storage.WorkflowState{
-		WorkflowExecID: workflowExecID,
-		WorkflowID:     "bench-workflow",
-		Status:         storage.StatusRunning,
-		Input:          p.WorkflowInput,
-	}
-	if err := s.Workflows().Create(ctx, wf); err != nil {
-		return transitions, err
-	}
-	transitions++
-	taskIDs := make([]string, TasksPerWorkflow)
-	for i := range taskIDs {
-		taskIDs[i] = workflowExecID + "-t" + strconv.Itoa(i)
-		t := &storage.TaskState{
-			Component:      storage.ComponentTask,
-			Status:         storage.StatusPending,
-			TaskExecID:     taskIDs[i],
-			TaskID:         "task-" + strconv.Itoa(i),
-			WorkflowExecID: workflowExecID,
-			WorkflowID:     wf.WorkflowID,
-			ExecutionType:  storage.ExecutionBasic,
-			Input:          p.TaskInput,
-		}
-		if err := s.Tasks().Create(ctx, t); err != nil {
-			return transitions, err
-		}
-		transitions++
-	}
-	for _, id := range taskIDs {
-		if err := s.Tasks().UpdateStatus(ctx, id, storage.StatusUpdate{Status: storage.StatusRunning}); err != nil {
-			return transitions, err
-		}
-		transitions++
-		if err := s.Tasks().UpdateStatus(ctx, id, storage.StatusUpdate{Status: storage.StatusSuccess, Output: p.TaskOutput}); err != nil {
-			return transitions, err
-		}
-		transitions++
-	}
-	if _, err := s.Workflows().Get(ctx, workflowExecID); err != nil {
-		return transitions, err
-	}
-	if ts, err := s.Tasks().ListByWorkflow(ctx, workflowExecID); err != nil {
-		return transitions, err
-	} else if len(ts) != TasksPerWorkflow {
-		return transitions, fmt.Errorf("read workflow %s: %d tasks, want %d", workflowExecID, len(ts), TasksPerWorkflow)
-	}
-	if err := Complete(ctx, s, workflowExecID, p.WorkflowOutput); err != nil {
-		return transitions, err
-	}
-	transitions++
-	return transitions, nil
-}
+// DefaultPayloads returns the payloads `compozy db bench` uses.
+func DefaultPayloads() Payloads { return workload.DefaultPayloads() }
 
 // errUnfinished is returned by Complete when a task has not succeeded.
-var errUnfinished = errors.New("not every task succeeded")
+var errUnfinished = workload.ErrUnfinished
 
-// Complete is the read-modify-write step of a life cycle: in one transaction it reads the tasks
-// of the workflow execution and, when all succeeded, sets the workflow SUCCESS with output.
+// Lifecycle runs one workflow life cycle: the workload of `compozy db bench` (workload.Lifecycle),
+// without timing.
+func Lifecycle(ctx context.Context, s storage.Store, p Payloads, workflowExecID string) (transitions int, err error) {
+	return workload.Lifecycle(ctx, s, p, workflowExecID, nil)
+}
+
+// Complete is the read-modify-write step of a life cycle (workload.Complete).
 func Complete(ctx context.Context, s storage.Store, workflowExecID string, output json.RawMessage) error {
-	return s.InTx(ctx, func(tx storage.Repos) error {
-		ts, err := tx.Tasks().ListByWorkflow(ctx, workflowExecID)
-		if err != nil {
-			return err
-		}
-		for _, t := range ts {
-			if t.Status != storage.StatusSuccess {
-				return fmt.Errorf("complete workflow %s: task %s is %s: %w", workflowExecID, t.TaskExecID, t.Status, errUnfinished)
-			}
-		}
-		return tx.Workflows().UpdateStatus(ctx, workflowExecID, storage.StatusUpdate{Status: storage.StatusSuccess, Output: output})
-	})
+	return workload.Complete(ctx, s, workflowExecID, output)
 }
 
 // LoadOptions configures RunLoad.
