@@ -1,17 +1,34 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"compozy.dev/setup/core/config"
 	vfactory "compozy.dev/setup/core/vector/factory"
 	"compozy.dev/setup/core/vector/qdrant/qdranttest"
-	"compozy.dev/setup/core/vector/redis/redistest"
 	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/internal/testenv"
 )
+
+// realRedisURL is the URL of a real Redis at addr, or skips (fails in CI) when none answers.
+func realRedisURL(t *testing.T, addr, what string) string {
+	t.Helper()
+	if addr == "" {
+		testenv.Unavailable(t, "Redis", what, errors.New("address not set"))
+	}
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		testenv.Unavailable(t, "Redis", what, err)
+	}
+	_ = c.Close()
+	return "redis://" + addr
+}
 
 // vectorDir is a folder with a healthy SQLite database and one vector DB entry.
 func vectorDir(t *testing.T, provider, url string, dim int) string {
@@ -34,11 +51,14 @@ func TestDoctorVector(t *testing.T) {
 		re     string
 		code   int
 	}{
+		// Real servers: the plain Redis of this machine, and Debian's RediSearch 1.2 that
+		// .ci/run starts on another port.
 		{"redis without search module", func(t *testing.T) (string, string) {
-			return "redis", redistest.Start(t, 0).URL()
-		}, doctor.IDVectorRedisModule, doctor.StatusFail, "", 1},
+			return "redis", realRedisURL(t, testenv.RedisAddr(), "the plain Redis (start it, or set COMPOZY_TEST_REDIS_ADDR)")
+		}, doctor.IDVectorRedisModule, doctor.StatusFail, "missing", 1},
 		{"redis with RediSearch 1.2", func(t *testing.T) (string, string) {
-			return "redis", redistest.Start(t, 10200).URL()
+			return "redis", realRedisURL(t, os.Getenv("COMPOZY_TEST_REDIS_OLDSEARCH_ADDR"),
+				"Redis with Debian's redis-redisearch (1.2) at COMPOZY_TEST_REDIS_OLDSEARCH_ADDR, as .ci/run starts it")
 		}, doctor.IDVectorRedisModule, doctor.StatusFail, `1\.2`, 1},
 		{"qdrant down", func(t *testing.T) (string, string) {
 			s := qdranttest.Start(t)
