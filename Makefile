@@ -3,7 +3,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     ?= compozy
 
-.PHONY: build test bench lint schema clean
+.PHONY: build test bench lint schema docs clean
 
 ## build: the compozy binary in ./compozy
 build:
@@ -26,6 +26,10 @@ lint:
 ## schema: regenerate schemas/config-database.json from the code
 schema:
 	$(GO) run . config schema > schemas/config-database.json
+
+## docs: regenerate the generated parts of docs/ (decision matrix, config reference, doctor checks, CLI pages)
+docs:
+	$(GO) run ./internal/docgen/cmd/docgen -dir docs
 
 clean:
 	rm -f $(BIN)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/docs"
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/doctor/checks"
 	"compozy.dev/setup/tui/doctorpane"
@@ -101,7 +102,14 @@ func newDoctorExplainCmd(f *Factory) *cobra.Command {
 			if !ok {
 				return usageErrorf("unknown check %q; run 'compozy doctor list' for the IDs", args[0])
 			}
-			return doctor.WriteExplain(f.IO.Out, in)
+			if err := doctor.WriteExplain(f.IO.Out, in); err != nil {
+				return err
+			}
+			if p, h, ok := docs.CheckSection(in.ID); ok {
+				_, err := fmt.Fprintf(f.IO.Out, "\nDocs: %s, section %s\n  compozy docs %s#%s\n", "docs/"+p.File(), strings.Trim(h.Text, "`"), p.Name, h.Anchor)
+				return err
+			}
+			return nil
 		},
 	}
 }

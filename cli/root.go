@@ -118,6 +118,7 @@ or --db-password-stdin.`,
 		newDBCmd(f),
 		newInitCmd(f),
 		newQuickstartCmd(f),
+		newDocsCmd(f),
 	)
 	return root
 }

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"compozy.dev/setup/docs"
+	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/tui/term"
+)
+
+// runDocsCLI runs args with stdout as a terminal or not, and the given environment.
+func runDocsCLI(t *testing.T, tty bool, env []string, args ...string) cliRun {
+	t.Helper()
+	ios, _, out, errOut := term.Test()
+	ios.WithEnv(env...)
+	ios.SetTTY(false, tty, false)
+	root := NewRootCmd(&Factory{IO: ios, workDir: t.TempDir()})
+	root.SetArgs(args)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		printError(ios.ErrOut, err)
+	}
+	return cliRun{out: out.String(), errOut: errOut.String(), code: exitCode(err)}
+}
+
+func TestDocsListsPagesInSidebarOrder(t *testing.T) {
+	r := runDocsCLI(t, false, nil, "docs")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	last := -1
+	for _, p := range docs.Pages() {
+		i := strings.Index(r.out, "  "+p.Name+" ")
+		if i < 0 || i < last {
+			t.Fatalf("%s missing or out of sidebar order:\n%s", p.Name, r.out)
+		}
+		last = i
+	}
+}
+
+func TestDocsPagePipedIsMarkdown(t *testing.T) {
+	r := runDocsCLI(t, false, nil, "docs", "sqlite")
+	if r.code != 0 || !strings.HasPrefix(r.out, "# SQLite\n") {
+		t.Fatalf("exit %d, out starts %.40q", r.code, r.out)
+	}
+	if strings.Contains(r.out, "<!--") || strings.Contains(r.out, "\x1b") {
+		t.Error("piped page holds markers or escape codes")
+	}
+	r = runDocsCLI(t, false, nil, "docs", "troubleshooting/database#sqlitelock")
+	if r.code != 0 || !strings.HasPrefix(r.out, "#### `sqlite.lock`") || strings.Contains(r.out, "sqlite.integrity") {
+		t.Errorf("section: exit %d:\n%s", r.code, r.out)
+	}
+}
+
+func TestDocsRendersOnTerminalWithoutColour(t *testing.T) {
+	r := runDocsCLI(t, true, []string{"PAGER=cat", "NO_COLOR=1"}, "docs", "database/overview")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	if strings.Contains(r.out, "\x1b[") || strings.Contains(r.out, "<!--") || !strings.Contains(r.out, "Decision matrix") {
+		t.Errorf("rendered page:\n%.600s", r.out)
+	}
+}
+
+func TestDocStyle(t *testing.T) {
+	if docStyle(false, true) != "notty" || docStyle(true, true) != "dark" || docStyle(true, false) != "light" {
+		t.Error("docStyle picks the wrong style")
+	}
+}
+
+func TestDocsUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"docs", "no-such-page"}, {"docs", "a", "b"}, {"docs", "search"}, {"docs", "sqlite#no-such-section"}} {
+		if r := runDocsCLI(t, false, nil, args...); r.code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", args, r.code, ExitUsage)
+		}
+	}
+}
+
+func TestDocsSearchRanksSQLitePageFirst(t *testing.T) {
+	r := runDocsCLI(t, false, nil, "docs", "search", "sqlite")
+	if r.code != 0 || !strings.HasPrefix(r.out, "database/sqlite ") {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+	if r := runDocsCLI(t, false, nil, "docs", "search", "nosuchwordanywhere"); r.code != 0 || !strings.Contains(r.out, "No page mentions") {
+		t.Errorf("no match: exit %d: %s", r.code, r.out)
+	}
+}
+
+// TestDoctorExplainEndsWithDocsSection: every check's explanation ends with the page and
+// section that covers it, and that section exists.
+func TestDoctorExplainEndsWithDocsSection(t *testing.T) {
+	for _, in := range doctor.Registry() {
+		r := runDocsCLI(t, false, nil, "doctor", "explain", in.ID)
+		lines := strings.Split(strings.TrimSpace(r.out), "\n")
+		last := strings.TrimSpace(lines[len(lines)-1])
+		target, ok := strings.CutPrefix(last, "compozy docs ")
+		if r.code != 0 || !ok || !strings.Contains(r.out, "Docs: docs/troubleshooting/database.md, section "+in.ID) {
+			t.Errorf("%s: exit %d, output ends %q", in.ID, r.code, last)
+			continue
+		}
+		if s := runDocsCLI(t, false, nil, "docs", target); s.code != 0 || !strings.Contains(s.out, in.Title) {
+			t.Errorf("%s: compozy docs %s: exit %d", in.ID, target, s.code)
+		}
+	}
+}
