@@ -192,12 +192,14 @@ func runDoctorPane(ctx context.Context, f *Factory, opts *doctorOptions, first *
 		} else {
 			// The first session's checks are closed by runDoctor.
 			firstUsed = true
-			return &doctorpane.Session{Target: d.set.Target, Checks: d.sel.Checks, Shown: d.sel.Shown}, nil
+			return &doctorpane.Session{Target: d.set.Target, Checks: d.sel.Checks, Shown: d.sel.Shown,
+				ConfigInvalid: d.report.ConfigInvalid}, nil
 		}
-		return &doctorpane.Session{Target: d.set.Target, Checks: d.sel.Checks, Shown: d.sel.Shown, Close: d.set.Close}, nil
+		return &doctorpane.Session{Target: d.set.Target, Checks: d.sel.Checks, Shown: d.sel.Shown, Close: d.set.Close,
+			ConfigInvalid: d.report.ConfigInvalid}, nil
 	}
-	res, err := doctorpane.Run(ctx, doctorpane.Options{Prepare: prepare, Timeout: opts.timeout, Strict: opts.strict,
-		ConfigInvalid: first.report.ConfigInvalid}, f.IO.In, f.IO.Out, f.IO.ColorEnabled())
+	res, err := doctorpane.Run(ctx, doctorpane.Options{Prepare: prepare, Timeout: opts.timeout, Strict: opts.strict},
+		f.IO.In, f.IO.Out, f.IO.ColorEnabled())
 	if err != nil {
 		return err
 	}

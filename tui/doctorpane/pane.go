@@ -27,6 +27,9 @@ type Session struct {
 	Shown []bool
 	// Close releases what the checks opened.
 	Close func()
+	// ConfigInvalid marks a run whose configuration did not load. It belongs to the session:
+	// a re-run after the user fixed the file loads it again.
+	ConfigInvalid bool
 }
 
 // Options configure the pane.
@@ -37,8 +40,6 @@ type Options struct {
 	Timeout time.Duration
 	// Strict makes warnings fail the run (for the exit code and the summary).
 	Strict bool
-	// ConfigInvalid marks a run whose configuration did not load.
-	ConfigInvalid bool
 }
 
 // KeyMap is the pane's keys; help is generated from it.
@@ -358,9 +359,10 @@ func label(r doctor.Result) string {
 
 // Report is the last finished run, for the exit code and the plain report printed after quitting.
 func (m Model) Report() doctor.Report {
-	r := doctor.Report{Strict: m.opts.Strict, ConfigInvalid: m.opts.ConfigInvalid, Duration: m.elapsed}
+	r := doctor.Report{Strict: m.opts.Strict, Duration: m.elapsed}
 	if m.session != nil {
 		r.Target = m.session.Target
+		r.ConfigInvalid = m.session.ConfigInvalid
 	}
 	for _, it := range m.items {
 		res := it.result

@@ -111,3 +111,27 @@ func TestPaneRunExpandFixQuit(t *testing.T) {
 		t.Errorf("exit %d", got)
 	}
 }
+
+// TestPaneRerunReloadsConfigState: the exit code follows the last run. A run whose config did not
+// load exits 2; after the user mends the file and presses r, the new run decides.
+func TestPaneRerunReloadsConfigState(t *testing.T) {
+	fixed, runs := false, 0
+	m := New(t.Context(), Options{Prepare: func(context.Context) (*Session, error) {
+		runs++
+		s := fakeSession(&fixed)
+		s.ConfigInvalid = runs == 1
+		return s, nil
+	}}, lipgloss.NewRenderer(io.Discard, termenv.WithProfile(termenv.Ascii)))
+	m = drive(t, m, m.prepare(m.gen))
+	if got := m.Report().ExitCode(); got != 2 {
+		t.Fatalf("first run, config invalid: exit %d, want 2", got)
+	}
+	nm, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("r")})
+	m = drive(t, nm.(Model), cmd)
+	if runs != 2 {
+		t.Fatalf("r prepared %d runs, want 2", runs)
+	}
+	if got := m.Report().ExitCode(); got != 0 {
+		t.Errorf("after the re-run with a valid config: exit %d, want 0", got)
+	}
+}
