@@ -153,21 +153,9 @@ func withConnSetting(db config.Database, key, value string) config.Database {
 		db.Name = value
 		return db
 	case cs == "":
-		// Fields only: carry them over into a keyword/value string that can hold the setting.
-		var parts []string
-		add := func(k, v string) {
-			if v != "" {
-				parts = append(parts, k+"="+kvQuote(v))
-			}
-		}
-		add("host", db.Host)
-		if db.Port != 0 {
-			add("port", fmt.Sprint(db.Port))
-		}
-		add("user", db.User)
-		add("dbname", db.Name)
-		add("sslmode", db.SSLMode)
-		cs = strings.Join(parts, " ")
+		// Fields only: carry them over into a keyword/value string that can hold the setting
+		// (the password stays apart, in db.Password, which wins when the store opens).
+		cs = postgres.DSN(postgres.Options{Host: db.Host, Port: db.Port, User: db.User, Name: db.Name, SSLMode: db.SSLMode})
 	case strings.HasPrefix(cs, "postgres://") || strings.HasPrefix(cs, "postgresql://"):
 		if u, err := url.Parse(cs); err == nil {
 			if key == "dbname" {
@@ -182,12 +170,8 @@ func withConnSetting(db config.Database, key, value string) config.Database {
 		}
 	}
 	// Keyword/value: a later setting wins.
-	db.ConnString = strings.TrimSpace(cs + " " + key + "=" + kvQuote(value))
+	db.ConnString = strings.TrimSpace(cs + " " + key + "=" + postgres.QuoteValue(value))
 	return db
-}
-
-func kvQuote(v string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
 func randomHex(n int) string {

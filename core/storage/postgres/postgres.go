@@ -166,7 +166,7 @@ func DSN(opts Options) string {
 		// parameters as paths do, so a space must be %20, not +.
 		return opts.ConnString + sep + "password=" + strings.ReplaceAll(url.QueryEscape(opts.Password), "+", "%20")
 	}
-	return opts.ConnString + " password=" + quote(opts.Password)
+	return opts.ConnString + " password=" + QuoteValue(opts.Password)
 }
 
 // keywordValueDSN assembles the fields into a keyword/value string.
@@ -174,7 +174,7 @@ func keywordValueDSN(o Options) string {
 	var parts []string
 	add := func(k, v string) {
 		if v != "" {
-			parts = append(parts, k+"="+quote(v))
+			parts = append(parts, k+"="+QuoteValue(v))
 		}
 	}
 	add("host", o.Host)
@@ -191,7 +191,9 @@ func keywordValueDSN(o Options) string {
 	return strings.Join(parts, " ")
 }
 
-func quote(v string) string {
+// QuoteValue quotes a value for a keyword/value connection string: single quotes, with \ and '
+// escaped by a backslash, which libpq and pgx read back verbatim.
+func QuoteValue(v string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
