@@ -264,3 +264,12 @@ func (f Field) set(c *Config, i int, v any) {
 		*p = v.(time.Duration)
 	}
 }
+
+// DefaultDatabase returns the database section with every default of the field table applied
+// and nothing else: the starting point for settings built in code (a --to path or URL), so that
+// they get the same busy_timeout, connect_timeout and pool settings as a loaded configuration.
+func DefaultDatabase() Database {
+	l := newLoader(LoadOptions{Getenv: func(string) string { return "" }, Environ: func() []string { return nil }}, "")
+	l.defaults()
+	return l.cfg.Database
+}
