@@ -144,4 +144,3 @@ func TestSweepRemovesOnlyDeadWritersTemps(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
