@@ -38,6 +38,18 @@ type Result struct {
 	// Detail is more lines of facts or the full error.
 	Detail string `json:"detail,omitempty"`
 	Fix    Fix    `json:"fix,omitzero"`
+	// Fixable says whether the check's Repair can apply the fix (only for checks that have one).
+	Fixable bool `json:"fixable,omitempty"`
+}
+
+// Repair is a change `compozy doctor --fix` can make for what a check found: the provider's
+// own, for repairs that only it knows how to make safely (rewriting a damaged log).
+type Repair struct {
+	// Plan describes the change in one line, with what it keeps and what it loses; it only
+	// reads.
+	Plan func(ctx context.Context) string
+	// Apply makes the change.
+	Apply func(ctx context.Context) error
 }
 
 // Check is one named check a provider exports for the doctor. The doctor runs Run with its
@@ -54,6 +66,8 @@ type Check struct {
 	DependsOn []string
 	// Run performs the check.
 	Run func(ctx context.Context) Result
+	// Repair, when set, applies the fix of a result whose Fixable is set.
+	Repair *Repair
 }
 
 // Check IDs shared by every provider.

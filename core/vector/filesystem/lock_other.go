@@ -30,6 +30,3 @@ func writable(dir string) error {
 	_ = f.Close()
 	return os.Remove(name)
 }
-
-// syncDir is a no-op where directories cannot be synced.
-func syncDir(string) error { return nil }

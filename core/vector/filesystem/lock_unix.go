@@ -45,13 +45,3 @@ func flock(ctx context.Context, path string) (unlock func(), err error) {
 func writable(dir string) error {
 	return syscall.Access(dir, 0x2) // W_OK
 }
-
-// syncDir makes a rename or create in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

@@ -19,6 +19,7 @@
 package filesystem
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -35,6 +36,7 @@ import (
 	"strings"
 	"sync"
 
+	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/vector"
 )
 
@@ -100,6 +102,12 @@ type state struct {
 	committed int64
 	seen      int64
 	why       string
+	// damage lists the damaged ranges before committed (damage in the middle): the records
+	// around them were applied, the ones inside are lost, and writes are refused until
+	// `compozy doctor --fix` rewrites the log.
+	damage []damagedRange
+	// records counts the committed intact records applied.
+	records int
 
 	// chunks hold the vectors, chunkVecs per chunk; every chunk but the last is full, so
 	// growing never copies more than one chunk and never doubles the whole store.
@@ -229,6 +237,10 @@ func (s *Store) Describe(ctx context.Context) (vector.Info, error) {
 	}
 	info := vector.Info{Provider: Provider, Target: s.dir, Name: s.opts.Name, Dimension: s.st.dim, Metric: s.st.metric,
 		Count: int64(len(s.st.ids)), Index: "none (exact scan)"}
+	if len(s.st.damage) > 0 {
+		info.Notes = append(info.Notes, fmt.Sprintf("%s skipped (%s); the intact records around them are read; writes are refused until `compozy doctor --fix` rewrites the log",
+			plural(lostRecords(s.st.damage), "damaged record", "damaged records"), describeDamage(s.st.damage, 3)))
+	}
 	if s.st.seen > s.st.committed {
 		info.Notes = append(info.Notes, fmt.Sprintf("%d bytes after the last committed write are from an interrupted or running write (%s); the next write discards them",
 			s.st.seen-s.st.committed, s.st.why))
@@ -250,29 +262,24 @@ func (s *Store) Ensure(ctx context.Context) error {
 		if st.exists {
 			return s.shapeErr(ctx, "ensure", st)
 		}
-		tmp := s.logPath + ".tmp"
-		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		// CommitNew: a log that appeared meanwhile (written by a build that does not take the
+		// flock) is never replaced.
+		p, err := atomicfile.Create(s.logPath, 0o600)
 		if err != nil {
 			return s.osErr(ctx, "create log", err)
 		}
-		_, err = f.Write(encodeHeader(s.opts.Dimension, s.opts.Metric))
+		defer p.Abort()
+		err = os.WriteFile(p.Path, encodeHeader(s.opts.Dimension, s.opts.Metric), 0o600)
 		if err == nil {
-			err = f.Sync()
+			err = p.CommitNew()
 		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp, s.logPath)
-		}
-		if err == nil {
-			err = syncDir(s.dir)
-		}
-		if err != nil {
-			_ = os.Remove(tmp)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
 			return s.osErr(ctx, "create log", err)
 		}
-		return s.refreshLocked(ctx)
+		if err := s.refreshLocked(ctx); err != nil {
+			return err
+		}
+		return s.shapeErr(ctx, "ensure", st)
 	})
 }
 
@@ -418,8 +425,12 @@ func (s *Store) write(ctx context.Context, op string, create bool, fn func(st *s
 	return fn(&s.st)
 }
 
-// appendRecords cuts off a torn tail, appends the records gen emits and fsyncs.
+// appendRecords refuses a log damaged in the middle, cuts off a torn tail, appends the records
+// gen emits and fsyncs.
 func (s *Store) appendRecords(ctx context.Context, op string, st *state, gen func(emit func([]byte) error) error) error {
+	if len(st.damage) > 0 {
+		return s.damagedErr(ctx, op, st)
+	}
 	f, err := os.OpenFile(s.logPath, os.O_WRONLY, 0o600)
 	if err != nil {
 		return s.osErr(ctx, op, err)
@@ -433,12 +444,14 @@ func (s *Store) appendRecords(ctx context.Context, op string, st *state, gen fun
 		}
 	}
 	off := st.committed
+	records := 0
 	err = gen(func(rec []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		n, err := f.WriteAt(rec, off)
 		off += int64(n)
+		records++
 		return err
 	})
 	if err == nil {
@@ -455,6 +468,7 @@ func (s *Store) appendRecords(ctx context.Context, op string, st *state, gen fun
 	}
 	s.mu.Lock()
 	st.file, st.committed, st.seen, st.why = fi, off, off, ""
+	st.records += records
 	s.mu.Unlock()
 	return nil
 }
@@ -469,49 +483,52 @@ func (s *Store) maybeCompact(ctx context.Context, st *state) error {
 	return nil
 }
 
-// compact writes the live entries to NAME.log.tmp, syncs it and renames it over the log.
+// compact writes the live entries to a new log and moves it over the old one atomically
+// (core/atomicfile: a temporary file in the same folder, synced, checked and renamed, and the
+// folder synced). A reader that has the old file open keeps reading it and reloads on its next
+// call.
 func (s *Store) compact(ctx context.Context, st *state) error {
-	tmp := s.logPath + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return s.osErr(ctx, "compact", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	off := int64(0)
-	write := func(b []byte) error {
-		n, err := f.WriteAt(b, off)
-		off += int64(n)
-		return err
-	}
-	if err := write(encodeHeader(st.dim, st.metric)); err != nil {
-		return s.osErr(ctx, "compact", err)
+	if len(st.damage) > 0 {
+		// The in-memory state lacks the damaged records: rewriting from it would drop the
+		// damaged bytes without keeping them. Only the repair rewrites a damaged log.
+		return s.damagedErr(ctx, "compact", st)
 	}
 	vecs := make([][]float32, len(st.ids))
 	for i := range st.ids {
 		vecs[i] = st.row(i)
 	}
-	enc := &encoder{dim: st.dim, table: s.table}
-	if err := enc.upsertRecords(st.ids, st.payloads, vecs, nil, write); err != nil {
-		return s.osErr(ctx, "compact", err)
+	var size int64
+	var records int
+	write := func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if _, err := bw.Write(encodeHeader(st.dim, st.metric)); err != nil {
+			return err
+		}
+		enc := &encoder{dim: st.dim, table: s.table}
+		if err := enc.upsertRecords(st.ids, st.payloads, vecs, nil, func(rec []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			_, err := bw.Write(rec)
+			return err
+		}); err != nil {
+			return err
+		}
+		return bw.Flush()
 	}
-	if err := f.Sync(); err != nil {
-		return s.osErr(ctx, "compact", err)
+	check := func(tmp string) error {
+		m, err := s.mapFile(tmp)
+		if err != nil {
+			return err
+		}
+		if len(m.damage) > 0 || m.committed != m.size || m.upserts != len(st.ids) {
+			return fmt.Errorf("the new log does not read back: %d entries of %d, %d damaged ranges", m.upserts, len(st.ids), len(m.damage))
+		}
+		size, records = m.size, m.intact()
+		return nil
 	}
-	if err := f.Close(); err != nil {
-		return s.osErr(ctx, "compact", err)
-	}
-	ok = true
-	if err := os.Rename(tmp, s.logPath); err != nil {
-		_ = os.Remove(tmp)
-		return s.osErr(ctx, "compact", err)
-	}
-	if err := syncDir(s.dir); err != nil {
+	s.sweep()
+	if err := atomicfile.Write(s.logPath, 0o600, write, check); err != nil {
 		return s.osErr(ctx, "compact", err)
 	}
 	fi, err := os.Stat(s.logPath)
@@ -519,9 +536,38 @@ func (s *Store) compact(ctx context.Context, st *state) error {
 		return s.osErr(ctx, "compact", err)
 	}
 	s.mu.Lock()
-	st.file, st.committed, st.seen, st.why, st.dead = fi, off, off, "", 0
+	st.file, st.committed, st.seen, st.why, st.dead, st.records = fi, size, size, "", 0, records
 	s.mu.Unlock()
 	return nil
+}
+
+// sweep removes the temporary files of the log that killed processes left behind. The caller
+// holds the flock.
+func (s *Store) sweep() {
+	base := filepath.Base(s.logPath)
+	_, _ = atomicfile.Sweep(s.dir, func(name string) bool { return name == base })
+}
+
+// mapFile reads the log at path (the header and every record) without decoding entries.
+func (s *Store) mapFile(path string) (logMap, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return logMap{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return logMap{}, err
+	}
+	hdr := make([]byte, min(fi.Size(), headerSize))
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		return logMap{}, err
+	}
+	if _, _, err := decodeHeader(hdr); err != nil {
+		return logMap{}, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	rr := &recordReader{r: f, size: fi.Size(), table: s.table}
+	return rr.mapLogStable(headerSize), nil
 }
 
 // Query scans every vector and returns the k best, best first.
@@ -642,7 +688,20 @@ func (s *Store) Checks() []vector.Check {
 	entry := s.opts.Entry
 	checks := []vector.Check{
 		{ID: CheckFolder, Entry: entry, Title: "Vector folder exists and is private", Run: s.checkFolder},
-		{ID: CheckData, Entry: entry, Title: "Vector log is intact", DependsOn: []string{CheckFolder}, Run: s.checkData},
+		{ID: CheckData, Entry: entry, Title: "Vector log is intact", DependsOn: []string{CheckFolder}, Run: s.checkData,
+			Repair: &vector.Repair{
+				Plan: func(ctx context.Context) string {
+					r, err := s.PlanRepair(ctx)
+					if err != nil {
+						return fmt.Sprintf("rewrite %s with every intact record and keep the damaged file beside it (cannot read it now: %v)", s.logPath, err)
+					}
+					return r.String()
+				},
+				Apply: func(ctx context.Context) error {
+					_, err := s.Repair(ctx)
+					return err
+				},
+			}},
 	}
 	drop := vector.Fix{Commands: []string{fmt.Sprintf("mv %s %s", shellQuote(s.logPath), shellQuote(s.logPath+".old"))}}
 	shape := vector.ShapeChecks(s, entry, s.opts.Dimension, s.opts.Metric, drop, CheckData)
@@ -709,13 +768,19 @@ func (s *Store) checkData(ctx context.Context) vector.Result {
 		return vector.FailResult(s.osErr(ctx, "stat log", err))
 	}
 	detail := fmt.Sprintf("%s: %d bytes, %d vectors of %d dimensions, metric %s", s.logPath, fi.Size(), info.Count, info.Dimension, info.Metric)
+	s.mu.RLock()
+	damage := slices.Clone(s.st.damage)
+	s.mu.RUnlock()
+	if len(damage) > 0 {
+		return s.damageResult(damage, detail)
+	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		return vector.Result{Status: vector.StatusWarn, Summary: fmt.Sprintf("%s has mode %04o; other users can read the vectors", s.logPath, fi.Mode().Perm()),
 			Detail: detail, Fix: vector.Fix{Commands: []string{"chmod 0600 " + shellQuote(s.logPath)}}}
 	}
 	if len(info.Notes) > 0 {
 		return vector.Result{Status: vector.StatusWarn, Summary: info.Notes[0], Detail: detail,
-			Fix: vector.Fix{Text: "nothing to do if no write is running: the next write cuts the interrupted one off; earlier data is intact"}}
+			Fix: vector.Fix{Text: "nothing to do if no write is running: the next write cuts the interrupted one off (only those bytes: nothing intact follows them); earlier data is intact"}}
 	}
 	return vector.Result{Status: vector.StatusPass, Summary: fmt.Sprintf("%d vectors, every record's checksum verified", info.Count), Detail: detail}
 }
@@ -808,17 +873,28 @@ func (s *Store) readTail(ctx context.Context, f *os.File, fi os.FileInfo) error 
 	s.mu.RLock()
 	from := s.st.committed
 	s.mu.RUnlock()
-	res, upserts := rr.scan(from)
+	m := rr.mapLogStable(from)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := &s.st
-	if res.committed > from {
-		st.reserve(upserts)
-		if err := s.apply(ctx, rr, st, from, res.committed); err != nil {
+	if m.committed > from {
+		st.reserve(m.upserts)
+		if err := s.applyMap(ctx, rr, st, &m); err != nil {
 			return err
 		}
 	}
-	st.file, st.committed, st.seen, st.why = fi, res.committed, fi.Size(), res.bad
+	// The counts of the map start at from: add the records before it to the new ranges, and
+	// the new records to the old ranges.
+	added := m.intact()
+	for i := range st.damage {
+		st.damage[i].after += added
+	}
+	for _, d := range m.middle() {
+		d.before += st.records
+		st.damage = append(st.damage, d)
+	}
+	st.records += added
+	st.file, st.committed, st.seen, st.why = fi, m.committed, fi.Size(), m.tailWhy()
 	return nil
 }
 
@@ -836,14 +912,28 @@ func (s *Store) load(ctx context.Context, f *os.File, fi os.FileInfo) (state, er
 		return state{}, e
 	}
 	rr := &recordReader{r: f, size: fi.Size(), table: s.table}
-	res, upserts := rr.scan(headerSize)
-	st := state{exists: true, dim: dim, metric: metric, file: fi, committed: res.committed, seen: fi.Size(), why: res.bad,
-		index: make(map[string]int, upserts)}
-	st.reserve(upserts)
-	if err := s.apply(ctx, rr, &st, headerSize, res.committed); err != nil {
+	m := rr.mapLogStable(headerSize)
+	st := state{exists: true, dim: dim, metric: metric, file: fi, committed: m.committed, seen: fi.Size(), why: m.tailWhy(),
+		damage: m.middle(), records: m.intact(), index: make(map[string]int, m.upserts)}
+	st.reserve(m.upserts)
+	if err := s.applyMap(ctx, rr, &st, &m); err != nil {
 		return state{}, err
 	}
 	return st, nil
+}
+
+// applyMap decodes the committed intact records of m into st, in log order, skipping the
+// damaged ranges between them.
+func (s *Store) applyMap(ctx context.Context, rr *recordReader, st *state, m *logMap) error {
+	for _, seg := range m.segs {
+		if seg.from >= m.committed {
+			break
+		}
+		if err := s.apply(ctx, rr, st, seg.from, min(seg.to, m.committed)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // apply decodes the records in [from, to) into st.
