@@ -6,12 +6,16 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/vector"
 	vfactory "compozy.dev/setup/core/vector/factory"
 	"compozy.dev/setup/doctor"
 )
+
+// planTimeout bounds a provider's repair plan, which reads (the filesystem store reads its log).
+const planTimeout = 30 * time.Second
 
 // ensureChecks are the vector checks whose failure Store.Ensure repairs.
 func ensureChecks() []string {
@@ -54,9 +58,27 @@ func wrapVector(vc vector.Check, entry config.VectorDB, opts vfactory.Options) d
 			res.Detail = strings.TrimSpace(strings.TrimPrefix(d[len(res.Summary):], ":"))
 		}
 		res.Fixable = fixable && (res.Status == doctor.StatusFail || res.Status == doctor.StatusWarn) && !strings.Contains(strings.ToLower(res.Summary+res.Detail), "dimension")
+		if vc.Repair != nil {
+			res.Fixable = r.Fixable
+		}
 		return res
 	}}
-	if fixable {
+	if vc.Repair != nil {
+		// The provider's own repair (the filesystem store rewriting a damaged log).
+		c.Repair = &doctor.Repair{
+			Plan: func(doctor.Result) string {
+				ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
+				defer cancel()
+				return config.Redact(vc.Repair.Plan(ctx))
+			},
+			Apply: func(ctx context.Context, _ doctor.Result) error {
+				if err := vc.Repair.Apply(ctx); err != nil {
+					return fmt.Errorf("repair vector DB %s: %w", entry.ID, err)
+				}
+				return nil
+			},
+		}
+	} else if fixable {
 		c.Repair = &doctor.Repair{
 			Plan: func(doctor.Result) string {
 				return fmt.Sprintf("create the %s %s of vector DB %q (dimension %d)", entry.Provider, what(vc.ID), entry.ID, entry.Dimension)

@@ -349,7 +349,7 @@ func TestRepairKeepsEveryIntactRecord(t *testing.T) {
 			t.Fatalf("%s: %v %v", p, fi, err)
 		}
 	}
-	if r := c.Run(ctx); r.Status != vector.StatusPass || !strings.Contains(r.Summary, "20 vectors") {
+	if r := c.Run(ctx); r.Status != vector.StatusPass || !strings.Contains(r.Summary, "20 vectors") || !strings.HasSuffix(r.Summary, "kept as "+got[2]) {
 		t.Fatalf("after the repair: %+v", r)
 	}
 	if got := ids(t, s); !slices.Equal(got, idsBut(n, 0)) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,6 +23,23 @@ import (
 // damagedSuffix is the time format of the name the damaged log is kept under:
 // NAME.log.damaged-20261205T101500Z.
 const damagedSuffix = "20060102T150405Z"
+
+// damagedCopies returns the names of the damaged logs repairs kept in the folder, oldest
+// first.
+func (s *Store) damagedCopies() []string {
+	es, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil
+	}
+	prefix := filepath.Base(s.logPath) + ".damaged-"
+	var out []string
+	for _, e := range es {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
 
 // describeDamage lists the byte ranges of ds, at most limit of them: "bytes 24-1083 (1060 bytes)".
 func describeDamage(ds []damagedRange, limit int) string {

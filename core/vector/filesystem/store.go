@@ -782,7 +782,16 @@ func (s *Store) checkData(ctx context.Context) vector.Result {
 		return vector.Result{Status: vector.StatusWarn, Summary: info.Notes[0], Detail: detail,
 			Fix: vector.Fix{Text: "nothing to do if no write is running: the next write cuts the interrupted one off (only those bytes: nothing intact follows them); earlier data is intact"}}
 	}
-	return vector.Result{Status: vector.StatusPass, Summary: fmt.Sprintf("%d vectors, every record's checksum verified", info.Count), Detail: detail}
+	summary := fmt.Sprintf("%d vectors, every record's checksum verified", info.Count)
+	if kept := s.damagedCopies(); len(kept) > 0 {
+		// A repair kept the damaged log beside the new one: say where, until it is deleted.
+		summary += fmt.Sprintf("; the damaged log of a repair is kept as %s", kept[len(kept)-1])
+		if len(kept) > 1 {
+			summary += fmt.Sprintf(" (and %d older)", len(kept)-1)
+		}
+		detail += "\ndelete the .damaged- copies once the knowledge base is known to be complete"
+	}
+	return vector.Result{Status: vector.StatusPass, Summary: summary, Detail: detail}
 }
 
 // Close releases the memory. Later calls fail.
