@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,4 +101,27 @@ func before(fileA string, lineA, colA int, fileB string, lineB, colB int) bool {
 		return lineA < lineB
 	}
 	return colA < colB
+}
+
+// capProblems keeps the first maxProblems problems and counts the rest in one more, so that a
+// hostile file cannot make the report as large as itself.
+func capProblems(ps []Problem) []Problem {
+	if len(ps) <= maxProblems {
+		return ps
+	}
+	next := ps[maxProblems]
+	return append(ps[:maxProblems:maxProblems], Problem{File: next.File, Line: next.Line, Column: next.Column, Origin: next.Origin,
+		Message: fmt.Sprintf("%d more problems are not shown", len(ps)-maxProblems),
+		Fix:     "fix the problems above, then run compozy config validate again"})
+}
+
+// capWarnings keeps the first maxProblems warnings and counts the rest in one more.
+func capWarnings(ws []Warning) []Warning {
+	if len(ws) <= maxProblems {
+		return ws
+	}
+	next := ws[maxProblems]
+	return append(ws[:maxProblems:maxProblems], Warning{File: next.File, Line: next.Line, Column: next.Column, Origin: next.Origin,
+		Message: fmt.Sprintf("%d more warnings are not shown", len(ws)-maxProblems),
+		Fix:     "fix the warnings above, then run compozy config validate again"})
 }

@@ -303,6 +303,11 @@ func (l *loader) vectorDBs(doc *yamlDoc, mv *ast.MappingValueNode) {
 			"write each vector DB as a list item: - id: main")
 		return
 	}
+	if len(seq.Values) > MaxVectorDBs {
+		l.problem(l.src(v, mv.Key), "knowledge.vector_dbs", fmt.Sprintf("%d vector DBs; compozy reads at most %d", len(seq.Values), MaxVectorDBs),
+			"keep the vector DBs the knowledge bases use")
+		return
+	}
 	for _, item := range seq.Values {
 		i := l.addVectorDB()
 		path := "knowledge.vector_dbs[" + strconv.Itoa(i) + "]"

@@ -55,12 +55,12 @@ func Load(ctx context.Context, opts LoadOptions) (*Config, error) {
 		path = filepath.Join(workDir, path)
 	}
 	path = filepath.Clean(path)
-	data, err := os.ReadFile(path)
+	data, size, err := readLimited(path)
 	switch {
 	case err == nil:
-		return load(opts, workDir, shown, path, data)
+		return load(opts, workDir, shown, path, data, size)
 	case errors.Is(err, fs.ErrNotExist) && !opts.FileRequired:
-		return load(opts, workDir, "", "", nil)
+		return load(opts, workDir, "", "", nil, 0)
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, &Error{Problems: []Problem{missingFile(opts, shown)}}
 	default:
@@ -84,16 +84,21 @@ func LoadBytes(ctx context.Context, name string, data []byte, opts LoadOptions) 
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(workDir, path)
 	}
-	return load(opts, workDir, name, filepath.Clean(path), data)
+	return load(opts, workDir, name, filepath.Clean(path), data, int64(len(data)))
 }
 
 // load runs the layers over data, the content of the file at path (shown as shown in messages;
-// path "" when there is no file), and validates the result.
-func load(opts LoadOptions, workDir, shown, path string, data []byte) (*Config, error) {
+// path "" when there is no file) whose size is size, and validates the result. A file over the
+// size or depth limits is refused before it is parsed.
+func load(opts LoadOptions, workDir, shown, path string, data []byte, size int64) (*Config, error) {
 	l := newLoader(opts, workDir)
 	l.defaults()
 	if path != "" {
 		l.cfg.File, l.cfg.Dir, l.name = path, filepath.Dir(path), shown
+		if p, over := limitProblem(shown, data, size); over {
+			// Nothing else is worth saying about a file that was not read.
+			return nil, &Error{Problems: []Problem{p}}
+		}
 		l.file(data)
 	}
 	l.env()
@@ -102,9 +107,10 @@ func load(opts LoadOptions, workDir, shown, path string, data []byte) (*Config, 
 	l.validate()
 	if len(l.problems) > 0 {
 		sortProblems(l.problems)
-		return nil, &Error{Problems: l.problems}
+		return nil, &Error{Problems: capProblems(l.problems)}
 	}
 	sortWarnings(l.cfg.Warnings)
+	l.cfg.Warnings = capWarnings(l.cfg.Warnings)
 	return l.cfg, nil
 }
 
@@ -158,6 +164,9 @@ type loader struct {
 	// name is the config file as shown in messages.
 	name     string
 	problems []Problem
+	// problemKeys holds the key of every problem, so hasProblem costs the same however many
+	// problems a hostile file produces.
+	problemKeys map[string]bool
 	// raw holds the text of secret-bearing values as written in the file, before expansion,
 	// and where they were written (the env or a flag may have overridden them since).
 	raw map[string]rawValue
@@ -180,8 +189,9 @@ func newLoader(opts LoadOptions, workDir string) *loader {
 		opts:    opts,
 		workDir: workDir,
 		fields:  Fields(),
-		cfg:     &Config{Dir: workDir, Sources: map[string]Source{}},
-		raw:     map[string]rawValue{},
+		cfg:         &Config{Dir: workDir, Sources: map[string]Source{}},
+		raw:         map[string]rawValue{},
+		problemKeys: map[string]bool{},
 	}
 }
 
@@ -208,6 +218,7 @@ func (l *loader) problem(src Source, key, msg, fix string) {
 		p.Origin = src.String()
 	}
 	l.problems = append(l.problems, p)
+	l.problemKeys[key] = true
 }
 
 // warn records a warning about the value of key that came from src.
@@ -222,14 +233,7 @@ func (l *loader) warn(src Source, key, msg, fix string) {
 }
 
 // hasProblem reports whether key already has a problem, so later checks do not repeat it.
-func (l *loader) hasProblem(key string) bool {
-	for _, p := range l.problems {
-		if p.Key == key {
-			return true
-		}
-	}
-	return false
-}
+func (l *loader) hasProblem(key string) bool { return l.problemKeys[key] }
 
 // setValue converts sc for field f (entry i) and stores it with its source, or records why it
 // does not fit.
