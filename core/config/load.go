@@ -186,9 +186,9 @@ func newLoader(opts LoadOptions, workDir string) *loader {
 		opts.Environ = os.Environ
 	}
 	return &loader{
-		opts:    opts,
-		workDir: workDir,
-		fields:  Fields(),
+		opts:        opts,
+		workDir:     workDir,
+		fields:      Fields(),
 		cfg:         &Config{Dir: workDir, Sources: map[string]Source{}},
 		raw:         map[string]rawValue{},
 		problemKeys: map[string]bool{},
