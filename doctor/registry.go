@@ -283,10 +283,13 @@ func Registry() []Info {
 			Cause:   "The folder is missing, not writable, or readable by other users.",
 			Fix:     "compozy doctor --fix creates it (0700); otherwise chmod 700 it.",
 		}},
-		{ID: IDVectorFilesystemData, Group: GroupVector, Title: "Vector log is intact", DependsOn: []string{IDVectorFilesystemFolder}, Explain: Explain{
-			Symptom: "Searches miss documents, or the store refuses to open.",
-			Cause:   "The vector log was truncated or damaged (a crash mid-write, a partial copy).",
-			Fix:     "Move the damaged log away and re-index the knowledge base.",
+		{ID: IDVectorFilesystemData, Group: GroupVector, Title: "Vector log is intact", DependsOn: []string{IDVectorFilesystemFolder}, Fixable: true, Explain: Explain{
+			Symptom: "Searches miss documents, writes fail with 'damaged in the middle', or the store refuses to open.",
+			Cause: "Every record of the vector log carries a checksum. A bad record with nothing intact after it is the torn tail of an interrupted write (a warning: the next write cuts only those bytes off). " +
+				"A bad record with intact records after it is damage in the middle (a disk fault, a bad copy, an edit): the check fails and names the byte ranges and the intact records before and after them; " +
+				"reads skip the damaged records and writes are refused, so nothing behind the damage is lost.",
+			Fix: "compozy doctor --fix rewrites the log atomically with every record whose checksum holds, in order, and keeps the damaged file beside it as NAME.log.damaged-<UTC time>. " +
+				"A damaged header cannot be repaired: move the log away and re-index the knowledge base.",
 		}},
 		{ID: IDVectorDimension, Group: GroupVector, Title: "Vector dimension matches the config", Explain: Explain{
 			Symptom: "'expected dim: 1536, got 768' when inserting or searching.",
