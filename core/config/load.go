@@ -397,6 +397,12 @@ func (l *loader) resolvePath(f Field, i int) {
 	if p == "" || p == MemoryPath {
 		return
 	}
+	if strings.Contains(p, "${") {
+		// A literal ${ ($${ in the file, or a variable's value) would become part of a file name.
+		l.problem(src, key, "the path holds a literal ${ (written as $${, or in a variable's value); compozy does not create files with ${ in their name",
+			"write the path itself, or ${VAR} (${VAR:-default}) to read it from a variable that holds the path")
+		return
+	}
 	if f.Section == SectionDatabase && strings.HasPrefix(p, "file:") {
 		l.problem(src, key, "expected a file path or :memory:, not a SQLite URI",
 			"write the file path only (for example ./data/compozy.db); journal_mode, synchronous and busy_timeout set the pragmas")

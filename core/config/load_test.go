@@ -653,3 +653,54 @@ func TestLoadQdrantURLSchemes(t *testing.T) {
 		t.Errorf("ftp url: got %v, want one problem on knowledge.vector_dbs[0].url", err)
 	}
 }
+
+// TestLoadNestedDefaults: ${A:-${B}} once became the file name "${B}.db". A nested default is
+// expanded; a path that still holds ${ (from $${ or a variable's value) never reaches the
+// filesystem.
+func TestLoadNestedDefaults(t *testing.T) {
+	sqlite := func(path string) string {
+		return "database:\n  driver: sqlite\n  path: " + path + "\nknowledge:\n  vector_dbs:\n    - {id: fs, provider: filesystem, path: ./v, dimension: 4}\n"
+	}
+	t.Run("expanded", func(t *testing.T) {
+		cfg, err := loadFile(t, sqlite(`"${DB_FILE:-${DB_NAME:-x}}.db"`), []string{"DB_NAME=app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := filepath.Base(cfg.Database.Path); got != "app.db" {
+			t.Errorf("got %q, want app.db", got)
+		}
+	})
+	t.Run("unset inner variable", func(t *testing.T) {
+		_, err := loadFile(t, sqlite(`"${A:-${B}}.db"`), nil)
+		ps := problems(t, err)
+		if len(ps) != 1 || ps[0].Where() != "compozy.yaml:3:9" || ps[0].Message != "environment variable B is not set" {
+			t.Errorf("got %v, want compozy.yaml:3:9: environment variable B is not set", err)
+		}
+	})
+	for _, tt := range []struct {
+		name    string
+		content string
+		env     []string
+		where   string
+	}{
+		{"$${ in the database path", sqlite(`"$${B}.db"`), nil, "compozy.yaml:3:9"},
+		{"$${ in a default", sqlite(`"${A:-$${B}}.db"`), nil, "compozy.yaml:3:9"},
+		{"${ in a variable's value", sqlite(`${P}`), []string{"P=${B}.db"}, "compozy.yaml:3:9"},
+		{"$${ in a vector path", "database:\n  driver: sqlite\n  path: c.db\nknowledge:\n  vector_dbs:\n    - id: fs\n      provider: filesystem\n      path: ./$${X}\n      dimension: 4\n", nil, "compozy.yaml:8:13"},
+		{"${ from the environment", sqlite("c.db"), []string{"COMPOZY_DB_PATH=${B}.db"}, "env COMPOZY_DB_PATH"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadFile(t, tt.content, tt.env)
+			ps := problems(t, err)
+			if len(ps) != 1 || ps[0].Where() != tt.where || !strings.Contains(ps[0].Message, "the path holds a literal ${") || ps[0].Fix == "" {
+				t.Errorf("got %v, want one problem at %s about the literal ${", err, tt.where)
+			}
+		})
+	}
+	t.Run("a literal ${ stays allowed where it is not a path", func(t *testing.T) {
+		cfg := mustLoad(t, "database:\n  name: $${literal}\n  user: ${U:-$${x}}\n", nil)
+		if cfg.Database.Name != "${literal}" || cfg.Database.User != "${x}" {
+			t.Errorf("got name %q user %q", cfg.Database.Name, cfg.Database.User)
+		}
+	})
+}

@@ -288,3 +288,47 @@ func FuzzLoad(f *testing.F) {
 		_ = cfg.Values()
 	})
 }
+
+func TestExpandNested(t *testing.T) {
+	env := map[string]string{"A": "1", "B": "2", "E": ""}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	deep := func(n int) string { // ${U1:-${U2:-...${Un:-x}...}}
+		return strings.Repeat("${U:-", n) + "x" + strings.Repeat("}", n)
+	}
+	tests := []struct {
+		in      string
+		want    string
+		missing []string
+		syntax  string
+	}{
+		{in: "${U:-${B}}.db", want: "2.db"},
+		{in: "${U:-${V:-x}}", want: "x"},
+		{in: "${E:-${U:-${B}}}", want: "2"},
+		{in: "${A:-${U}}", want: "1"},                            // the default is not used: U may be unset
+		{in: "${U:-${V}}", missing: []string{"V"}},               // the default is used: V must be set
+		{in: "${U:-a}b}", want: "ab}"},                           // a } after the reference is text
+		{in: "${U:-$${B}}", want: "${B}"},                        // $${ stays a literal, in a default too
+		{in: "${U:-${B}x${A}}", want: "2x1"},                     // several references in one default
+		{in: "${A:-${V W}}", syntax: "invalid reference ${V W}"}, // an unused default is still checked
+		{in: "${U:-${B}", syntax: "unterminated ${"},
+		{in: deep(8), want: "x"},
+		{in: deep(9), syntax: "references nested more than 8 deep"},
+		{in: deep(100_000), syntax: "references nested more than 8 deep"},
+		{in: "${hunter2 is the password:-x}", syntax: "invalid reference ${hunter2 is the password:-...}"},
+	}
+	for _, tt := range tests {
+		got := expand(tt.in, lookup)
+		if tt.syntax != "" {
+			if !strings.Contains(got.syntax, tt.syntax) {
+				t.Errorf("expand(%.40q): got %+v, want syntax problem %q", tt.in, got, tt.syntax)
+			}
+			continue
+		}
+		if got.syntax != "" || !slices.Equal(got.missing, tt.missing) || (tt.missing == nil && got.value != tt.want) {
+			t.Errorf("expand(%q): got %+v, want %q missing %v", tt.in, got, tt.want, tt.missing)
+		}
+		if tt.missing == nil && strings.Contains(got.value, "${") && !strings.Contains(tt.in, "$${") {
+			t.Errorf("expand(%q) = %q still holds a reference", tt.in, got.value)
+		}
+	}
+}
