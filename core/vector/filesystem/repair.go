@@ -283,7 +283,8 @@ func (s *Store) repairLocked(ctx context.Context, st *state) (RepairReport, erro
 
 // keepDamaged gives the damaged log (open as f) a second name, NAME.log.damaged-<UTC time>:
 // a hard link, so its bytes stay exactly as they were and cost no copy, or, where the file
-// system has no hard links, a copy written with core/atomicfile. It returns the new name.
+// system has no hard links, a copy written with core/atomicfile. It returns the new name. The
+// caller holds the writers' lock.
 func (s *Store) keepDamaged(f *os.File, fi os.FileInfo) (string, error) {
 	base := s.logPath + ".damaged-" + time.Now().UTC().Format(damagedSuffix)
 	for i := 1; ; i++ {
@@ -291,7 +292,12 @@ func (s *Store) keepDamaged(f *os.File, fi os.FileInfo) (string, error) {
 		if i > 1 {
 			name = fmt.Sprintf("%s-%d", base, i)
 		}
-		err := os.Link(s.logPath, name)
+		if _, err := os.Lstat(name); err == nil {
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		err := s.link(s.logPath, name)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -304,21 +310,18 @@ func (s *Store) keepDamaged(f *os.File, fi os.FileInfo) (string, error) {
 			}
 			return name, atomicfile.SyncDir(s.dir)
 		}
-		// No hard links here: copy, under a name nothing else has.
+		// No hard links here: copy the bytes that were read, under the name just found free.
 		p, cerr := atomicfile.Create(name, 0o600)
 		if cerr != nil {
-			return "", errors.Join(err, cerr)
+			return "", fmt.Errorf("link: %w; copy: %w", err, cerr)
 		}
 		werr := copyTo(p.Path, io.NewSectionReader(f, 0, fi.Size()))
 		if werr == nil {
-			werr = p.CommitNew()
+			werr = p.Commit()
 		}
 		p.Abort()
-		if errors.Is(werr, fs.ErrExist) {
-			continue
-		}
 		if werr != nil {
-			return "", werr
+			return "", fmt.Errorf("link: %w; copy: %w", err, werr)
 		}
 		return name, nil
 	}

@@ -159,3 +159,40 @@ func TestRecordBeingWrittenIsNotDamage(t *testing.T) {
 		t.Fatalf("second look: %+v", m)
 	}
 }
+
+// TestRepairWithoutHardLinks: where the file system has no hard links, the damaged log is
+// kept as a copy (atomicfile), byte for byte, and the repair goes on.
+func TestRepairWithoutHardLinks(t *testing.T) {
+	ctx := context.Background()
+	a, b, c := record(t, "a"), record(t, "b"), record(t, "c")
+	data := append(encodeHeader(2, vector.Dot), a...)
+	data = append(data, b...)
+	data = append(data, c...)
+	data[headerSize+len(a)+20] ^= 0xff // b's body
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, DefaultName+".log"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, Options{Dir: dir, Dimension: 2, Metric: vector.Dot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.link = func(string, string) error { return &os.LinkError{Op: "link", Err: errors.ErrUnsupported} }
+	rep, err := s.Repair(ctx)
+	if err != nil || rep.Kept != 2 || rep.Lost != 1 || rep.Vectors != 2 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	kept, err := os.ReadFile(rep.Damaged)
+	if err != nil || !bytes.Equal(kept, data) {
+		t.Fatalf("copy of the damaged log: %d bytes, %v", len(kept), err)
+	}
+	if fi, err := os.Stat(rep.Damaged); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%v %v", fi, err)
+	}
+	got, _ := os.ReadFile(s.LogPath())
+	want := append(append(encodeHeader(2, vector.Dot), a...), c...)
+	if !bytes.Equal(got, want) {
+		t.Fatal("the new log is not the header, a and c")
+	}
+}

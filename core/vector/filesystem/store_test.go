@@ -152,8 +152,8 @@ func TestCompaction(t *testing.T) {
 	if fi, _ := os.Stat(w.LogPath()); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("compacted log mode %v", fi.Mode())
 	}
-	if _, err := os.Stat(w.LogPath() + ".tmp"); !os.IsNotExist(err) {
-		t.Fatalf("temporary file left: %v", err)
+	if es, err := os.ReadDir(dir); err != nil || len(es) != 2 || es[0].Name() != "vectors.lock" || es[1].Name() != "vectors.log" {
+		t.Fatalf("files besides the log and its lock after compaction: %v %v", es, err)
 	}
 	reopened := open(t, dir, "", dim, vector.Euclid)
 	if info, err := reopened.Describe(ctx); err != nil || info.Count != 200 {
