@@ -1,6 +1,7 @@
 package filesystem_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,12 +10,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"compozy.dev/setup/core/vector"
 	"compozy.dev/setup/core/vector/filesystem"
@@ -555,4 +559,123 @@ func TestReaderRacingWriterSeesNoDamage(t *testing.T) {
 		t.Fatalf("%+v %v", info, err)
 	}
 	t.Logf("%d reads during %d writes", reads, batches)
+}
+
+// TestKilledRepair kills a process at random moments of a repair of a 20 MB log: the log is
+// then either the damaged one, unchanged, or the repaired one with the damaged one kept beside
+// it, and a repair run after the kill finishes the job.
+func TestKilledRepair(t *testing.T) {
+	if dir := os.Getenv("COMPOZY_VECTOR_CRASH_REPAIR"); dir != "" {
+		crashRepair(dir)
+		return
+	}
+	ctx := context.Background()
+	const dim = 64
+	src := open(t, t.TempDir(), "", dim, vector.Dot)
+	if err := src.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for b := range 70 {
+		pts := make([]vector.Point, 1000)
+		for i := range pts {
+			v := make([]float32, dim)
+			for j := range v {
+				v[j] = r.Float32()
+			}
+			pts[i] = vector.Point{ID: fmt.Sprintf("b%d-%d", b, i), Vector: v}
+		}
+		if err := src.Upsert(ctx, pts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clean, err := os.ReadFile(src.LogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	offs := recordOffsets(t, clean)
+	damaged := flipped(clean, offs[1]+100)
+	repaired := append(bytes.Clone(clean[:offs[1]]), clean[offs[2]:]...)
+	outcomes := map[string]int{}
+	for round := range 8 {
+		dir := t.TempDir()
+		log := filepath.Join(dir, filesystem.DefaultName+".log")
+		if err := os.WriteFile(log, damaged, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestKilledRepair$")
+		cmd.Env = append(os.Environ(), "COMPOZY_VECTOR_CRASH_REPAIR="+dir)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(out)
+		for sc.Scan() && sc.Text() != "repairing" {
+		}
+		// A random moment of the repair (or after it): no assertion depends on when.
+		time.Sleep(time.Duration(r.IntN(50*(round+1))) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+
+		got, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatalf("round %d: the log is gone: %v", round, err)
+		}
+		var copies []string
+		es, _ := os.ReadDir(dir)
+		for _, e := range es {
+			if strings.HasPrefix(e.Name(), "vectors.log.damaged-") {
+				copies = append(copies, e.Name())
+				if b, _ := os.ReadFile(filepath.Join(dir, e.Name())); !bytes.Equal(b, damaged) {
+					t.Fatalf("round %d: %s is not the damaged log", round, e.Name())
+				}
+			}
+		}
+		switch {
+		case bytes.Equal(got, damaged):
+			outcomes["damaged log in place"]++
+		case bytes.Equal(got, repaired) && len(copies) == 1:
+			outcomes["repaired"]++
+		default:
+			t.Fatalf("round %d: the log is neither the damaged nor the repaired one (%d bytes, %d copies)", round, len(got), len(copies))
+		}
+		// A repair after the kill ends with the repaired log and every intact record.
+		s := open(t, dir, "", dim, vector.Dot)
+		if _, err := s.Repair(ctx); err != nil {
+			t.Fatalf("round %d: repair after the kill: %v", round, err)
+		}
+		if got, _ := os.ReadFile(log); !bytes.Equal(got, repaired) {
+			t.Fatalf("round %d: repair after the kill", round)
+		}
+		if info, err := s.Describe(ctx); err != nil || info.Count != 70000-1000 || len(info.Notes) != 0 {
+			t.Fatalf("round %d: %+v %v", round, info, err)
+		}
+		// The killed process's temporary file, if any, was swept.
+		es, _ = os.ReadDir(dir)
+		for _, e := range es {
+			if n := e.Name(); n != "vectors.lock" && n != "vectors.log" && !strings.HasPrefix(n, "vectors.log.damaged-") {
+				t.Fatalf("round %d: %s left in the folder", round, n)
+			}
+		}
+	}
+	t.Logf("outcomes: %v", outcomes)
+}
+
+func crashRepair(dir string) {
+	ctx := context.Background()
+	s, err := filesystem.Open(ctx, filesystem.Options{Dir: dir, Dimension: 64, Metric: vector.Dot})
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Println("repairing")
+	if _, err := s.Repair(ctx); err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Println("repaired")
+	time.Sleep(time.Minute) // wait for the kill
 }
