@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -703,4 +704,132 @@ func TestLoadNestedDefaults(t *testing.T) {
 			t.Errorf("got name %q user %q", cfg.Database.Name, cfg.Database.User)
 		}
 	})
+}
+
+// TestLoadConnStringParams: the settings inside conn_string are checked like the separate keys,
+// in both forms, with the same messages and fixes.
+func TestLoadConnStringParams(t *testing.T) {
+	tests := []struct {
+		name, cs string
+		msg, fix string
+	}{
+		{"URL sslmode", "postgres://u@h/db?sslmode=bogus",
+			`sslmode in conn_string: "bogus" is not a valid value; valid values: disable, allow, prefer, require, verify-ca, verify-full`,
+			"set sslmode in conn_string to one of: disable, allow, prefer, require, verify-ca, verify-full"},
+		{"URL sslmode typo", "postgres://u@h/db?sslmode=requir", `did you mean "require"?`, "sslmode=require in conn_string"},
+		{"URL sslmode in capitals", "postgres://u@h/db?sslmode=REQUIRE", `did you mean "require"?`, "sslmode=require"},
+		{"key=value sslmode", "host=db sslmode=bogus", `sslmode in conn_string: "bogus" is not a valid value`, "set sslmode in conn_string to one of"},
+		{"key=value quoted sslmode", "host=db sslmode='verify-ful'", `did you mean "verify-full"?`, "sslmode=verify-full"},
+		{"URL port too large", "postgres://u@h:70000/db", "port in conn_string: must be at most 65535, got 70000", "use a value from 1 to 65535"},
+		{"URL port zero", "postgres://u@h:0/db", "port in conn_string: must be at least 1, got 0", "use a value from 1 to 65535"},
+		{"URL second host's port", "postgres://u@h1:5432,h2:99999/db", "must be at most 65535, got 99999", ""},
+		{"URL port parameter", "postgres://u@h/db?port=abc", `port in conn_string: expected an integer, got "abc"`, "5432"},
+		{"key=value port", "host=db port=70000", "port in conn_string: must be at most 65535, got 70000", "use a value from 1 to 65535"},
+		{"key=value port list", "host=a,b port=5432,x", `port in conn_string: expected an integer, got "x"`, ""},
+		{"URL connect_timeout unit", "postgres://u@h/db?connect_timeout=5s", `connect_timeout in conn_string: expected a whole number of seconds (0 or more), got "5s"`, "connect_timeout=5"},
+		{"URL connect_timeout negative", "postgres://u@h/db?connect_timeout=-1", `got "-1"`, ""},
+		{"key=value connect_timeout", "host=db connect_timeout=soon", `connect_timeout in conn_string: expected a whole number of seconds`, ""},
+		{"key=value not a pair", "host=db dbname", "not a valid key=value connection string: a word is not followed by =", "key=value pairs"},
+		{"key=value open quote", "host=db application_name='x", "a quoted value has no closing quote", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, from := range []string{"file", "env", "flag"} {
+				var err error
+				switch from {
+				case "file":
+					_, err = loadFile(t, "database:\n  conn_string: "+strconv.Quote(tt.cs)+"\n", nil)
+				case "env":
+					_, err = loadFile(t, "", []string{"COMPOZY_DB_CONN_STRING=" + tt.cs})
+				case "flag":
+					_, err = loadFile(t, "", nil, Override{Key: "database.conn_string", Name: "--db-conn-string", Value: tt.cs})
+				}
+				ps := problems(t, err)
+				if len(ps) != 1 || ps[0].Key != "database.conn_string" || !strings.Contains(ps[0].Message, tt.msg) || !strings.Contains(ps[0].Fix, tt.fix) {
+					t.Errorf("%s: got %v\nwant one problem on database.conn_string with %q, fix with %q", from, err, tt.msg, tt.fix)
+					continue
+				}
+				if where := ps[0].Where(); from == "file" && where != "compozy.yaml:2:16" || from == "env" && where != "env COMPOZY_DB_CONN_STRING" || from == "flag" && where != "flag --db-conn-string" {
+					t.Errorf("%s: problem at %q", from, where)
+				}
+			}
+		})
+	}
+	for _, cs := range []string{
+		"postgres://u@h:5432/db?sslmode=verify-full&connect_timeout=10",
+		"postgres://u@h1:5432,h2:5433/db",
+		"postgres://u@[::1]:5432/db",
+		"postgres:///db?host=/var/run/postgresql&port=5433",
+		"host=db port=5432 sslmode=require connect_timeout=0 password='a b'",
+		"host=a,b port=5432,5433 dbname=x",
+	} {
+		if _, err := loadFile(t, "database:\n  conn_string: "+strconv.Quote(cs)+"\n", nil); err != nil {
+			t.Errorf("%s: %v", cs, err)
+		}
+	}
+}
+
+// leakyPasswords are passwords that break a URL when written unencoded; each is made of the
+// pieces in secretPieces, none of which may appear in any message.
+var (
+	secretPieces   = []string{"Xq7Zw", "Pv3Lk", "Mj8Rt"}
+	leakyPasswords = []string{
+		"Xq7Zw Pv3Lk Mj8Rt", "Xq7Zw:Pv3Lk:Mj8Rt", "Xq7Zw/Pv3Lk/Mj8Rt", "Xq7Zw#Pv3Lk#Mj8Rt", "Xq7Zw?Pv3Lk?Mj8Rt",
+		"Xq7Zw@Pv3Lk@Mj8Rt", "Xq7Zw%zzPv3Lk Mj8Rt", "Xq7Zw/Pv3Lk?Mj8Rt#x", "Xq7Zw?a=Pv3Lk@Mj8Rt", "Xq7Zw\tPv3Lk Mj8Rt", "1234/Xq7Zw@Pv3Lk Mj8Rt",
+	}
+)
+
+// TestSecretsNeverInURLProblems: a URL that does not parse is never quoted, not even the part
+// url.Parse complains about, in the database's conn_string or a vector DB's url, from the file,
+// the environment or a flag.
+func TestSecretsNeverInURLProblems(t *testing.T) {
+	for _, pw := range leakyPasswords {
+		for _, u := range []string{"postgres://user:" + pw + "@host/db", "postgres://user:" + pw + "@host:5432/db?sslmode=require", "host=db password=" + pw} {
+			for _, from := range []string{"file", "env", "flag"} {
+				var err error
+				var cfg *Config
+				switch from {
+				case "file":
+					cfg, err = loadFile(t, "database:\n  conn_string: "+strconv.Quote(u)+"\n", nil)
+				case "env":
+					cfg, err = loadFile(t, "", []string{"COMPOZY_DB_CONN_STRING=" + u})
+				case "flag":
+					cfg, err = loadFile(t, "", nil, Override{Key: "database.conn_string", Name: "--db-conn-string", Value: u})
+				}
+				var text string
+				if err != nil {
+					text = err.Error()
+				} else {
+					for _, w := range cfg.Warnings {
+						text += w.String() + "\n"
+					}
+					for _, v := range cfg.Values() {
+						text += v.String() + "\n"
+					}
+				}
+				for _, piece := range secretPieces {
+					if strings.Contains(text, piece) {
+						t.Errorf("%s %q: the output shows %q:\n%s", from, u, piece, text)
+					}
+				}
+			}
+		}
+		for _, u := range []string{"redis://:" + pw + "@host:6379", "http://user:" + pw + "@qdrant:6333", "postgres://u:" + pw + "@h/db"} {
+			provider := map[string]string{"redis": "redis", "http:": "qdrant", "postg": "pgvector"}[u[:5]]
+			cfg, err := loadFile(t, "knowledge:\n  vector_dbs:\n    - id: a\n      provider: "+provider+"\n      dimension: 4\n      url: "+strconv.Quote(u)+"\n", nil)
+			text := ""
+			if err != nil {
+				text = err.Error()
+			} else {
+				for _, v := range cfg.Values() {
+					text += v.String() + "\n"
+				}
+			}
+			for _, piece := range secretPieces {
+				if strings.Contains(text, piece) {
+					t.Errorf("vector url %q: the output shows %q:\n%s", u, piece, text)
+				}
+			}
+		}
+	}
 }

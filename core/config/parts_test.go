@@ -22,6 +22,25 @@ func TestRedact(t *testing.T) {
 		{"host=db password = spaced dbname=app", "host=db password = [redacted] dbname=app"},
 		{"", ""},
 		{"plain", "plain"},
+		// Passwords that break the URL: no part of them is kept.
+		{"postgres://user:Top#Secret@host/db", "postgres://user:[redacted]@host/db"},
+		{"postgres://user:Top?Secret@host/db", "postgres://user:[redacted]@host/db"},
+		{"postgres://user:Top/Secret@host/db", "postgres://user:[redacted]@host/db"},
+		{"postgres://user:a@b/c@host/db", "postgres://user:[redacted]@host/db"},
+		{"postgres://user:Top?a=b@host/db", "postgres://user:[redacted]@host/db"},
+		{"postgres://user:Top Secret Value@host/db", "postgres://user:[redacted]@host/db"},
+		// An @ in a query value is not a password's.
+		{"postgres://h:5432/db?user=me@srv&password=pw", "postgres://h:5432/db?user=me@srv&password=[redacted]"},
+		{"postgres://u:pw@h/db?application_name=a@b", "postgres://u:[redacted]@h/db?application_name=a@b"},
+		// A password with spaces in key=value form, quoted or not.
+		{"host=db password=Top Secret Value", "host=db password=[redacted]"},
+		{"host=db password=Top Secret dbname=app", "host=db password=[redacted] dbname=app"},
+		// URLs quoted inside an error message.
+		{`parse "postgres://user:Top Secret@host/db": net/url: invalid userinfo`, `parse "postgres://user:[redacted]@host/db": net/url: invalid userinfo`},
+		{`parse "redis://:Top/Secret@host:6379": bad`, `parse "redis://:[redacted]@host:6379": bad`},
+		{"dial redis://:pw@r:6379: refused", "dial redis://:[redacted]@r:6379: refused"},
+		{"failed: host=db password=pw dbname=x", "failed: host=db password=[redacted] dbname=x"},
+		{"failed: host=db password=pw and more", "failed: host=db password=[redacted] and more"},
 	}
 	for _, tt := range tests {
 		if got := Redact(tt.in); got != tt.want {

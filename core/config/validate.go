@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -78,35 +79,114 @@ func (l *loader) validateSQLite() {
 	l.ignoredKeys(DriverPostgres)
 }
 
-// validatePostgres checks the connection string's form.
+// validatePostgres checks the connection string: its form, and the settings it carries
+// (sslmode, port, connect_timeout) as strictly as the separate keys. No message quotes the
+// string: it may hold a password.
 func (l *loader) validatePostgres() {
 	d := &l.cfg.Database
 	if d.ConnString != "" && !l.hasProblem("database.conn_string") {
 		key := "database.conn_string"
-		if scheme, _, ok := strings.Cut(d.ConnString, "://"); ok {
+		src := l.sourceOf(key)
+		if scheme, _, ok := strings.Cut(d.ConnString, "://"); ok && isScheme(scheme) {
 			if scheme != "postgres" && scheme != "postgresql" {
-				l.problem(l.sourceOf(key), key, fmt.Sprintf("expected a postgres:// or postgresql:// URL, got scheme %q", scheme),
+				l.problem(src, key, fmt.Sprintf("expected a postgres:// or postgresql:// URL, got scheme %q", scheme),
 					"write postgres://user@host:5432/compozy?sslmode=require")
 			} else if u, err := url.Parse(d.ConnString); err != nil {
-				l.problem(l.sourceOf(key), key, "not a valid URL: "+urlErrorReason(err),
-					"percent-encode special characters in the user and password (@ as %40, / as %2F)")
-			} else if strings.Contains(u.Path, "@") || strings.Contains(u.RawQuery, "@") && u.User == nil {
+				l.problem(src, key, "not a valid URL: "+urlErrorReason(err),
+					"percent-encode special characters in the user and password (@ as %40, / as %2F, ? as %3F, # as %23, space as %20), or set the password apart: password: ${COMPOZY_DB_PASSWORD}")
+			} else if ambiguousURL(u) {
 				// postgres://app:pa/ss@host/db parses as host "app", port "pa" and a database
 				// name holding the rest of the password: connecting would send it as a name.
-				l.problem(l.sourceOf(key), key, "the user or password holds a character that ends the host part of a URL (/, ? or #), so the URL does not say which host to use",
+				l.problem(src, key, "the user or password holds a character that ends the host part of a URL (/, ? or #), so the URL does not say which host to use",
 					"percent-encode special characters in the user and password (/ as %2F, ? as %3F, # as %23, @ as %40), or set the password apart: password: ${COMPOZY_DB_PASSWORD}")
+			} else {
+				l.connParams(src, urlParams(u))
 			}
 		} else if !strings.Contains(d.ConnString, "=") {
-			l.problem(l.sourceOf(key), key, "expected a postgres:// URL or key=value pairs (host=... dbname=...)",
+			l.problem(src, key, "expected a postgres:// URL or key=value pairs (host=... dbname=...)",
 				"write postgres://user@host:5432/compozy?sslmode=require")
+		} else if pairs, bad := parseKeyValue(d.ConnString); bad != "" {
+			l.problem(src, key, "not a valid key=value connection string: "+bad,
+				"write key=value pairs separated by spaces, for example host=db dbname=compozy sslmode=require")
+		} else {
+			params := map[string][]string{}
+			for _, p := range pairs {
+				params[p.key] = append(params[p.key], p.value)
+			}
+			l.connParams(src, params)
 		}
 		l.shadowedByConnString()
-		if src := l.sourceOf(key); src.Kind == SourceFlag && Redact(d.ConnString) != d.ConnString {
+		if src.Kind == SourceFlag && Redact(d.ConnString) != d.ConnString {
 			l.warn(src, key, "a password on the command line is visible to other users (ps) and kept in shell history",
 				"set COMPOZY_DB_CONN_STRING instead, or leave the password out and use COMPOZY_DB_PASSWORD or --db-password-stdin")
 		}
 	}
 	l.ignoredKeys(DriverSQLite)
+}
+
+// ambiguousURL reports whether an @ outside the user part of u can only come from a user or
+// password holding /, ? or #.
+func ambiguousURL(u *url.URL) bool {
+	return strings.Contains(u.Path, "@") || strings.Contains(u.Fragment, "@") || strings.Contains(u.RawQuery, "@") && u.User == nil
+}
+
+// urlParams are the settings a postgres:// URL carries: its query parameters, and the port of
+// each host ("h1:5432,h2:5433").
+func urlParams(u *url.URL) map[string][]string {
+	params := map[string][]string(u.Query())
+	for _, h := range strings.Split(u.Host, ",") {
+		if strings.HasPrefix(h, "[") { // [::1]:5432
+			if end := strings.IndexByte(h, ']'); end >= 0 {
+				h = h[end+1:]
+			}
+		}
+		if _, port, ok := strings.Cut(h, ":"); ok {
+			params["port"] = append(params["port"], port)
+		}
+	}
+	return params
+}
+
+// connParams checks the settings a connection string carries the way the separate keys are
+// checked: sslmode, port and connect_timeout.
+func (l *loader) connParams(src Source, params map[string][]string) {
+	key := "database.conn_string"
+	for _, v := range params["sslmode"] {
+		f, _ := l.field(SectionDatabase, "ssl_mode")
+		if slices.Contains(f.Enum, v) {
+			continue
+		}
+		e := enumError(f, stringScalar(v))
+		fix := "set sslmode in conn_string to one of: " + strings.Join(f.Enum, ", ")
+		if best := suggest(strings.ToLower(v), f.Enum); best != "" {
+			fix = "sslmode=" + best + " in conn_string"
+		}
+		l.problem(src, key, "sslmode in conn_string: "+e.msg, fix)
+	}
+	for _, v := range params["port"] {
+		f, _ := l.field(SectionDatabase, "port")
+		for _, p := range strings.Split(v, ",") { // one port per host
+			if p == "" {
+				continue // postgres://host:/db: the default port
+			}
+			n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
+			if err != nil {
+				l.problem(src, key, "port in conn_string: expected an integer, got "+stringScalar(p).describe(false),
+					"write the port as a whole number from 1 to 65535, such as 5432")
+				continue
+			}
+			if n < int64(*f.Min) || n > int64(*f.Max) {
+				l.problem(src, key, "port in conn_string: "+rangeError(f, n).msg, rangeError(f, n).fix)
+			}
+		}
+	}
+	for _, v := range params["connect_timeout"] {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n >= 0 {
+			continue
+		}
+		l.problem(src, key, "connect_timeout in conn_string: expected a whole number of seconds (0 or more), got "+stringScalar(v).describe(false),
+			"write connect_timeout=5 (seconds; 0 waits forever), or leave it out of conn_string and set connect_timeout: 5s")
+	}
 }
 
 // shadowedByConnString refuses host, port, user, name and ssl_mode set next to conn_string:
@@ -211,7 +291,13 @@ func (l *loader) vectorURL(i int, v VectorDB, entrySrc Source, example string, s
 	src := l.sourceOf(key)
 	u, err := url.Parse(v.URL)
 	if err != nil {
-		l.problem(src, key, "not a valid URL: "+urlErrorReason(err), "percent-encode special characters in the password")
+		l.problem(src, key, "not a valid URL: "+urlErrorReason(err),
+			"percent-encode special characters in the password (@ as %40, / as %2F, ? as %3F, # as %23, space as %20)")
+		return
+	}
+	if ambiguousURL(u) {
+		l.problem(src, key, "the user or password holds a character that ends the host part of a URL (/, ? or #), so the URL does not say which host to use",
+			"percent-encode special characters in the password (/ as %2F, ? as %3F, # as %23, @ as %40)")
 		return
 	}
 	for _, s := range schemes {
@@ -265,10 +351,30 @@ func (l *loader) sourceOf(key string) Source {
 	return Source{Kind: SourceDefault}
 }
 
-// urlErrorReason is a URL parse error without the URL, which may hold a password.
+// urlErrorReason says why url.Parse refused a URL without quoting any of it: url.Error quotes
+// the whole URL, and its reasons quote the part that failed ("invalid port \":Secret\" after
+// host"), which is often a piece of the password.
 func urlErrorReason(err error) string {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err.Error()
+	var ee url.EscapeError
+	var he url.InvalidHostError
+	switch {
+	case errors.As(err, &ee):
+		return "a % that does not start a %XX escape (write % as %25)"
+	case errors.As(err, &he):
+		return "the host part holds a character a host name cannot have (is there a / ? # or @ in the password?)"
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "invalid port"):
+		return "the text after the last : of the host part is not a port number (is there a / ? or # in the password?)"
+	case strings.Contains(msg, "invalid userinfo"):
+		return "the user or password holds a character that must be percent-encoded (a space, or one of \" < > \\ ^ ` { | })"
+	case strings.Contains(msg, "invalid control character"):
+		return "it holds a control character (a tab or line break, for example)"
+	case strings.Contains(msg, "missing protocol scheme"):
+		return "it has no scheme"
+	case strings.Contains(msg, "missing ']' in host"):
+		return "an IPv6 host has no closing ]"
 	}
 	return "cannot parse it"
 }
