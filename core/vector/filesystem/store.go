@@ -3,9 +3,14 @@
 //
 // Durability: every Upsert or Delete appends checksummed records and fsyncs before it returns.
 // A batch commits with its last record, so a crash in the middle of a write leaves the earlier
-// data intact and none of the interrupted batch; the next writer cuts the torn tail off. When
-// superseded records outweigh the live ones, the log is rewritten to a temporary file, synced
-// and renamed over the old one (atomic on POSIX filesystems).
+// data intact and none of the interrupted batch; the next writer cuts the torn tail off (only
+// that: a torn tail is bad bytes with nothing intact after them). A record damaged in the middle
+// of the log (intact records after it) is never cut off: reads skip it and serve every intact
+// record, writes are refused, and Repair (compozy doctor --fix) rewrites the log with every
+// intact record, keeping the damaged file beside it (repair.go). Every file the store writes
+// other than by appending to the log (the new log, a compacted or repaired one) goes through
+// core/atomicfile: a temporary file in the same folder, synced, checked and renamed, and the
+// folder synced. When superseded records outweigh the live ones, the log is compacted that way.
 //
 // Concurrency: any number of goroutines and processes may read one store; writers are
 // serialised by a flock on NAME.lock (across processes) and a mutex (within one). Readers pick
