@@ -545,6 +545,12 @@ func validationCases() []validationCase {
 			[]wantProblem{{"database.journal_mode", 4, 17, "no rollback journal", "journal_mode: wal"}}},
 		{"conn_string password with a slash", "database:\n  conn_string: postgres://app:2024/Spring!@127.0.0.1:5432/compozy\n", nil,
 			[]wantProblem{{"database.conn_string", 2, 16, "does not say which host", "/ as %2F"}}},
+		{"conn_string password with an @", "database:\n  conn_string: postgres://app:p@ss@127.0.0.1:5432/compozy\n", nil,
+			[]wantProblem{{"database.conn_string", 2, 16, "holds an @ that is not percent-encoded", "write @ as %40"}}},
+		{"pgvector url password with an @", "knowledge:\n  vector_dbs:\n    - {id: a, provider: pgvector, dimension: 4, url: \"postgres://u:p@ss@h/db\"}\n", nil,
+			[]wantProblem{{"knowledge.vector_dbs[0].url", 3, 54, "holds an @ that is not percent-encoded", "%40"}}},
+		{"qdrant url password with a /", "knowledge:\n  vector_dbs:\n    - {id: a, provider: qdrant, dimension: 4, url: \"http://u:12/34@q:6333\"}\n", nil,
+			[]wantProblem{{"knowledge.vector_dbs[0].url", 3, 52, "does not say which host", "/ as %2F"}}},
 		{"host next to conn_string", "database:\n  conn_string: postgres://app@db/compozy\n  host: other\n", nil,
 			[]wantProblem{{"database.host", 3, 9, "host has no effect: conn_string (compozy.yaml:2) decides the host", "put the host in conn_string"}}},
 		{"conn_string of another database", "database:\n  conn_string: mysql://u@h/db\n", nil,
@@ -814,7 +820,7 @@ func TestSecretsNeverInURLProblems(t *testing.T) {
 				}
 			}
 		}
-		for _, u := range []string{"redis://:" + pw + "@host:6379", "http://user:" + pw + "@qdrant:6333", "postgres://u:" + pw + "@h/db"} {
+		for _, u := range []string{"redis://:" + pw + "@host:6379", "http://user:" + pw + "@qdrant:6333", "http://qdrant:6333?api_key=" + pw, "postgres://u:" + pw + "@h/db"} {
 			provider := map[string]string{"redis": "redis", "http:": "qdrant", "postg": "pgvector"}[u[:5]]
 			cfg, err := loadFile(t, "knowledge:\n  vector_dbs:\n    - id: a\n      provider: "+provider+"\n      dimension: 4\n      url: "+strconv.Quote(u)+"\n", nil)
 			text := ""

@@ -29,6 +29,7 @@ func TestRedact(t *testing.T) {
 		{"postgres://user:a@b/c@host/db", "postgres://user:[redacted]@host/db"},
 		{"postgres://user:Top?a=b@host/db", "postgres://user:[redacted]@host/db"},
 		{"postgres://user:Top Secret Value@host/db", "postgres://user:[redacted]@host/db"},
+		{"http://q:6333?api_key=Top#Secret", "http://q:6333?api_key=[redacted]"},
 		// An @ in a query value is not a password's.
 		{"postgres://h:5432/db?user=me@srv&password=pw", "postgres://h:5432/db?user=me@srv&password=[redacted]"},
 		{"postgres://u:pw@h/db?application_name=a@b", "postgres://u:[redacted]@h/db?application_name=a@b"},

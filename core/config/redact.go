@@ -88,7 +88,11 @@ func urlSpans(s string, rest, limit int) [][2]int {
 		if h := strings.IndexByte(s[from+q:limit], '#'); h >= 0 {
 			qEnd = from + q + h
 		}
-		spans = append(spans, querySpans(s, from+q+1, qEnd)...)
+		qs := querySpans(s, from+q+1, qEnd)
+		if n := len(qs); n > 0 && qs[n-1][1] == qEnd {
+			qs[n-1][1] = limit // api_key=se#cret: the # is the secret's, not a fragment
+		}
+		spans = append(spans, qs...)
 	}
 	return spans
 }
@@ -235,7 +239,7 @@ func parseKeyValue(s string) (pairs []kvPair, bad string) {
 		key := s[start:i]
 		skipSpace()
 		if key == "" || i >= len(s) || s[i] != '=' {
-			return pairs, "a word is not followed by = (a value with spaces must be in single quotes: password='a b')"
+			return pairs, "a word is not followed by = (a value with spaces must be in single quotes: application_name='my app')"
 		}
 		i++ // '='
 		skipSpace()

@@ -94,11 +94,13 @@ func (l *loader) validatePostgres() {
 			} else if u, err := url.Parse(d.ConnString); err != nil {
 				l.problem(src, key, "not a valid URL: "+urlErrorReason(err),
 					"percent-encode special characters in the user and password (@ as %40, / as %2F, ? as %3F, # as %23, space as %20), or set the password apart: password: ${COMPOZY_DB_PASSWORD}")
-			} else if ambiguousURL(u) {
+			} else if ambiguousURL(u, d.ConnString) {
 				// postgres://app:pa/ss@host/db parses as host "app", port "pa" and a database
 				// name holding the rest of the password: connecting would send it as a name.
 				l.problem(src, key, "the user or password holds a character that ends the host part of a URL (/, ? or #), so the URL does not say which host to use",
 					"percent-encode special characters in the user and password (/ as %2F, ? as %3F, # as %23, @ as %40), or set the password apart: password: ${COMPOZY_DB_PASSWORD}")
+			} else if strayAt(d.ConnString) {
+				l.problem(src, key, atProblem, atFix+", or set the password apart: password: ${COMPOZY_DB_PASSWORD}")
 			} else {
 				l.connParams(src, urlParams(u))
 			}
@@ -124,10 +126,27 @@ func (l *loader) validatePostgres() {
 	l.ignoredKeys(DriverSQLite)
 }
 
-// ambiguousURL reports whether an @ outside the user part of u can only come from a user or
-// password holding /, ? or #.
-func ambiguousURL(u *url.URL) bool {
-	return strings.Contains(u.Path, "@") || strings.Contains(u.Fragment, "@") || strings.Contains(u.RawQuery, "@") && u.User == nil
+// ambiguousURL reports whether u (parsed from raw) can only be explained by a user, password or
+// api_key holding /, ? or #: an @ outside the user part, or a #, which no connection URL uses.
+func ambiguousURL(u *url.URL, raw string) bool {
+	return strings.Contains(u.Path, "@") || strings.Contains(raw, "#") || strings.Contains(u.RawQuery, "@") && u.User == nil
+}
+
+// atProblem and atFix are said of a postgres:// URL whose user part holds an @ that is not
+// percent-encoded: Go's URL parser takes the last @ to end the user part, PostgreSQL's driver
+// the first, so the driver would send the rest of the password to DNS as the host name.
+const (
+	atProblem = "the user or password holds an @ that is not percent-encoded, so the URL does not say which host to use"
+	atFix     = "write @ as %40 in the user and password"
+)
+
+// strayAt reports whether the user part of the URL s holds more than one @.
+func strayAt(s string) bool {
+	_, rest, _ := strings.Cut(s, "://")
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		rest = rest[:end]
+	}
+	return strings.Count(rest, "@") > 1
 }
 
 // urlParams are the settings a postgres:// URL carries: its query parameters, and the port of
@@ -295,9 +314,13 @@ func (l *loader) vectorURL(i int, v VectorDB, entrySrc Source, example string, s
 			"percent-encode special characters in the password (@ as %40, / as %2F, ? as %3F, # as %23, space as %20)")
 		return
 	}
-	if ambiguousURL(u) {
-		l.problem(src, key, "the user or password holds a character that ends the host part of a URL (/, ? or #), so the URL does not say which host to use",
-			"percent-encode special characters in the password (/ as %2F, ? as %3F, # as %23, @ as %40)")
+	if ambiguousURL(u, v.URL) {
+		l.problem(src, key, "the user, password or api_key holds a character that ends a part of a URL (/, ? or #), so the URL does not say which host or key to use",
+			"percent-encode special characters in the password or api_key (/ as %2F, ? as %3F, # as %23, @ as %40)")
+		return
+	}
+	if (strings.EqualFold(u.Scheme, "postgres") || strings.EqualFold(u.Scheme, "postgresql")) && strayAt(v.URL) {
+		l.problem(src, key, atProblem, atFix)
 		return
 	}
 	for _, s := range schemes {
