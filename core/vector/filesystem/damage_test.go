@@ -145,7 +145,9 @@ func fileHash(t *testing.T, path string) [32]byte {
 // reads serve every other record, the data check fails naming the byte range and the intact
 // records before and after, and writes are refused without touching the file. A bad record
 // with nothing intact behind it (a flipped byte in the last record, a cut, garbage or zeros
-// appended) is a torn tail: a warning, and the next write cuts exactly those bytes off.
+// appended) is a torn tail: a warning, and the next write cuts exactly those bytes off. It
+// keeps a copy of them first unless they are what a killed writer leaves (a record cut short):
+// a complete last record that fails its checksum may have been committed.
 func TestDamageClassified(t *testing.T) {
 	ctx := context.Background()
 	const n = 21
@@ -160,20 +162,21 @@ func TestDamageClassified(t *testing.T) {
 		lost   int   // the record lost in the middle; -1 for a torn tail
 		intact int   // records intact
 		keep   int64 // bytes a write keeps for a torn tail
+		copied bool  // whether the write keeps a copy of the torn bytes
 	}{
-		{"first record body", flipped(data, offs[0]+20), 0, 20, 0},
-		{"first record magic", flipped(data, offs[0]+1), 0, 20, 0},
-		{"first record length", flipped(data, offs[0]+5), 0, 20, 0},
-		{"first record checksum", flipped(data, offs[0]+9), 0, 20, 0},
-		{"middle record body", flipped(data, offs[10]+30), 10, 20, 0},
-		{"middle record length high byte", flipped(data, offs[10]+7), 10, 20, 0},
-		{"last record body", flipped(data, last+20), -1, 20, last},
-		{"last record magic", flipped(data, last), -1, 20, last},
-		{"cut in the last record", data[:last+30], -1, 20, last},
-		{"cut in the last record's header", data[:last+5], -1, 20, last},
-		{"garbage appended", append(bytes.Clone(data), []byte("\x01\xfe not a record at all, just noise \x00\x07")...), -1, 21, offs[n]},
-		{"record-like garbage appended", append(bytes.Clone(data), fake...), -1, 21, offs[n]},
-		{"zeros appended", append(bytes.Clone(data), make([]byte, 4096)...), -1, 21, offs[n]},
+		{"first record body", flipped(data, offs[0]+20), 0, 20, 0, false},
+		{"first record magic", flipped(data, offs[0]+1), 0, 20, 0, false},
+		{"first record length", flipped(data, offs[0]+5), 0, 20, 0, false},
+		{"first record checksum", flipped(data, offs[0]+9), 0, 20, 0, false},
+		{"middle record body", flipped(data, offs[10]+30), 10, 20, 0, false},
+		{"middle record length high byte", flipped(data, offs[10]+7), 10, 20, 0, false},
+		{"last record body", flipped(data, last+20), -1, 20, last, true},
+		{"last record magic", flipped(data, last), -1, 20, last, true},
+		{"cut in the last record", data[:last+30], -1, 20, last, false},
+		{"cut in the last record's header", data[:last+5], -1, 20, last, false},
+		{"garbage appended", append(bytes.Clone(data), []byte("\x01\xfe not a record at all, just noise \x00\x07")...), -1, 21, offs[n], true},
+		{"record-like garbage appended", append(bytes.Clone(data), fake...), -1, 21, offs[n], true},
+		{"zeros appended", append(bytes.Clone(data), make([]byte, 4096)...), -1, 21, offs[n], true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, dir := storeWith(t, tc.data)
@@ -216,7 +219,8 @@ func TestDamageClassified(t *testing.T) {
 				}
 				return
 			}
-			if r.Status != vector.StatusWarn || r.Fixable || !strings.Contains(r.Summary, "interrupted") {
+			if r.Status != vector.StatusWarn || r.Fixable || !strings.Contains(r.Summary, "interrupted") ||
+				strings.Contains(r.Summary, "keeps them as vectors.log.torn-") != tc.copied {
 				t.Fatalf("data check on a torn tail: %+v", r)
 			}
 			if got := ids(t, s); !slices.Equal(got, idsBut(tc.intact)) {
@@ -233,9 +237,29 @@ func TestDamageClassified(t *testing.T) {
 			if !bytes.Equal(after[:tc.keep], tc.data[:tc.keep]) || int64(len(after)) <= tc.keep {
 				t.Fatalf("the write changed bytes before the torn tail (kept %d of %d)", len(after), tc.keep)
 			}
+			var torn []string
+			es, _ := os.ReadDir(dir)
+			for _, e := range es {
+				if strings.HasPrefix(e.Name(), "vectors.log.torn-") {
+					torn = append(torn, e.Name())
+				}
+			}
+			switch {
+			case !tc.copied && len(torn) != 0:
+				t.Fatalf("a copy of a tail a killed writer leaves: %v", torn)
+			case tc.copied && len(torn) != 1:
+				t.Fatalf("no copy of the cut bytes: %v", torn)
+			case tc.copied:
+				if b, err := os.ReadFile(filepath.Join(dir, torn[0])); err != nil || !bytes.Equal(b, tc.data[tc.keep:]) {
+					t.Fatalf("%s is not the cut bytes (%d bytes, %v)", torn[0], len(b), err)
+				}
+			}
 			again := open(t, dir, "", dmgDim, vector.Dot)
 			if info, err := again.Describe(ctx); err != nil || len(info.Notes) != 0 || info.Count != int64(tc.intact)+1 {
 				t.Fatalf("reopen: %+v %v", info, err)
+			}
+			if r := dataCheck(t, again).Run(ctx); r.Status != vector.StatusPass || strings.Contains(r.Summary, "vectors.log.torn-") != tc.copied {
+				t.Fatalf("after the write: %+v", r)
 			}
 		})
 	}

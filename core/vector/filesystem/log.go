@@ -204,6 +204,9 @@ type scanResult struct {
 	end int64
 	// bad says why reading stopped before the end of the file ("" when it did not).
 	bad string
+	// short says the bad record runs past the end of the file (or its header does): what a
+	// process killed while writing leaves. A complete record that fails its checksum is not.
+	short bool
 	// records counts the intact records read; committedRecords those before committed.
 	records, committedRecords int
 	// upserts counts the upsert entries of the records read.
@@ -251,6 +254,19 @@ func (rr *recordReader) next(off int64) (body []byte, next int64, bad string) {
 	return body, off + recHeaderSize + n, ""
 }
 
+// short reports whether the record at off runs past the end of the file, going by its header.
+func (rr *recordReader) short(off int64) bool {
+	var hdr [recHeaderSize]byte
+	if off+recHeaderSize > rr.size {
+		return true
+	}
+	if _, err := rr.r.ReadAt(hdr[:], off); err != nil || string(hdr[:4]) != recMagic {
+		return false
+	}
+	n := int64(binary.LittleEndian.Uint32(hdr[4:]))
+	return n >= 5 && n <= maxBody && off+recHeaderSize+n > rr.size
+}
+
 // scan checks the records from start until the end of the file or the first bad record,
 // without decoding them.
 func (rr *recordReader) scan(start int64) scanResult {
@@ -259,7 +275,7 @@ func (rr *recordReader) scan(start int64) scanResult {
 	for off < rr.size {
 		body, next, bad := rr.next(off)
 		if bad != "" {
-			res.bad = bad
+			res.bad, res.short = bad, rr.short(off)
 			break
 		}
 		if body[0]&opMask == opUpsert {
@@ -324,6 +340,8 @@ type damagedRange struct {
 	records int
 	// before and after count the committed intact records before and after the range.
 	before, after int
+	// short says the bad record at from runs past the end of the file.
+	short bool
 	// unsearched is set when the range was not searched for intact records to its end
 	// (resync ran out of its work budget): it may hide intact records.
 	unsearched bool
@@ -363,7 +381,7 @@ func (rr *recordReader) mapLog(start int64) logMap {
 			break
 		}
 		next, magics, ok := rr.resync(res.end, &budget)
-		m.damage = append(m.damage, damagedRange{from: res.end, to: next, why: res.bad, records: 1 + magics, unsearched: !ok})
+		m.damage = append(m.damage, damagedRange{from: res.end, to: next, why: res.bad, short: res.short, records: 1 + magics, unsearched: !ok})
 		off = next
 	}
 	for i := range m.damage {
@@ -447,6 +465,20 @@ func (m *logMap) tailWhy() string {
 		return "records of a batch that has not ended"
 	}
 	return ""
+}
+
+// tailKept says whether the bytes after committed must be kept before a write cuts them off:
+// a process killed while writing leaves whole records of an unfinished batch and then a record
+// cut short, nothing else. A tail that starts with a complete record failing its checksum, or
+// with bytes that are no record, may be a committed last record that was damaged (or what an
+// operating-system crash left); the writer cannot tell, so it keeps a copy.
+func (m *logMap) tailKept() bool {
+	for _, d := range m.damage {
+		if d.from >= m.committed && !d.unsearched {
+			return !d.short
+		}
+	}
+	return false
 }
 
 // resync finds the first intact record that starts after from, the start of a bad record. It

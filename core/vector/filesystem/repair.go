@@ -24,14 +24,14 @@ import (
 // NAME.log.damaged-20261205T101500Z.
 const damagedSuffix = "20060102T150405Z"
 
-// damagedCopies returns the names of the damaged logs repairs kept in the folder, oldest
-// first.
-func (s *Store) damagedCopies() []string {
+// keptCopies returns the names of the copies of damaged bytes kept in the folder, oldest
+// first: kind ".damaged-" for the logs repairs replaced, ".torn-" for the ends writes cut off.
+func (s *Store) keptCopies(kind string) []string {
 	es, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil
 	}
-	prefix := filepath.Base(s.logPath) + ".damaged-"
+	prefix := filepath.Base(s.logPath) + kind
 	var out []string
 	for _, e := range es {
 		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
@@ -39,6 +39,32 @@ func (s *Store) damagedCopies() []string {
 		}
 	}
 	return out
+}
+
+// keepTorn copies the bytes after the last committed write to NAME.log.torn-<UTC time>
+// (core/atomicfile) before a write cuts them off. The caller holds the writers' lock.
+func (s *Store) keepTorn(st *state) error {
+	f, err := os.Open(s.logPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	base := s.logPath + ".torn-" + time.Now().UTC().Format(damagedSuffix)
+	for i := 1; ; i++ {
+		name := base
+		if i > 1 {
+			name = fmt.Sprintf("%s-%d", base, i)
+		}
+		if _, err := os.Lstat(name); err == nil {
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return atomicfile.Write(name, 0o600, func(w io.Writer) error {
+			_, err := io.Copy(w, io.NewSectionReader(f, st.committed, st.seen-st.committed))
+			return err
+		}, nil)
+	}
 }
 
 // describeDamage lists the byte ranges of ds, at most limit of them: "bytes 24-1083 (1060 bytes)".

@@ -110,6 +110,10 @@ type state struct {
 	committed int64
 	seen      int64
 	why       string
+	// keepTail says the next write copies those bytes to NAME.log.torn-<UTC time> before it
+	// cuts them off: they are not what a killed writer leaves, and may hold a damaged last
+	// record (logMap.tailKept).
+	keepTail bool
 	// damage lists the damaged ranges before committed (damage in the middle): the records
 	// around them were applied, the ones inside are lost, and writes are refused until
 	// `compozy doctor --fix` rewrites the log.
@@ -251,8 +255,12 @@ func (s *Store) Describe(ctx context.Context) (vector.Info, error) {
 			plural(lostRecords(s.st.damage), "damaged record", "damaged records"), describeDamage(s.st.damage, 3)))
 	}
 	if s.st.seen > s.st.committed {
-		info.Notes = append(info.Notes, fmt.Sprintf("%d bytes after the last committed write are from an interrupted or running write (%s); the next write discards them",
-			s.st.seen-s.st.committed, s.st.why))
+		next := "the next write discards them"
+		if s.st.keepTail {
+			next = fmt.Sprintf("the next write keeps them as %s.torn-<UTC time> and cuts them off", filepath.Base(s.logPath))
+		}
+		info.Notes = append(info.Notes, fmt.Sprintf("%d bytes after the last committed write are from an interrupted or running write (%s); %s",
+			s.st.seen-s.st.committed, s.st.why, next))
 	}
 	return info, nil
 }
@@ -435,7 +443,12 @@ func (s *Store) appendRecords(ctx context.Context, op string, st *state, gen fun
 	defer f.Close()
 	if st.seen != st.committed {
 		// We hold the flock, so no other writer is mid-write: these bytes are the torn tail of
-		// a crashed one.
+		// a crashed one. Unless they are what a killed writer leaves, keep a copy first.
+		if st.keepTail {
+			if err := s.keepTorn(st); err != nil {
+				return s.osErr(ctx, "keep the bytes after the last committed write", err)
+			}
+		}
 		if err := f.Truncate(st.committed); err != nil {
 			return s.osErr(ctx, "cut torn tail", err)
 		}
@@ -464,7 +477,7 @@ func (s *Store) appendRecords(ctx context.Context, op string, st *state, gen fun
 		return s.osErr(ctx, op, err)
 	}
 	s.mu.Lock()
-	st.file, st.committed, st.seen, st.why = fi, off, off, ""
+	st.file, st.committed, st.seen, st.why, st.keepTail = fi, off, off, "", false
 	st.records += records
 	s.mu.Unlock()
 	return nil
@@ -533,7 +546,7 @@ func (s *Store) compact(ctx context.Context, st *state) error {
 		return s.osErr(ctx, "compact", err)
 	}
 	s.mu.Lock()
-	st.file, st.committed, st.seen, st.why, st.dead, st.records = fi, size, size, "", 0, records
+	st.file, st.committed, st.seen, st.why, st.keepTail, st.dead, st.records = fi, size, size, "", false, 0, records
 	s.mu.Unlock()
 	return nil
 }
@@ -777,17 +790,23 @@ func (s *Store) checkData(ctx context.Context) vector.Result {
 	}
 	if len(info.Notes) > 0 {
 		return vector.Result{Status: vector.StatusWarn, Summary: info.Notes[0], Detail: detail,
-			Fix: vector.Fix{Text: "nothing to do if no write is running: the next write cuts the interrupted one off (only those bytes: nothing intact follows them); earlier data is intact"}}
+			Fix: vector.Fix{Text: "nothing to do if no write is running: the next write cuts the interrupted one off (only those bytes: nothing intact follows them, and a copy is kept unless they are what a killed writer leaves); earlier data is intact"}}
 	}
 	summary := fmt.Sprintf("%d vectors, every record's checksum verified", info.Count)
-	if kept := s.damagedCopies(); len(kept) > 0 {
-		// A repair kept the damaged log beside the new one: say where, until it is deleted.
-		summary += fmt.Sprintf("; the damaged log of a repair is kept as %s", kept[len(kept)-1])
-		if len(kept) > 1 {
-			summary += fmt.Sprintf(" (and %d older)", len(kept)-1)
+	kept := func(kind, what string) {
+		names := s.keptCopies(kind)
+		if len(names) == 0 {
+			return
 		}
-		detail += "\ndelete the .damaged- copies once the knowledge base is known to be complete"
+		// Say where the kept bytes are, until they are deleted.
+		summary += fmt.Sprintf("; %s is kept as %s", what, names[len(names)-1])
+		if len(names) > 1 {
+			summary += fmt.Sprintf(" (and %d older)", len(names)-1)
+		}
+		detail += fmt.Sprintf("\ndelete the %s copies once the knowledge base is known to be complete", kind)
 	}
+	kept(".damaged-", "the damaged log of a repair")
+	kept(".torn-", "the damaged end of the log a write cut off")
 	return vector.Result{Status: vector.StatusPass, Summary: summary, Detail: detail}
 }
 
@@ -900,7 +919,7 @@ func (s *Store) readTail(ctx context.Context, f *os.File, fi os.FileInfo) error 
 		st.damage = append(st.damage, d)
 	}
 	st.records += added
-	st.file, st.committed, st.seen, st.why = fi, m.committed, fi.Size(), m.tailWhy()
+	st.file, st.committed, st.seen, st.why, st.keepTail = fi, m.committed, fi.Size(), m.tailWhy(), m.tailKept()
 	return nil
 }
 
@@ -920,7 +939,7 @@ func (s *Store) load(ctx context.Context, f *os.File, fi os.FileInfo) (state, er
 	rr := &recordReader{r: f, size: fi.Size(), table: s.table}
 	m := rr.mapLogStable(headerSize)
 	st := state{exists: true, dim: dim, metric: metric, file: fi, committed: m.committed, seen: fi.Size(), why: m.tailWhy(),
-		damage: m.middle(), records: m.intact(), index: make(map[string]int, m.upserts)}
+		keepTail: m.tailKept(), damage: m.middle(), records: m.intact(), index: make(map[string]int, m.upserts)}
 	st.reserve(m.upserts)
 	if err := s.applyMap(ctx, rr, &st, &m); err != nil {
 		return state{}, err

@@ -435,6 +435,11 @@ func TestKilledWriter(t *testing.T) {
 		t.Logf("round %d: killed after %d reported batches; store holds %d vectors (%s)", round, committed+1, info.Count, strings.Join(info.Notes, "; "))
 		_ = s.Close()
 	}
+	// What a killed writer leaves is cut off without a copy: only bytes that could be a damaged
+	// committed record are kept.
+	if es, _ := os.ReadDir(dir); len(es) != 2 {
+		t.Fatalf("files besides the log and its lock: %v", es)
+	}
 }
 
 // crashBatch is batch b of the killed writer: 4500+ points of 64 values (about 1.2 MB, so
