@@ -285,7 +285,7 @@ func Registry() []Info {
 		}},
 		{ID: IDVectorFilesystemData, Group: GroupVector, Title: "Vector log is intact", DependsOn: []string{IDVectorFilesystemFolder}, Fixable: true, Explain: Explain{
 			Symptom: "Searches miss documents, writes fail with 'damaged in the middle', or the store refuses to open.",
-			Cause: "Every record of the vector log carries a checksum. A bad record with nothing intact after it is the torn tail of an interrupted write (a warning: the next write cuts only those bytes off). " +
+			Cause: "Every record of the vector log carries a checksum. A bad record with nothing intact after it is the torn tail of an interrupted write (a warning: the next write cuts only those bytes off, and first copies them to NAME.log.torn-<UTC time> unless they are a record cut short, all a killed writer leaves). " +
 				"A bad record with intact records after it is damage in the middle (a disk fault, a bad copy, an edit): the check fails and names the byte ranges and the intact records before and after them; " +
 				"reads skip the damaged records and writes are refused, so nothing behind the damage is lost.",
 			Fix: "compozy doctor --fix rewrites the log atomically with every record whose checksum holds, in order, and keeps the damaged file beside it as NAME.log.damaged-<UTC time>. " +
