@@ -17,7 +17,7 @@ import (
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/backup"
 	"compozy.dev/setup/core/storage/factory"
-	"compozy.dev/setup/core/storage/postgres"
+	"compozy.dev/setup/core/storage/sqlitefile"
 )
 
 type dbBackupOptions struct {
@@ -32,13 +32,17 @@ func newDBBackupCmd(f *Factory) *cobra.Command {
 		Short: "Take a consistent hot backup of the database",
 		Long: `Take a consistent backup of the configured database while Compozy keeps running.
 
-SQLite: VACUUM INTO on a connection of its own writes a snapshot of one moment, even while
-writers keep writing; the copy is checked with PRAGMA quick_check and written with mode 0600.
-The default file is next to the database, named after it with the UTC time.
+SQLite: VACUUM INTO on a read-only connection of its own writes a snapshot of one moment, even
+while writers keep writing; nothing is created beside the database and its folder need not be
+writable. The copy is written under a temporary name in the target's folder (mode 0600),
+checked with PRAGMA quick_check, and only then given its name, which must be free: a killed
+backup never leaves a file under that name. The default file is next to the database, named
+after it with the UTC time.
 
 PostgreSQL: runs pg_dump (custom format; restore with pg_restore) with the configured
-connection, the password passed in its environment, never on its command line. Without
-pg_dump installed, prints the exact command to run elsewhere.`,
+connection and connect_timeout, the password passed in its environment, never on its command
+line; the dump is written and renamed the same way. Without pg_dump installed, prints the
+exact command to run elsewhere.`,
 		Example: `  compozy db backup
   compozy db backup --to /backups/compozy.db
   compozy db backup --db-driver postgres --to compozy.dump`,
@@ -83,14 +87,19 @@ func runDBBackup(ctx context.Context, f *Factory, opts *dbBackupOptions) error {
 		if db.Path == "" || db.Path == config.MemoryPath {
 			return usageErrorf("db backup: the SQLite database is %q; only a database file can be backed up", db.Path)
 		}
-		if _, err := os.Stat(db.Path); err != nil {
-			return fmt.Errorf("db backup: database %s: %w", db.Path, err)
-		}
 		dst := opts.to
 		if dst == "" {
-			dst = freeName(backup.DefaultSQLitePath(db.Path, time.Now()))
+			real, err := sqlitefile.Resolve(db.Path)
+			if err != nil {
+				return fmt.Errorf("db backup: source %s: %w", db.Path, err)
+			}
+			dst = freeName(backup.DefaultSQLitePath(real, time.Now()))
 		}
-		res, err := backup.SQLite(ctx, db.Path, dst)
+		dst, err = filepath.Abs(dst)
+		if err != nil {
+			return fmt.Errorf("db backup: resolve %s: %w", dst, err)
+		}
+		res, err := backup.SQLite(ctx, db, dst)
 		if err != nil {
 			return err
 		}
@@ -100,8 +109,8 @@ func runDBBackup(ctx context.Context, f *Factory, opts *dbBackupOptions) error {
 		dst := opts.to
 		if dst == "" {
 			name := ""
-			if pc, err := postgres.PoolConfig(factory.PostgresOptions(db)); err == nil {
-				name = pc.ConnConfig.Database
+			if cs, err := factory.PostgresConnSettings(db); err == nil {
+				name = cs.Database
 			}
 			dst = freeName(backup.DefaultPostgresPath(".", name, time.Now()))
 		}
@@ -109,7 +118,7 @@ func runDBBackup(ctx context.Context, f *Factory, opts *dbBackupOptions) error {
 		if err != nil {
 			return fmt.Errorf("db backup: resolve %s: %w", dst, err)
 		}
-		dump, err := backup.NewPgDump(factory.PostgresOptions(db), dst)
+		dump, err := backup.NewPgDump(db, dst)
 		if err != nil {
 			return err
 		}

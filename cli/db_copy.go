@@ -146,12 +146,13 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 	}
 	var ne *dbcopy.NotEmptyError
 	var mm *dbcopy.MismatchError
+	var same *dbcopy.SameDatabaseError
 	switch {
 	case errors.As(err, &ne):
 		return &ExitError{Code: ExitFailed, Err: err}
 	case errors.As(err, &mm):
 		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%w; the target stays marked unfinished", err)}
-	case errors.Is(err, dbcopy.ErrSameDatabase):
+	case errors.As(err, &same):
 		return usageErrorf("db copy: %v", err)
 	case err != nil:
 		return err

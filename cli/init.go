@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"compozy.dev/setup/core/config"
-	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/vector"
 	vfactory "compozy.dev/setup/core/vector/factory"
@@ -504,7 +503,8 @@ func testConnections(ctx context.Context, cfg *config.Config, getenv func(string
 }
 
 func testDatabase(ctx context.Context, db config.Database, target string) connResult {
-	h, err := factory.Open(ctx, db)
+	// Read-only: testing the connection changes nothing, not even a file beside a SQLite database.
+	h, err := factory.Open(ctx, db, factory.ReadOnly)
 	if err != nil {
 		msg := config.Redact(err.Error())
 		if db.Password == "" && strings.Contains(msg, "password") {
@@ -513,12 +513,11 @@ func testDatabase(ctx context.Context, db config.Database, target string) connRe
 		return connResult{false, fmt.Sprintf("database %s: %s", target, msg)}
 	}
 	defer h.Close()
-	if err := h.Store.Ping(ctx); err != nil {
+	if err := h.Ping(ctx); err != nil {
 		return connResult{false, fmt.Sprintf("database %s: %s", target, config.Redact(err.Error()))}
 	}
 	line := fmt.Sprintf("database %s answers", target)
-	m, err := migrate.New(h.SQL, h.Dialect, migrate.Options{Path: h.Path})
-	if err == nil {
+	if m := h.Migrator; m != nil {
 		if v, err := m.Version(ctx); err == nil && v.Current > 0 {
 			var n int64
 			_ = h.SQL.QueryRowContext(ctx, "SELECT count(*) FROM workflow_states").Scan(&n)
@@ -606,7 +605,7 @@ func (r *initRun) next(ctx context.Context, cfg *config.Config, interactive bool
 			fmt.Fprintf(out, "✓ Created vector store %q at %s\n", entry.ID, displayPath(r.f, entry.Path))
 		}
 	}
-	applied, version, err := migrateUp(ctx, cfg.Database)
+	applied, version, err := migrateUp(ctx, out, cfg.Database)
 	if err != nil {
 		return err
 	}

@@ -1,13 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,9 +16,8 @@ import (
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/backup"
 	"compozy.dev/setup/core/storage/factory"
-	"compozy.dev/setup/core/storage/sqlite"
-	"compozy.dev/setup/migrations"
 )
 
 // migrateStatusSchemaVersion is the version of the `migrate status --json` document. Raise it
@@ -45,8 +43,9 @@ by database.migration_timeout.`,
 }
 
 type migrateUpOptions struct {
-	to     string
-	dryRun bool
+	to       string
+	dryRun   bool
+	noBackup bool
 }
 
 func newMigrateUpCmd(f *Factory) *cobra.Command {
@@ -54,6 +53,12 @@ func newMigrateUpCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Apply pending migrations",
+		Long: `Apply every pending migration (or those up to --to VERSION) to the configured database.
+
+A SQLite database that holds rows is backed up next to itself first (VACUUM INTO, mode 0600,
+named after the version it is at; the newest three are kept), and the backup's path and how
+to restore it are printed; --no-backup skips it. --dry-run lists what would be applied and
+changes nothing, not even a file beside the database.`,
 		Example: `  compozy migrate up
   compozy migrate up --dry-run
   compozy migrate up --to 20250711163858
@@ -65,12 +70,15 @@ func newMigrateUpCmd(f *Factory) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.to, "to", "", "apply migrations up to and including `VERSION` (default: all)")
 	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, "list the migrations that would be applied and write nothing")
+	cmd.Flags().BoolVar(&opts.noBackup, "no-backup", false, "do not back up a SQLite database that holds rows before changing its schema")
 	return cmd
 }
 
 type migrateDownOptions struct {
-	to     string
-	dryRun bool
+	to       string
+	dryRun   bool
+	yes      bool
+	noBackup bool
 }
 
 func newMigrateDownCmd(f *Factory) *cobra.Command {
@@ -78,16 +86,26 @@ func newMigrateDownCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Revert the last migration, or every migration above --to",
+		Long: `Revert the most recent migration, or every migration above --to VERSION (0 reverts all).
+
+A revert that drops tables or columns holding rows lists them with their row counts first
+(api_keys: 2 rows) and asks on a terminal; without a terminal it is refused (exit 2, nothing
+changed) unless --yes. --dry-run shows the same list and changes nothing. A SQLite database
+that holds rows is backed up next to itself first (VACUUM INTO, 0600, the newest three kept;
+--no-backup skips it); for PostgreSQL the pg_dump command to run first is printed.`,
 		Example: `  compozy migrate down
   compozy migrate down --to 20250711163858
-  compozy migrate down --to 0 --dry-run`,
+  compozy migrate down --to 0 --dry-run
+  compozy migrate down --to 0 --yes`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runMigrateDown(cmd.Context(), f, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.to, "to", "", "revert every migration above `VERSION`, which stays applied (0 reverts all)")
-	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, "list the migrations that would be reverted and write nothing")
+	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, "list the migrations that would be reverted, and the data they would drop, and write nothing")
+	cmd.Flags().BoolVar(&opts.yes, "yes", false, "revert even when it drops tables or columns that hold rows (no question asked)")
+	cmd.Flags().BoolVar(&opts.noBackup, "no-backup", false, "do not back up a SQLite database that holds rows before changing its schema")
 	return cmd
 }
 
@@ -139,16 +157,16 @@ func newMigrateVersionCmd(f *Factory) *cobra.Command {
 }
 
 // migrateSession is what every migrate subcommand works with: the configuration, the known
-// migrations, and, once opened, the database and its migrator.
+// migrations, and, once opened through the one door, the database and its migrator.
 type migrateSession struct {
 	f      *Factory
 	cfg    *config.Config
 	known  []migrate.Migration
 	target string
-	handle *factory.Handle
-	// readDB is the read-only SQLite handle of status and version (see openRead).
-	readDB *sql.DB
+	h      *factory.Handle
 	m      *migrate.Migrator
+	// out is where progress goes (the command's standard output).
+	out io.Writer
 }
 
 // startMigrate loads the configuration and bounds ctx by database.migration_timeout.
@@ -166,68 +184,26 @@ func startMigrate(ctx context.Context, f *Factory) (context.Context, context.Can
 		ctx, cancel = context.WithTimeoutCause(ctx, t,
 			fmt.Errorf("migration timed out after %s (database.migration_timeout)", t))
 	}
-	return ctx, cancel, &migrateSession{f: f, cfg: cfg, known: known, target: factory.Target(cfg.Database)}, nil
+	return ctx, cancel, &migrateSession{f: f, cfg: cfg, known: known, target: factory.Target(cfg.Database), out: f.IO.Out}, nil
 }
 
-// sqliteMissing reports whether the configured database is a SQLite file that does not exist.
-func (s *migrateSession) sqliteMissing() (bool, error) {
-	db := s.cfg.Database
-	if db.Driver != config.DriverSQLite || db.Path == "" || db.Path == config.MemoryPath {
-		return false, nil
-	}
-	_, err := os.Stat(db.Path)
+// open opens the database through the one door. In ReadOnly mode a SQLite file that does not
+// exist is reported as missing (nothing is created); the other errors say what is wrong.
+func (s *migrateSession) open(ctx context.Context, mode factory.Mode) (missing bool, err error) {
+	h, err := factory.Open(ctx, s.cfg.Database, mode)
 	switch {
 	case err == nil:
+		s.h, s.m, s.target = h, h.Migrator, h.Target
 		return false, nil
-	case errors.Is(err, os.ErrNotExist):
+	case mode == factory.ReadOnly && factory.IsNotExist(err):
 		return true, nil
-	default:
-		return false, fmt.Errorf("check database file %s: %w", db.Path, err)
 	}
-}
-
-// open opens the database and builds the migrator.
-func (s *migrateSession) open(ctx context.Context) error {
-	h, err := factory.Open(ctx, s.cfg.Database)
-	if err != nil {
-		return fmt.Errorf("open database %s: %w", s.target, err)
-	}
-	m, err := migrate.New(h.SQL, h.Dialect, migrate.Options{Path: h.Path})
-	if err != nil {
-		h.Close()
-		return fmt.Errorf("prepare migrations: %w", err)
-	}
-	s.handle, s.m = h, m
-	return nil
-}
-
-// openRead opens the database for status and version, which change nothing: a SQLite file is
-// opened read-only (no journal-mode switch, no -wal file created, no wait on a writer's lock);
-// PostgreSQL reads through the ordinary pool.
-func (s *migrateSession) openRead(ctx context.Context) error {
-	db := s.cfg.Database
-	if db.Driver != config.DriverSQLite || db.Path == config.MemoryPath {
-		return s.open(ctx)
-	}
-	sqlDB, err := sqlite.OpenReadOnly(db.Path, db.BusyTimeout)
-	if err != nil {
-		return fmt.Errorf("open database %s: %w", s.target, err)
-	}
-	m, err := migrate.New(sqlDB, migrations.SQLite, migrate.Options{Path: db.Path})
-	if err != nil {
-		sqlDB.Close()
-		return fmt.Errorf("prepare migrations: %w", err)
-	}
-	s.readDB, s.m = sqlDB, m
-	return nil
+	return false, fmt.Errorf("open database %s: %w", s.target, err)
 }
 
 func (s *migrateSession) close() {
-	if s.readDB != nil {
-		_ = s.readDB.Close()
-	}
-	if s.handle != nil {
-		_ = s.handle.Close()
+	if s.h != nil {
+		_ = s.h.Close()
 	}
 }
 
@@ -276,9 +252,29 @@ func checkToSyntax(raw string, set bool) error {
 	return nil
 }
 
+// migrateRun is one `migrate up` or `migrate down`.
+type migrateRun struct {
+	dir      migrate.Direction
+	to       int64 // up: 0 = all; down: -1 = the most recent one
+	toSet    bool
+	dryRun   bool
+	yes      bool
+	noBackup bool
+}
+
 func runMigrateUp(ctx context.Context, f *Factory, opts *migrateUpOptions) error {
-	toSet := opts.to != ""
-	if err := checkToSyntax(opts.to, toSet); err != nil {
+	return runMigrate(ctx, f, migrateRun{dir: migrate.DirectionUp, toSet: opts.to != "", dryRun: opts.dryRun, noBackup: opts.noBackup}, opts.to)
+}
+
+func runMigrateDown(ctx context.Context, f *Factory, opts *migrateDownOptions) error {
+	return runMigrate(ctx, f, migrateRun{dir: migrate.DirectionDown, to: -1, toSet: opts.to != "", dryRun: opts.dryRun,
+		yes: opts.yes, noBackup: opts.noBackup}, opts.to)
+}
+
+// runMigrate is `migrate up` and `migrate down`: print the target, plan, show (and for a down
+// that drops data, confirm) what will happen, back up a SQLite database that holds rows, run.
+func runMigrate(ctx context.Context, f *Factory, r migrateRun, rawTo string) error {
+	if err := checkToSyntax(rawTo, r.toSet); err != nil {
 		return err
 	}
 	ctx, cancel, s, err := startMigrate(ctx, f)
@@ -286,58 +282,76 @@ func runMigrateUp(ctx context.Context, f *Factory, opts *migrateUpOptions) error
 		return err
 	}
 	defer cancel()
-	var to int64
-	if toSet {
-		if to, err = parseTo(opts.to, s.known, false); err != nil {
+	up := r.dir == migrate.DirectionUp
+	if r.toSet {
+		if r.to, err = parseTo(rawTo, s.known, !up); err != nil {
 			return err
 		}
 	}
 	out := f.IO.Out
-	s.printTarget(out)
+	db := s.cfg.Database
 
-	missing, err := s.sqliteMissing()
-	if err != nil {
-		return err
+	// A dry run, and a down until it is confirmed, are planned on a read-only handle: they
+	// change nothing. An up is going to write anyway and plans on the handle it writes with.
+	mode := factory.ReadOnly
+	if up && !r.dryRun {
+		mode = factory.ReadWrite
 	}
-	if opts.dryRun && missing {
-		plan := migrate.PlanUpFresh(s.known, to)
-		fmt.Fprintf(out, "Dry run: %s does not exist yet, so all %s are pending.\n", s.cfg.Database.Path, countMigrations(len(s.known)))
+	missing, err := s.open(ctx, mode)
+	if err != nil {
+		return migrateErr(ctx, err)
+	}
+	s.printTarget(out)
+	if missing {
+		if !up {
+			fmt.Fprintf(out, "Nothing to revert: %s does not exist.\n", db.Path)
+			return nil
+		}
+		plan := migrate.PlanUpFresh(s.known, r.to)
+		fmt.Fprintf(out, "Dry run: %s does not exist yet, so all %s are pending.\n", db.Path, countMigrations(len(s.known)))
 		fmt.Fprintf(out, "%s would be applied (nothing was written):\n", capitalize(countMigrations(len(plan))))
 		printPlan(out, plan)
 		return nil
 	}
-	if err := s.open(ctx); err != nil {
+	defer s.close()
+	p, err := s.plan(ctx, r)
+	if err != nil {
 		return migrateErr(ctx, err)
 	}
-	defer s.close()
-
-	if opts.dryRun {
-		plan, err := s.m.Plan(ctx, to)
-		if err != nil {
-			return migrateErr(ctx, err)
-		}
-		v, err := s.m.Version(ctx)
-		if err != nil {
-			return migrateErr(ctx, err)
-		}
-		if len(plan) == 0 {
-			fmt.Fprintf(out, "Dry run: nothing to apply; the database is at version %d (latest known %d).\n", v.Current, v.Latest)
-			return nil
-		}
-		fmt.Fprintf(out, "Dry run: the database is at version %d; %s would be applied (nothing was written):\n", v.Current, countMigrations(len(plan)))
-		printPlan(out, plan)
-		return nil
+	if r.dryRun {
+		return s.printDryRun(ctx, r, p)
 	}
-
-	if s.cfg.Database.Path == config.MemoryPath && s.cfg.Database.Driver == config.DriverSQLite {
+	if len(p.losses) > 0 {
+		if err := s.confirmLoss(r, p); err != nil {
+			return err
+		}
+	}
+	if mode == factory.ReadOnly {
+		s.close()
+		s.h = nil
+		if _, err := s.open(ctx, factory.ReadWrite); err != nil {
+			return migrateErr(ctx, err)
+		}
+	}
+	if db.Driver == config.DriverSQLite && db.Path == config.MemoryPath && up {
 		fmt.Fprintln(out, "Note: an in-memory database is gone when this command exits.")
+	}
+	if len(p.plan) > 0 && !r.noBackup {
+		if err := s.backupFirst(ctx, p.current); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	var res []migrate.Result
-	if toSet {
-		res, err = s.m.UpTo(ctx, to)
-	} else {
+	switch {
+	case up && r.toSet:
+		res, err = s.m.UpTo(ctx, r.to)
+	case up:
 		res, err = s.m.Up(ctx)
+	case r.toSet:
+		res, err = s.m.DownTo(ctx, r.to)
+	default:
+		res, err = s.m.Down(ctx)
 	}
 	printResults(out, res)
 	if err != nil {
@@ -347,12 +361,18 @@ func runMigrateUp(ctx context.Context, f *Factory, opts *migrateUpOptions) error
 	if err != nil {
 		return migrateErr(ctx, err)
 	}
-	if len(res) == 0 {
-		fmt.Fprintf(out, "The database is up to date at version %d%s; nothing to apply.\n", v.Current, latestNote(v, to))
-		return nil
+	switch {
+	case up && len(res) == 0:
+		fmt.Fprintf(out, "The database is up to date at version %d%s; nothing to apply.\n", v.Current, latestNote(v, r.to))
+	case up:
+		fmt.Fprintf(out, "Applied %s in %s; the database is at version %d%s.\n",
+			countMigrations(len(res)), fmtDuration(time.Since(start)), v.Current, latestNote(v, r.to))
+	case len(res) == 0:
+		fmt.Fprintf(out, "Nothing to revert; the database is at version %d.\n", v.Current)
+	default:
+		fmt.Fprintf(out, "Reverted %s in %s; the database is at version %d (latest known %d).\n",
+			countMigrations(len(res)), fmtDuration(time.Since(start)), v.Current, v.Latest)
 	}
-	fmt.Fprintf(out, "Applied %s in %s; the database is at version %d%s.\n",
-		countMigrations(len(res)), fmtDuration(time.Since(start)), v.Current, latestNote(v, to))
 	return nil
 }
 
@@ -367,73 +387,132 @@ func latestNote(v migrate.Versions, to int64) string {
 	}
 }
 
-func runMigrateDown(ctx context.Context, f *Factory, opts *migrateDownOptions) error {
-	toSet := opts.to != ""
-	if err := checkToSyntax(opts.to, toSet); err != nil {
-		return err
-	}
-	ctx, cancel, s, err := startMigrate(ctx, f)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	to := int64(-1) // the most recent one only
-	if toSet {
-		if to, err = parseTo(opts.to, s.known, true); err != nil {
-			return err
-		}
-	}
-	out := f.IO.Out
-	s.printTarget(out)
-	missing, err := s.sqliteMissing()
-	if err != nil {
-		return err
-	}
-	if missing {
-		fmt.Fprintf(out, "Nothing to revert: %s does not exist.\n", s.cfg.Database.Path)
-		return nil
-	}
-	if err := s.open(ctx); err != nil {
-		return migrateErr(ctx, err)
-	}
-	defer s.close()
+// migratePlan is what a run will do, worked out on the read-only handle.
+type migratePlan struct {
+	plan    []migrate.Migration
+	current int64
+	losses  []migrate.Loss
+}
 
-	if opts.dryRun {
-		plan, err := s.m.PlanDown(ctx, to)
+func (s *migrateSession) plan(ctx context.Context, r migrateRun) (migratePlan, error) {
+	var p migratePlan
+	v, err := s.m.Version(ctx)
+	if err != nil {
+		return p, err
+	}
+	p.current = v.Current
+	if r.dir == migrate.DirectionUp {
+		p.plan, err = s.m.Plan(ctx, r.to)
+		return p, err
+	}
+	if p.plan, err = s.m.PlanDown(ctx, r.to); err != nil {
+		return p, err
+	}
+	p.losses, err = s.m.Losses(ctx, p.plan)
+	return p, err
+}
+
+func (s *migrateSession) printDryRun(ctx context.Context, r migrateRun, p migratePlan) error {
+	out := s.f.IO.Out
+	if r.dir == migrate.DirectionUp {
+		v, err := s.m.Version(ctx)
 		if err != nil {
 			return migrateErr(ctx, err)
 		}
-		if len(plan) == 0 {
-			fmt.Fprintln(out, "Dry run: nothing to revert.")
+		if len(p.plan) == 0 {
+			fmt.Fprintf(out, "Dry run: nothing to apply; the database is at version %d (latest known %d).\n", v.Current, v.Latest)
 			return nil
 		}
-		fmt.Fprintf(out, "Dry run: %s would be reverted (nothing was written):\n", countMigrations(len(plan)))
-		printPlan(out, plan)
+		fmt.Fprintf(out, "Dry run: the database is at version %d; %s would be applied (nothing was written):\n", v.Current, countMigrations(len(p.plan)))
+		printPlan(out, p.plan)
 		return nil
 	}
-	start := time.Now()
-	var res []migrate.Result
-	if toSet {
-		res, err = s.m.DownTo(ctx, to)
+	if len(p.plan) == 0 {
+		fmt.Fprintln(out, "Dry run: nothing to revert.")
+		return nil
+	}
+	fmt.Fprintf(out, "Dry run: %s would be reverted (nothing was written):\n", countMigrations(len(p.plan)))
+	printPlan(out, p.plan)
+	if len(p.losses) > 0 {
+		printLosses(out, p.losses)
 	} else {
-		res, err = s.m.Down(ctx)
+		fmt.Fprintln(out, "No table or column that holds rows would be dropped.")
 	}
-	printResults(out, res)
+	return nil
+}
+
+// confirmLoss lists the data a down would drop and asks; without a terminal it needs --yes.
+func (s *migrateSession) confirmLoss(r migrateRun, p migratePlan) error {
+	out := s.f.IO.Out
+	printLosses(out, p.losses)
+	if s.cfg.Database.Driver == config.DriverPostgres {
+		if dump, err := backup.NewPgDump(s.cfg.Database, backup.DefaultPostgresPath(".", s.h.Config().Name, time.Now())); err == nil {
+			fmt.Fprintf(out, "Back it up first (pg_dump, custom format; restore with pg_restore):\n  %s\n", dump.Command())
+		}
+	}
+	if r.yes {
+		return nil
+	}
+	if !s.f.IO.CanPrompt() {
+		return usageErrorf("migrate down would drop %s; nothing was changed: pass --yes to confirm (there is no terminal to ask on), or --dry-run to see the plan", lossSummary(p.losses))
+	}
+	ok, err := confirm(bufio.NewReader(s.f.IO.In), out, "Revert and drop this data? [y/N] ")
 	if err != nil {
-		return s.runFailed(ctx, err)
+		return err
 	}
-	v, err := s.m.Version(ctx)
+	if !ok {
+		fmt.Fprintln(out, "Nothing was changed.")
+		return ErrAborted
+	}
+	return nil
+}
+
+func printLosses(w io.Writer, losses []migrate.Loss) {
+	fmt.Fprintln(w, "This drops data:")
+	for _, l := range losses {
+		fmt.Fprintf(w, "  %s (dropped by %s)\n", l, l.Migration.File)
+	}
+}
+
+func lossSummary(losses []migrate.Loss) string {
+	parts := make([]string, len(losses))
+	for i, l := range losses {
+		parts[i] = l.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// backupFirst backs up a SQLite file that holds rows before its schema changes.
+func (s *migrateSession) backupFirst(ctx context.Context, version int64) error {
+	if s.h.Dialect != config.DriverSQLite || s.h.Path == config.MemoryPath {
+		return nil
+	}
+	counts, err := s.m.RowCounts(ctx)
 	if err != nil {
 		return migrateErr(ctx, err)
 	}
-	if len(res) == 0 {
-		fmt.Fprintf(out, "Nothing to revert; the database is at version %d.\n", v.Current)
+	var rows int64
+	for _, n := range counts {
+		rows += n
+	}
+	if rows == 0 {
 		return nil
 	}
-	fmt.Fprintf(out, "Reverted %s in %s; the database is at version %d (latest known %d).\n",
-		countMigrations(len(res)), fmtDuration(time.Since(start)), v.Current, v.Latest)
+	res, removed, err := backup.BeforeMigration(ctx, s.h, version, time.Now(), keepMigrationBackups)
+	if err != nil {
+		return fmt.Errorf("back up the database before changing its schema (pass --no-backup to skip it): %w", err)
+	}
+	out := s.out
+	fmt.Fprintf(out, "Backup: %s (%d rows, %s, mode 0600)\n", res.Path, res.TotalRows(), humanBytes(res.Bytes))
+	fmt.Fprintf(out, "  To restore it: %s\n", backup.RestoreHint(res.Path, s.h.Path))
+	for _, r := range removed {
+		fmt.Fprintf(out, "  Removed the oldest backup %s (the newest %d are kept)\n", r, keepMigrationBackups)
+	}
 	return nil
 }
+
+// keepMigrationBackups is how many of the backups migrate takes are kept per database.
+const keepMigrationBackups = 3
 
 // runFailed reports a failed run: what was applied before the failure, the migration that
 // failed, and where the database stands.
@@ -512,10 +591,12 @@ func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOption
 	doc := statusDoc{SchemaVersion: migrateStatusSchemaVersion, Driver: s.cfg.Database.Driver, Target: s.target,
 		LatestVersion: s.known[len(s.known)-1].Version}
 	var check *migrate.CheckResult
-	missing, err := s.sqliteMissing()
+	missing, err := s.open(ctx, factory.ReadOnly)
 	if err != nil {
-		return err
+		return migrateErr(ctx, err)
 	}
+	defer s.close()
+	doc.Target = s.target
 	if missing {
 		check = &migrate.CheckResult{Versions: migrate.Versions{Latest: doc.LatestVersion}, Pending: s.known}
 		for _, k := range s.known {
@@ -523,10 +604,6 @@ func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOption
 		}
 	} else {
 		doc.DatabaseExists = true
-		if err := s.openRead(ctx); err != nil {
-			return migrateErr(ctx, err)
-		}
-		defer s.close()
 		if doc.Migrations, err = s.m.Status(ctx); err != nil {
 			return migrateErr(ctx, err)
 		}
@@ -623,16 +700,14 @@ func runMigrateVersion(ctx context.Context, f *Factory, opts *migrateVersionOpti
 	defer cancel()
 	doc := versionDoc{SchemaVersion: migrateStatusSchemaVersion, Driver: s.cfg.Database.Driver, Target: s.target,
 		LatestVersion: s.known[len(s.known)-1].Version}
-	missing, err := s.sqliteMissing()
+	missing, err := s.open(ctx, factory.ReadOnly)
 	if err != nil {
-		return err
+		return migrateErr(ctx, err)
 	}
+	defer s.close()
+	doc.Target = s.target
 	if !missing {
 		doc.DatabaseExists = true
-		if err := s.openRead(ctx); err != nil {
-			return migrateErr(ctx, err)
-		}
-		defer s.close()
 		v, err := s.m.Version(ctx)
 		if err != nil {
 			return migrateErr(ctx, err)

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"compozy.dev/setup/core/config"
-	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/vector"
 	vfactory "compozy.dev/setup/core/vector/factory"
@@ -147,7 +146,7 @@ func runQuickstart(ctx context.Context, f *Factory) error {
 	}
 
 	// 3. Migrations.
-	applied, version, err := migrateUp(ctx, cfg.Database)
+	applied, version, err := migrateUp(ctx, out, cfg.Database)
 	if err != nil {
 		return err
 	}
@@ -201,27 +200,39 @@ func ensureVectorStore(ctx context.Context, cfg *config.Config, entry config.Vec
 	return true, nil
 }
 
-// migrateUp applies every pending migration; it returns how many and the version reached.
-func migrateUp(ctx context.Context, db config.Database) (int, int64, error) {
+// migrateUp applies every pending migration through the one door, as `compozy migrate up`
+// does: a SQLite file that holds rows is backed up first (the backup is named on out). It
+// returns how many migrations were applied and the version reached.
+func migrateUp(ctx context.Context, out io.Writer, db config.Database) (int, int64, error) {
 	if t := db.MigrationTimeout; t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	h, err := factory.Open(ctx, db)
+	h, err := factory.Open(ctx, db, factory.ReadWrite)
 	if err != nil {
 		return 0, 0, fmt.Errorf("open database %s: %w", factory.Target(db), err)
 	}
 	defer h.Close()
-	m, err := migrate.New(h.SQL, h.Dialect, migrate.Options{Path: h.Path})
+	s := &migrateSession{cfg: &config.Config{Database: db}, h: h, m: h.Migrator, target: h.Target, out: out}
+	plan, err := h.Migrator.Plan(ctx, 0)
 	if err != nil {
-		return 0, 0, fmt.Errorf("prepare migrations: %w", err)
+		return 0, 0, fmt.Errorf("plan the migrations of %s: %w", h.Target, err)
 	}
-	res, err := m.Up(ctx)
+	if len(plan) > 0 {
+		v, err := h.Migrator.Version(ctx)
+		if err != nil {
+			return 0, 0, fmt.Errorf("read the schema version of %s: %w", h.Target, err)
+		}
+		if err := s.backupFirst(ctx, v.Current); err != nil {
+			return 0, 0, err
+		}
+	}
+	res, err := h.Migrator.Up(ctx)
 	if err != nil {
 		return len(res), 0, fmt.Errorf("apply migrations to %s: %w", h.Target, err)
 	}
-	v, err := m.Version(ctx)
+	v, err := h.Migrator.Version(ctx)
 	if err != nil {
 		return len(res), 0, fmt.Errorf("read the schema version of %s: %w", h.Target, err)
 	}

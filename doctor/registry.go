@@ -50,7 +50,8 @@ const (
 	IDMigrationsNewer   = "migrations.newer"
 	IDMigrationsDirty   = "migrations.dirty"
 
-	IDStorageRoundTrip = "storage.roundtrip"
+	IDStorageRoundTrip      = "storage.roundtrip"
+	IDStorageCopyIncomplete = "storage.copy_incomplete"
 
 	IDVectorProvider          = "vector.provider"
 	IDVectorQdrantReachable   = "vector.qdrant.reachable"
@@ -226,6 +227,11 @@ func Registry() []Info {
 			Symptom: "Workflows fail to save although the database answers.",
 			Cause:   "The schema, constraints or privileges do not let Compozy write its state.",
 			Fix:     "Read the error the check prints; usually 'compozy migrate up' or a GRANT on the tables.",
+		}},
+		{ID: IDStorageCopyIncomplete, Group: GroupStorage, Title: "No unfinished db copy", DependsOn: dbConn, Explain: Explain{
+			Symptom: "Workflows, tasks or users are missing after moving to this database with compozy db copy.",
+			Cause:   "A compozy db copy into this database was interrupted or failed its verification: its tables hold part of the source's rows. The copy marks the target with the table compozy_db_copy_incomplete until the verification passes.",
+			Fix:     "Run the same compozy db copy again with --force: it replaces what the unfinished copy wrote and verifies every table.",
 		}},
 
 		{ID: IDVectorProvider, Group: GroupVector, Title: "Vector DB provider valid", Explain: Explain{

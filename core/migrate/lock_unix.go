@@ -30,6 +30,9 @@ import (
 //
 // Waiting polls LOCK_NB so the context's deadline and cancellation are honoured.
 func (m *Migrator) lock(ctx context.Context) (unlock func(), err error) {
+	if m.readOnly {
+		return nil, ErrReadOnly
+	}
 	if m.lockPath == "" {
 		return func() {}, nil
 	}

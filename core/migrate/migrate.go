@@ -43,7 +43,13 @@ type Options struct {
 	LockPoll time.Duration
 	// FS replaces the embedded migrations of the dialect (tests).
 	FS fs.FS
+	// ReadOnly makes every run that would write (Up, UpTo, Down, DownTo) fail with
+	// ErrReadOnly before touching the database: the migrator of a read-only handle.
+	ReadOnly bool
 }
+
+// ErrReadOnly is returned by the runs that write on a migrator made for reading.
+var ErrReadOnly = errors.New("migrate: the database was opened read-only")
 
 // LockSuffix is appended to a SQLite database path to name its migration lock file.
 const LockSuffix = ".migrate.lock"
@@ -190,6 +196,7 @@ type Migrator struct {
 	provider *goose.Provider
 	lockPath string // SQLite lock file; "" for none
 	poll     time.Duration
+	readOnly bool
 }
 
 // Known lists the migrations embedded for a dialect ("sqlite" or "postgres"), in version order,
@@ -243,13 +250,13 @@ func New(db *sql.DB, dialect string, opts Options) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	m := &Migrator{db: db, dialect: dialect, fsys: fsys, known: known, poll: opts.LockPoll}
+	m := &Migrator{db: db, dialect: dialect, fsys: fsys, known: known, poll: opts.LockPoll, readOnly: opts.ReadOnly}
 	popts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	var gd goose.Dialect
 	switch dialect {
 	case migrations.SQLite:
 		gd = goose.DialectSQLite3
-		if opts.Path != "" && opts.Path != ":memory:" && !strings.HasPrefix(opts.Path, "file::memory:") {
+		if !opts.ReadOnly && opts.Path != "" && opts.Path != ":memory:" && !strings.HasPrefix(opts.Path, "file::memory:") {
 			m.lockPath = opts.Path + LockSuffix
 		}
 		if m.poll <= 0 {

@@ -1,34 +1,12 @@
 package checks
 
 import (
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/doctor"
 )
-
-func TestReadHeader(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "x.db")
-	for _, tc := range []struct {
-		name, content string
-		err           error
-	}{
-		{"garbage", strings.Repeat("x", 200), errNotSQLite},
-		{"short header", "SQLite format 3\x00abc", errTruncated},
-		{"not whole pages", "SQLite format 3\x00\x10\x00\x01\x01" + strings.Repeat("\x00", 80) + strings.Repeat("y", 5000), errTruncated},
-	} {
-		if err := os.WriteFile(p, []byte(tc.content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := readHeader(p); err == nil || !strings.Contains(err.Error(), tc.err.Error()) {
-			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
-		}
-	}
-}
 
 func TestParseLocks(t *testing.T) {
 	data := []byte("1: POSIX  ADVISORY  WRITE 4242 08:01:5678 120 120\n" +

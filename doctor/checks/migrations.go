@@ -11,12 +11,14 @@ import (
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/doctor"
 )
 
-// migrationSource gives the migration checks their state and table prober, once per run.
+// migrationSource gives the migration checks the read-only handle and its migration state,
+// read once per run.
 type migrationSource struct {
-	open func(ctx context.Context) (doctor.MigrationState, doctor.TableProber, error)
+	open func(ctx context.Context) (*factory.Handle, error)
 
 	mu     sync.Mutex
 	done   bool
@@ -30,9 +32,9 @@ func (m *migrationSource) check(ctx context.Context) (*migrate.CheckResult, erro
 	if m.done {
 		return m.result, m.err
 	}
-	st, _, err := m.open(ctx)
+	h, err := m.open(ctx)
 	if err == nil {
-		m.result, err = st.Check(ctx)
+		m.result, err = h.Migrator.Check(ctx)
 	}
 	if ctx.Err() != nil {
 		return nil, err // not cached: another check may have more time
@@ -72,11 +74,11 @@ func (t sqlTables) MissingTables(ctx context.Context, names []string) ([]string,
 
 func (s *Set) migrationChecks(db config.Database, ms *migrationSource) []doctor.Check {
 	tables := check(doctor.IDMigrationsTable, func(ctx context.Context) doctor.Result {
-		_, tp, err := ms.open(ctx)
+		h, err := ms.open(ctx)
 		if err != nil {
-			return doctor.Fail("cannot read the database", err.Error(), doctor.Fix{})
+			return doctor.Fail("cannot read the database", config.Redact(err.Error()), doctor.Fix{})
 		}
-		missing, err := tp.MissingTables(ctx, doctor.CompozyTables())
+		missing, err := sqlTables{db: h.SQL, dialect: h.Dialect}.MissingTables(ctx, doctor.CompozyTables())
 		if err != nil {
 			return doctor.Fail("cannot list tables", config.Redact(err.Error()), doctor.Fix{})
 		}
@@ -175,3 +177,48 @@ func joinInts(vs []int64) string {
 
 // errRollback ends the round-trip transaction.
 var errRollback = errors.New("doctor round trip: roll back")
+
+// copyIncompleteCheck fails when the database carries the mark of a `compozy db copy` into it
+// that did not finish: its tables hold part of the source's rows.
+func (s *Set) copyIncompleteCheck(ms *migrationSource) doctor.Check {
+	return check(doctor.IDStorageCopyIncomplete, func(ctx context.Context) doctor.Result {
+		h, err := ms.open(ctx)
+		if err != nil {
+			return doctor.Skip("skipped: cannot read the database")
+		}
+		src, started, marked, err := copyMark(ctx, h)
+		if err != nil {
+			return doctor.Fail("cannot look for the mark of an unfinished copy", config.Redact(err.Error()), doctor.Fix{})
+		}
+		if !marked {
+			return doctor.Pass("no unfinished compozy db copy")
+		}
+		r := doctor.Fail(fmt.Sprintf("a compozy db copy into this database did not finish (from %s, started %s): its tables hold part of the source's rows", src, started),
+			"table "+dbcopyMarker+" marks the database until the copy is verified",
+			doctor.Cmds("copy again, replacing what the unfinished copy wrote (give the source as before; passwords go in PGPASSWORD or a config file)",
+				"compozy db copy --from SOURCE --to "+shellQuote(s.Target)+" --force"))
+		return r
+	})
+}
+
+// dbcopyMarker is dbcopy.MarkerTable (the doctor reads it with SQL; dbcopy is not imported for a name).
+const dbcopyMarker = "compozy_db_copy_incomplete"
+
+// copyMark reads the unfinished-copy mark, if any.
+func copyMark(ctx context.Context, h *factory.Handle) (src, started string, marked bool, err error) {
+	q := "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '" + dbcopyMarker + "'"
+	if h.Dialect == config.DriverPostgres {
+		q = "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = '" + dbcopyMarker + "'"
+	}
+	var n int
+	if err := h.SQL.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return "", "", false, err
+	}
+	if n == 0 {
+		return "", "", false, nil
+	}
+	if err := h.SQL.QueryRowContext(ctx, "SELECT source, started_at FROM "+dbcopyMarker+" ORDER BY started_at DESC LIMIT 1").Scan(&src, &started); err != nil {
+		return "an unknown source", "at an unknown time", true, nil
+	}
+	return src, started, true, nil
+}

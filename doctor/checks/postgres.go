@@ -2,76 +2,39 @@ package checks
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
-	"compozy.dev/setup/core/storage/postgres"
 	"compozy.dev/setup/doctor"
 )
 
 // MinPostgresVersion is the oldest PostgreSQL major version Compozy's schema supports.
 const MinPostgresVersion = 13
 
-// pgProbe holds the pool the PostgreSQL checks share, opened by postgres.connect.
+// pgProbe gives the PostgreSQL checks the pool of the read-only handle that postgres.connect
+// opened through the one door.
 type pgProbe struct {
 	cfg config.Database
-
-	mu   sync.Mutex
-	pool *pgxpool.Pool
-	db   *sql.DB
-}
-
-func (p *pgProbe) setPool(pool *pgxpool.Pool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.pool = pool
+	db  *dbProbe
 }
 
 func (p *pgProbe) getPool() (*pgxpool.Pool, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.pool == nil {
+	h, err := p.db.handle()
+	if err != nil {
 		return nil, errors.New("not connected (postgres.connect did not pass)")
 	}
-	return p.pool, nil
-}
-
-func (p *pgProbe) sqlDB(context.Context) (*sql.DB, error) {
-	pool, err := p.getPool()
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.db == nil {
-		p.db = stdlib.OpenDBFromPool(pool)
-	}
-	return p.db, nil
-}
-
-func (p *pgProbe) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.db != nil {
-		_ = p.db.Close()
-	}
-	if p.pool != nil {
-		p.pool.Close()
-	}
+	return h.Pool, nil
 }
 
 // redact removes the password from s, wherever it appears.
@@ -215,12 +178,11 @@ func (s *Set) postgresChecks(db config.Database) []doctor.Check {
 // connect walks the connection steps one by one, so that a failure names its step: DNS, TCP,
 // then PostgreSQL's startup (TLS, authentication, database, role).
 func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
-	cfg, err := postgres.PoolConfig(factory.PostgresOptions(p.cfg))
+	cc, err := factory.PostgresConnSettings(p.cfg)
 	if err != nil {
 		return doctor.Fail("the connection settings do not parse", p.redact(err.Error()), doctor.Fix{Text: "check database.conn_string or host/port/user/name"})
 	}
-	cc := cfg.ConnConfig
-	host, port := cc.Host, strconv.Itoa(int(cc.Port))
+	host, port := cc.Host, strconv.Itoa(cc.Port)
 	where := net.JoinHostPort(host, port)
 	if strings.HasPrefix(host, "/") {
 		where = host + "/.s.PGSQL." + port
@@ -246,23 +208,13 @@ func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 		}
 		_ = conn.Close()
 	}
-	cfg.MaxConns = 4
-	cfg.MinConns = 0
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return doctor.Fail("cannot set up the connection pool", p.redact(err.Error()), doctor.Fix{})
-	}
-	c, err := pool.Acquire(ctx)
-	if err != nil {
-		pool.Close()
-		if ctx.Err() != nil {
+	if _, err := p.db.open(ctx); err != nil {
+		if ctx.Err() != nil || pgconn.Timeout(err) {
 			return doctor.Fail("PostgreSQL startup: no answer from "+where+" (TCP connected, but the server never replied)", p.redact(err.Error()),
 				doctor.Fix{Text: "something that is not PostgreSQL listens on that port, or the server is overloaded"})
 		}
 		return p.classify(err, where)
 	}
-	c.Release()
-	p.setPool(pool)
 	return doctor.Pass(fmt.Sprintf("connected to %s as %s", target, cc.User))
 }
 
@@ -304,8 +256,8 @@ func (p *pgProbe) classify(err error, where string) doctor.Result {
 }
 
 func (p *pgProbe) user() string {
-	if cfg, err := postgres.PoolConfig(factory.PostgresOptions(p.cfg)); err == nil {
-		return cfg.ConnConfig.User
+	if cs, err := factory.PostgresConnSettings(p.cfg); err == nil {
+		return cs.User
 	}
 	return p.cfg.User
 }

@@ -6,63 +6,53 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
 
 	"compozy.dev/setup/core/config"
-	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/factory"
-	"compozy.dev/setup/core/storage/sqlite"
 	"compozy.dev/setup/doctor"
 )
 
-// openStore opens the database for the round trip. A SQLite file keeps the journal mode it has,
-// so that opening it changes nothing, and waits at most one second for a lock.
-func openStore(ctx context.Context, db config.Database) (storage.Store, error) {
-	if db.Driver != config.DriverSQLite {
-		h, err := factory.Open(ctx, db)
-		if err != nil {
-			return nil, err
-		}
-		return h.Store, nil
-	}
-	opts := factory.SQLiteOptions(db)
-	h, err := readHeader(db.Path)
-	if err != nil {
-		return nil, err
-	}
-	opts.JournalMode = "DELETE"
-	if h.wal {
-		opts.JournalMode = "WAL"
-	}
-	opts.BusyTimeout = min(opts.BusyTimeout, time.Second)
-	opts.Readers = 1
-	return sqlite.Open(ctx, opts)
-}
-
-func roundTripCheck(db config.Database) doctor.Check {
+// roundTripCheck writes a workflow with two tasks, reads them back, deletes the workflow (the
+// tasks cascade) and rolls everything back. On PostgreSQL it runs in the database, in one
+// transaction that is rolled back. On SQLite it runs on an in-memory copy of the file's schema
+// (tables, indexes, triggers), because a write transaction on the file, even one rolled back,
+// creates -wal and -shm files next to it, and the doctor only reads.
+func (s *Set) roundTripCheck(db config.Database) doctor.Check {
 	return check(doctor.IDStorageRoundTrip, func(ctx context.Context) doctor.Result {
 		if db.Driver == config.DriverSQLite && db.Path == config.MemoryPath {
 			return doctor.Skip("skipped: an in-memory database starts empty in every process")
 		}
-		st, err := openStore(ctx, db)
+		var h *factory.Handle
+		var err error
+		where := "rolled back, nothing left"
+		if db.Driver == config.DriverSQLite {
+			ro, oerr := s.db.open(ctx)
+			if oerr != nil {
+				return doctor.Skip("skipped: cannot open the database read-only (see sqlite.file)")
+			}
+			h, err = factory.MemoryCopy(ctx, ro)
+			where = "rolled back, on an in-memory copy of the file's schema (the doctor does not write to the database)"
+		} else {
+			h, err = factory.Open(ctx, db, factory.ReadWrite)
+		}
 		if err != nil {
 			return doctor.Fail("cannot open the database through compozy's storage layer", config.Redact(err.Error()), doctor.Fix{})
 		}
-		defer st.Close()
+		defer h.Close()
+		st := h.Store
 		id := "doctor-" + randomHex()
 		err = st.InTx(ctx, func(tx storage.Repos) error { return roundTrip(ctx, tx, id) })
 		if !errors.Is(err, errRollback) {
-			msg := "the round trip failed"
-			if sqlite.IsBusy(err) {
+			if factory.IsBusy(err) {
 				return doctor.Warn("the database is locked by another process", config.Redact(err.Error()), doctor.Fix{Text: "see sqlite.lock"})
 			}
-			return doctor.Fail(msg, config.Redact(err.Error()), doctor.Fix{Text: "read the error; usually 'compozy migrate up' or a GRANT on the tables fixes it"})
+			return doctor.Fail("the round trip failed", config.Redact(err.Error()), doctor.Fix{Text: "read the error; usually 'compozy migrate up' or a GRANT on the tables fixes it"})
 		}
 		if _, err := st.Workflows().Get(ctx, id); !errors.Is(err, storage.ErrNotFound) {
 			return doctor.Fail("the rolled-back workflow is still there", fmt.Sprint(err), doctor.Fix{Text: "the database ignores rollbacks: check its engine and settings"})
 		}
-		return doctor.Pass("created a workflow with two tasks, read them back, cascaded the delete; rolled back, nothing left")
+		return doctor.Pass("created a workflow with two tasks, read them back, cascaded the delete; " + where)
 	})
 }
 
@@ -114,22 +104,19 @@ func randomHex() string {
 	return hex.EncodeToString(b)
 }
 
-// migrateRepair applies pending migrations (--fix).
+// migrateRepair applies pending migrations (--fix), through the one door, as `compozy
+// migrate up` does (a SQLite file is created when missing).
 func (s *Set) migrateRepair(db config.Database) *doctor.Repair {
 	return &doctor.Repair{
 		Plan: func(doctor.Result) string { return "compozy migrate up on " + factory.Target(db) },
 		Apply: func(ctx context.Context, _ doctor.Result) error {
-			h, err := factory.Open(ctx, db)
+			h, err := factory.Open(ctx, db, factory.ReadWrite)
 			if err != nil {
-				return fmt.Errorf("open database: %w", err)
+				return fmt.Errorf("open the database: %w", err)
 			}
 			defer h.Close()
-			m, err := migrate.New(h.SQL, h.Dialect, migrate.Options{Path: h.Path})
-			if err != nil {
-				return fmt.Errorf("prepare migrations: %w", err)
-			}
-			if _, err := m.Up(ctx); err != nil {
-				return fmt.Errorf("migrate up: %w", err)
+			if _, err := h.Migrator.Up(ctx); err != nil {
+				return err // "migrate up: ..." names the step already
 			}
 			return nil
 		},

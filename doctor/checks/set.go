@@ -2,24 +2,23 @@ package checks
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 
 	"compozy.dev/setup/core/config"
-	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
 )
 
-// Set is the checks built for one configuration, and what they share (connections opened
-// once, closed by Close).
+// Set is the checks built for one configuration, and what they share (the database opened
+// once, read-only, through the one door; closed by Close).
 type Set struct {
 	// Checks are in report order.
 	Checks []doctor.Check
 	// Target is the database, secrets redacted ("" when the configuration did not load).
 	Target string
 
-	sqlite *sqliteProbe
+	db     *dbProbe
 	pg     *pgProbe
 	closer []func()
 }
@@ -35,45 +34,34 @@ func Build(cfg *config.Config, loadErr error, getenv func(string) string) *Set {
 	}
 	db := cfg.Database
 	s.Target = factory.Target(db)
+	if db.Driver == config.DriverSQLite && db.Path != "" && db.Path != config.MemoryPath {
+		// The database is its real file: every check looks at the file a symbolic link leads
+		// to, as the door opens it.
+		if real, err := sqlitefile.Resolve(db.Path); err == nil {
+			db.Path = real
+		}
+	}
+	probe := db
+	if db.Driver == config.DriverPostgres {
+		probe.MaxOpenConns = 4 // the checks run a few queries at once; leave the server's slots alone
+	}
+	s.db = &dbProbe{cfg: probe}
+	s.closer = append(s.closer, s.db.close)
 	var ms *migrationSource
 	switch db.Driver {
 	case config.DriverSQLite:
-		if db.Path != config.MemoryPath {
-			if abs, err := filepath.Abs(db.Path); err == nil {
-				db.Path = abs
-			}
-		}
-		s.sqlite = &sqliteProbe{cfg: db, path: db.Path}
-		s.closer = append(s.closer, s.sqlite.close)
 		s.Checks = append(s.Checks, s.sqliteChecks(db)...)
 		if db.Path != config.MemoryPath {
-			ms = &migrationSource{open: func(context.Context) (doctor.MigrationState, doctor.TableProber, error) {
-				m, conn, err := s.sqlite.migrator()
-				if err != nil {
-					return nil, nil, err
-				}
-				return m, sqlTables{db: conn, dialect: config.DriverSQLite}, nil
-			}}
+			ms = &migrationSource{open: s.db.open}
 		}
 	case config.DriverPostgres:
-		s.pg = &pgProbe{cfg: db}
-		s.closer = append(s.closer, s.pg.close)
+		s.pg = &pgProbe{cfg: db, db: s.db}
 		s.Checks = append(s.Checks, s.postgresChecks(db)...)
-		ms = &migrationSource{open: func(ctx context.Context) (doctor.MigrationState, doctor.TableProber, error) {
-			sqlDB, err := s.pg.sqlDB(ctx)
-			if err != nil {
-				return nil, nil, err
-			}
-			m, err := migrate.New(sqlDB, config.DriverPostgres, migrate.Options{})
-			if err != nil {
-				return nil, nil, err
-			}
-			return m, sqlTables{db: sqlDB, dialect: config.DriverPostgres}, nil
-		}}
+		ms = &migrationSource{open: func(context.Context) (*factory.Handle, error) { return s.db.handle() }}
 	}
 	if ms != nil {
 		s.Checks = append(s.Checks, s.migrationChecks(db, ms)...)
-		s.Checks = append(s.Checks, roundTripCheck(db))
+		s.Checks = append(s.Checks, s.roundTripCheck(db), s.copyIncompleteCheck(ms))
 	}
 	s.Checks = append(s.Checks, s.vectorChecks(cfg, getenv)...)
 	return s

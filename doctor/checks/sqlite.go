@@ -2,13 +2,9 @@ package checks
 
 import (
 	"context"
-	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -20,61 +16,58 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	// The SQLite driver for the read-only connection.
-	_ "modernc.org/sqlite"
-
 	"compozy.dev/setup/core/config"
-	"compozy.dev/setup/core/migrate"
-	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
 )
 
-// sqliteHeader is what the first 100 bytes of a SQLite file say.
-type sqliteHeader struct {
-	pageSize  int64
-	pageCount int64 // 0 when the header's count is not valid
-	freePages int64
-	wal       bool // file format versions say WAL
-	size      int64
-}
-
-// sqliteProbe holds what the SQLite checks share: the path, the read-only connection and the
-// header, each read once.
-type sqliteProbe struct {
-	cfg  config.Database
-	path string
+// dbProbe opens the configured database once, read-only, through the one door, for every
+// check that reads it. Nothing is created or changed: not a -wal, -shm or lock file.
+type dbProbe struct {
+	cfg config.Database
 
 	mu     sync.Mutex
-	db     *sql.DB
-	dbErr  error
+	h      *factory.Handle
+	err    error
 	opened bool
 }
 
-// open returns the read-only connection. When the database has no -wal or -journal file, it is
-// opened immutable, so that SQLite creates no -wal or -shm file; otherwise mode=ro reads the
-// WAL the other process keeps. Nothing is ever created or written.
-func (p *sqliteProbe) open() (*sql.DB, error) {
+// open returns the read-only handle. A failure caused by the check's own deadline is not kept,
+// so a later check with more time tries again.
+func (p *dbProbe) open(ctx context.Context) (*factory.Handle, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.opened {
-		return p.db, p.dbErr
+		return p.h, p.err
 	}
-	p.opened = true
-	db, err := sqlite.OpenReadOnly(p.path, 500*time.Millisecond)
-	if err != nil {
-		p.dbErr = err
-		return nil, p.dbErr
+	h, err := factory.Open(ctx, p.cfg, factory.ReadOnly)
+	if err != nil && ctx.Err() != nil {
+		return nil, err
 	}
-	p.db = db
-	return db, nil
+	p.h, p.err, p.opened = h, err, true
+	return h, err
 }
 
-func (p *sqliteProbe) close() {
+// handle returns the handle an earlier open made, without opening.
+func (p *dbProbe) handle() (*factory.Handle, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.db != nil {
-		_ = p.db.Close()
-		p.db = nil
+	switch {
+	case !p.opened:
+		return nil, errors.New("not connected")
+	case p.err != nil:
+		return nil, p.err
+	}
+	return p.h, nil
+}
+
+func (p *dbProbe) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.h != nil {
+		_ = p.h.Close()
+		p.h = nil
 	}
 }
 
@@ -82,58 +75,6 @@ func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
 }
-
-// readHeader reads and checks the SQLite header of path.
-func readHeader(path string) (sqliteHeader, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return sqliteHeader{}, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return sqliteHeader{}, err
-	}
-	h := sqliteHeader{size: fi.Size()}
-	if h.size == 0 {
-		return h, nil
-	}
-	buf := make([]byte, 100)
-	n, err := io.ReadFull(f, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return h, err
-	}
-	if n < 16 || string(buf[:16]) != "SQLite format 3\x00" {
-		return h, errNotSQLite
-	}
-	if n < 100 {
-		return h, fmt.Errorf("%w: the file ends inside the 100-byte header (%d bytes)", errTruncated, h.size)
-	}
-	h.pageSize = int64(binary.BigEndian.Uint16(buf[16:18]))
-	if h.pageSize == 1 {
-		h.pageSize = 65536
-	}
-	h.wal = buf[18] == 2 && buf[19] == 2
-	if binary.BigEndian.Uint32(buf[24:28]) == binary.BigEndian.Uint32(buf[92:96]) {
-		h.pageCount = int64(binary.BigEndian.Uint32(buf[28:32]))
-	}
-	h.freePages = int64(binary.BigEndian.Uint32(buf[36:40]))
-	switch {
-	case h.pageSize < 512 || h.pageSize&(h.pageSize-1) != 0:
-		return h, fmt.Errorf("%w: page size %d in the header is invalid", errNotSQLite, h.pageSize)
-	case h.size%h.pageSize != 0:
-		return h, fmt.Errorf("%w: %d bytes is not a whole number of %d-byte pages", errTruncated, h.size, h.pageSize)
-	case h.pageCount > 0 && h.size < h.pageCount*h.pageSize:
-		return h, fmt.Errorf("%w: the header says %d pages (%s) but the file has %s", errTruncated,
-			h.pageCount, humanBytes(h.pageCount*h.pageSize), humanBytes(h.size))
-	}
-	return h, nil
-}
-
-var (
-	errNotSQLite = errors.New("not a SQLite database")
-	errTruncated = errors.New("truncated SQLite database")
-)
 
 // SQLiteChecks returns the sqlite group for the database db describes.
 func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
@@ -144,8 +85,8 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		})
 		return []doctor.Check{mem}
 	}
-	p := s.sqlite
-	path := p.path
+	p := s.db
+	path := db.Path
 	dir := filepath.Dir(path)
 
 	mem := check(doctor.IDSQLiteMemory, func(context.Context) doctor.Result {
@@ -182,8 +123,8 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		},
 	}
 
-	file := check(doctor.IDSQLiteFile, func(context.Context) doctor.Result {
-		fi, err := os.Stat(path)
+	file := check(doctor.IDSQLiteFile, func(ctx context.Context) doctor.Result {
+		fi, err := os.Lstat(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			r := doctor.Fail(path+" does not exist", "",
@@ -192,52 +133,94 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 			return r
 		case err != nil:
 			return doctor.Fail("cannot reach "+path, pathReason(err), doctor.Fix{})
+		case fi.IsDir():
+			return doctor.Fail(path+" is a directory, not a database file", "",
+				doctor.Fix{Text: "point database.path at a file inside that folder (for example " + filepath.Join(path, "compozy.db") + "), or move the folder away"})
 		case !fi.Mode().IsRegular():
 			return doctor.Fail(path+" is not a regular file", fi.Mode().String(), doctor.Fix{Text: "point database.path at a SQLite file"})
 		}
-		h, err := readHeader(path)
+		h, err := sqlitefile.ReadHeader(path)
 		switch {
 		case errors.Is(err, fs.ErrPermission):
 			who := currentUser()
 			return doctor.Fail(fmt.Sprintf("%s is not readable by %s", path, who),
 				fmt.Sprintf("owner %s, mode %04o", ownerOf(fi), fi.Mode().Perm()),
 				doctor.Cmds("make the file the service user's", "chown "+who+" "+shellQuote(path), "chmod 600 "+shellQuote(path)))
-		case errors.Is(err, errNotSQLite):
+		case errors.Is(err, sqlitefile.ErrNotSQLite):
 			return doctor.Fail(path+" is not a SQLite database", err.Error()+"; its first bytes are not \"SQLite format 3\"",
 				doctor.Cmds("point database.path at the right file, or move this one away and create a new database",
 					"mv "+shellQuote(path)+" "+shellQuote(path+".broken"), "compozy migrate up"))
-		case errors.Is(err, errTruncated):
+		case errors.Is(err, sqlitefile.ErrTruncated):
 			return doctor.Fail(path+" is truncated", err.Error(),
 				doctor.Cmds("restore the database from a backup (copy the -wal file with it, or use 'sqlite3 DB .backup')"))
 		case err != nil:
 			return doctor.Fail("cannot read "+path, pathReason(err), doctor.Fix{})
-		case h.size == 0:
+		}
+		if info, err := sqlitefile.Stat(path); err == nil && info.Links > 1 {
+			return doctor.Fail(fmt.Sprintf("%s has %d names (hard links): SQLite keeps a -wal and -journal per name, so writing through two of them corrupts the database", path, info.Links),
+				"compozy refuses to write to it until only one name is left",
+				doctor.Cmds("find the other names and remove all but one (while nothing has the database open)", "find / -xdev -samefile "+shellQuote(path)))
+		}
+		if _, err := p.open(ctx); err != nil {
+			return openFail(path, err)
+		}
+		if h.Size == 0 {
 			return doctor.Warn(path+" is empty (no schema yet)", "", doctor.Cmds("create the schema", "compozy migrate up"))
 		}
-		return doctor.Pass(fmt.Sprintf("SQLite database, %s (%d-byte pages)", humanBytes(h.size), h.pageSize))
+		return doctor.Pass(fmt.Sprintf("SQLite database, %s (%d-byte pages)", humanBytes(h.Size), h.PageSize))
 	})
-
-	file.Repair = s.migrateRepair(db)
+	file.Repair = &doctor.Repair{
+		Plan: func(r doctor.Result) string {
+			if strings.Contains(r.Summary, "does not exist") {
+				return "compozy migrate up on " + factory.Target(db)
+			}
+			return "open " + path + " for writing once, which recovers it (rolls the crashed write back)"
+		},
+		Apply: func(ctx context.Context, r doctor.Result) error {
+			if strings.Contains(r.Summary, "does not exist") {
+				return s.migrateRepair(db).Apply(ctx, r)
+			}
+			return recoverSQLite(ctx, db)
+		},
+	}
 
 	perms := check(doctor.IDSQLitePermissions, func(context.Context) doctor.Result {
 		fi, err := os.Stat(path)
 		if err != nil {
 			return doctor.Fail("cannot stat "+path, pathReason(err), doctor.Fix{})
 		}
+		who := currentUser()
+		// Files this user cannot write make every write fail with "attempt to write a readonly
+		// database", although reading (and so most checks) works.
+		var unwritable []string
+		for _, f := range []string{path, path + sqlitefile.WALSuffix, path + sqlitefile.SHMSuffix} {
+			if exists(f) && unix.Access(f, unix.W_OK) != nil {
+				m := "?"
+				if fi, err := os.Stat(f); err == nil {
+					m = fmt.Sprintf("%04o, owner %s", fi.Mode().Perm(), ownerOf(fi))
+				}
+				unwritable = append(unwritable, fmt.Sprintf("%s (mode %s)", filepath.Base(f), m))
+			}
+		}
+		if len(unwritable) > 0 {
+			return doctor.Fail(fmt.Sprintf("%s cannot write %s: every write fails with \"attempt to write a readonly database\"", who, strings.Join(unwritable, ", ")), "",
+				doctor.Cmds("give the files to the user compozy runs as, private to it",
+					"chown "+who+" "+shellQuote(path)+"*", "chmod 600 "+shellQuote(path)+"*"))
+		}
 		var issues []string
 		var cmds []string
 		mode := fi.Mode().Perm()
 		if mode&0o044 != 0 {
-			who := "others"
+			whom := "others"
 			if mode&0o004 == 0 {
-				who = "its group"
+				whom = "its group"
 			}
-			issues = append(issues, fmt.Sprintf("mode %04o lets %s read the workflow data", mode, who))
+			issues = append(issues, fmt.Sprintf("mode %04o lets %s read the workflow data", mode, whom))
 			cmds = append(cmds, "chmod 600 "+shellQuote(path))
 		}
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-			issues = append(issues, fmt.Sprintf("owned by %s, but compozy runs as %s here", ownerOf(fi), currentUser()))
-			cmds = append(cmds, "chown "+currentUser()+" "+shellQuote(path))
+			issues = append(issues, fmt.Sprintf("owned by %s, but compozy runs as %s here", ownerOf(fi), who))
+			cmds = append(cmds, "chown "+who+" "+shellQuote(path))
 		}
 		if len(issues) == 0 {
 			return doctor.Pass(fmt.Sprintf("mode %04o, owned by %s", mode, ownerOf(fi)))
@@ -271,8 +254,8 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		if st.Flags&unix.ST_RDONLY != 0 {
 			return doctor.Fail(fmt.Sprintf("%s is on a read-only %s mount", dir, name), "", doctor.Fix{Text: "move the database to a writable local disk"})
 		}
-		h, _ := readHeader(path)
-		wal := h.wal || strings.EqualFold(db.JournalMode, "wal")
+		h, _ := sqlitefile.ReadHeader(path)
+		wal := h.WAL || strings.EqualFold(db.JournalMode, "wal")
 		switch kind {
 		case fsNetwork:
 			if wal {
@@ -308,14 +291,14 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 	})
 
 	journal := check(doctor.IDSQLiteJournal, func(context.Context) doctor.Result {
-		h, err := readHeader(path)
+		h, err := sqlitefile.ReadHeader(path)
 		if err != nil {
 			return doctor.Fail("cannot read the header", err.Error(), doctor.Fix{})
 		}
-		if h.size == 0 {
+		if h.Size == 0 {
 			return doctor.Skip("skipped: the database is empty")
 		}
-		if h.wal {
+		if h.WAL {
 			if !strings.EqualFold(db.JournalMode, "wal") {
 				return doctor.Warn("the file is in WAL mode, but database.journal_mode is "+db.JournalMode, "compozy will switch the file back when it opens it",
 					doctor.Fix{Text: "set database.journal_mode: wal"})
@@ -334,19 +317,15 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 	journal.Repair = &doctor.Repair{
 		Plan: func(doctor.Result) string { return "PRAGMA journal_mode=WAL on " + path },
 		Apply: func(ctx context.Context, _ doctor.Result) error {
-			w, err := sql.Open("sqlite", "file:"+(&url.URL{Path: filepath.ToSlash(path)}).EscapedPath()+"?_pragma=busy_timeout(5000)")
+			// Opening for writing through the one door applies journal_mode=WAL and reads it back
+			// (an error when another process has the file open and SQLite keeps the old mode).
+			wal := db
+			wal.JournalMode = "wal"
+			h, err := factory.Open(ctx, wal, factory.ReadWrite)
 			if err != nil {
-				return fmt.Errorf("open %s: %w", path, err)
+				return fmt.Errorf("switch %s to WAL: %w", path, err)
 			}
-			defer w.Close()
-			var mode string
-			if err := w.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
-				return fmt.Errorf("set journal_mode: %w", err)
-			}
-			if mode != "wal" {
-				return fmt.Errorf("set journal_mode: SQLite kept %q (another process has the file open?)", mode)
-			}
-			return nil
+			return h.Close()
 		},
 	}
 
@@ -370,16 +349,19 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 	})
 
 	integrity := check(doctor.IDSQLiteIntegrity, func(ctx context.Context) doctor.Result {
-		h, _ := readHeader(path)
-		if h.size == 0 {
+		h, _ := sqlitefile.ReadHeader(path)
+		if h.Size == 0 {
 			return doctor.Skip("skipped: the database is empty")
 		}
-		conn, err := p.open()
+		conn, err := p.open(ctx)
 		if err != nil {
-			return doctor.Fail("cannot open the database read-only", err.Error(), doctor.Fix{})
+			return doctor.Skip("skipped: cannot open the database read-only (see sqlite.file)")
 		}
-		rows, err := conn.QueryContext(ctx, "PRAGMA quick_check(10)")
+		rows, err := conn.SQL.QueryContext(ctx, "PRAGMA quick_check(10)")
 		if err != nil {
+			if conn.Unchanged() != nil {
+				return doctor.Warn("another process wrote to the database while it was checked", err.Error(), doctor.Fix{Text: "run compozy doctor again"})
+			}
 			return sqliteQueryFail("quick_check", err)
 		}
 		defer rows.Close()
@@ -397,25 +379,28 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		if len(lines) == 1 && lines[0] == "ok" {
 			return doctor.Pass("ok")
 		}
+		if conn.Unchanged() != nil {
+			return doctor.Warn("another process wrote to the database while it was checked", strings.Join(lines, "\n"), doctor.Fix{Text: "run compozy doctor again"})
+		}
 		return doctor.Fail("quick_check found damage", strings.Join(lines, "\n"),
 			doctor.Cmds("restore from a backup, or recover what is readable",
 				"sqlite3 "+shellQuote(path)+" .recover | sqlite3 "+shellQuote(path+".recovered")))
 	})
 
 	size := check(doctor.IDSQLiteSize, func(context.Context) doctor.Result {
-		h, err := readHeader(path)
+		h, err := sqlitefile.ReadHeader(path)
 		if err != nil {
 			return doctor.Fail("cannot read the header", err.Error(), doctor.Fix{})
 		}
 		wal := fileSize(path + "-wal")
-		free := h.freePages * h.pageSize
-		msg := fmt.Sprintf("%s, %s in free pages", humanBytes(h.size), humanBytes(free))
+		free := h.FreePages * h.PageSize
+		msg := fmt.Sprintf("%s, %s in free pages", humanBytes(h.Size), humanBytes(free))
 		if wal > 0 {
 			msg += fmt.Sprintf(", WAL %s", humanBytes(wal))
 		}
 		switch {
-		case h.size > 0 && free > 8<<20 && free*4 > h.size:
-			return doctor.Warn(msg, fmt.Sprintf("%d of %d pages are free", h.freePages, h.size/max(h.pageSize, 1)),
+		case h.Size > 0 && free > 8<<20 && free*4 > h.Size:
+			return doctor.Warn(msg, fmt.Sprintf("%d of %d pages are free", h.FreePages, h.Size/max(h.PageSize, 1)),
 				doctor.Cmds("reclaim the space while compozy is stopped", "sqlite3 "+shellQuote(path)+" 'VACUUM'"))
 		case wal > 256<<20:
 			return doctor.Warn(msg+": the WAL is large", "a long-lived reader may keep the WAL from being checkpointed",
@@ -440,17 +425,39 @@ func sqliteQueryFail(what string, err error) doctor.Result {
 	return doctor.Fail(what+" failed", err.Error(), doctor.Fix{})
 }
 
-// migrationsSQL opens what the migration checks read for SQLite.
-func (p *sqliteProbe) migrator() (*migrate.Migrator, *sql.DB, error) {
-	conn, err := p.open()
-	if err != nil {
-		return nil, nil, err
+// openFail is the sqlite.file result for a database that exists but cannot be opened for
+// reading: each reason says what happened and what to do.
+func openFail(path string, err error) doctor.Result {
+	switch {
+	case errors.Is(err, factory.ErrHotJournal):
+		r := doctor.Fail("a process crashed in the middle of a write to "+path+" and left a hot rollback journal",
+			"the -journal holds the pages to put back; until a process opens the database for writing (which rolls the crashed write back) nothing can read it",
+			doctor.Cmds("let the next writer recover it: start Compozy, or run", "compozy migrate up"))
+		r.Fixable = true
+		return r
+	case errors.Is(err, factory.ErrNeedsSHM):
+		r := doctor.Fail(path+" has a -wal file without its -shm file", "reading the WAL would create the -shm file; the doctor only reads",
+			doctor.Cmds("let the next writer recover it: start Compozy, or run", "compozy migrate up"))
+		r.Fixable = true
+		return r
+	case factory.IsBusy(err):
+		return doctor.Warn("the database is locked by another process", config.Redact(err.Error()), doctor.Fix{Text: "see sqlite.lock"})
 	}
-	m, err := migrate.New(conn, config.DriverSQLite, migrate.Options{})
+	return doctor.Fail("cannot open "+path+" read-only", config.Redact(err.Error()), doctor.Fix{Text: "check that this user may read the database and its -wal/-shm files"})
+}
+
+// recoverSQLite opens the database for writing once through the one door: SQLite rolls a hot
+// journal back, or rebuilds a missing -shm, when a writer opens it.
+func recoverSQLite(ctx context.Context, db config.Database) error {
+	h, err := factory.Open(ctx, db, factory.ReadWrite)
 	if err != nil {
-		return nil, nil, fmt.Errorf("prepare migrations: %w", err)
+		return fmt.Errorf("open for writing: %w", err)
 	}
-	return m, conn, nil
+	if _, err := h.Migrator.Version(ctx); err != nil {
+		_ = h.Close()
+		return fmt.Errorf("read after recovery: %w", err)
+	}
+	return h.Close()
 }
 
 func fileSize(path string) int64 {

@@ -1,25 +1,31 @@
-// Package backup takes hot backups of Compozy's database: SQLite with VACUUM INTO (a consistent
+// Package backup takes backups of Compozy's database: SQLite with VACUUM INTO (a consistent
 // snapshot taken while writers keep writing, checked with quick_check, written 0600), PostgreSQL
 // with pg_dump, to which the password goes through the environment, never the command line.
+//
+// Every backup is written under a temporary name in the target's folder, synced and checked, and
+// only then takes its name (which must be free: a backup never replaces a file), so a kill at any
+// moment leaves no file under that name. The source is read through the read-only door: nothing
+// is created beside it, and its folder need not be writable.
 package backup
 
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"compozy.dev/setup/core/storage/postgres"
-	"compozy.dev/setup/core/storage/sqlite" // also registers the "sqlite" database/sql driver
+	"compozy.dev/setup/core/atomicfile"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/sqlitefile"
 )
 
 // Tables are Compozy's tables, counted in a backup's report.
@@ -40,16 +46,32 @@ type Result struct {
 	Rows map[string]int64
 }
 
+// TotalRows is the number of rows in Compozy's tables.
+func (r *Result) TotalRows() int64 {
+	var n int64
+	for _, v := range r.Rows {
+		n += v
+	}
+	return n
+}
+
+// stamp is the UTC time in backup names.
+func stamp(now time.Time) string { return now.UTC().Format("20060102T150405Z") }
+
 // DefaultSQLitePath is the default backup file of the SQLite database at dbPath: next to it,
 // named after it with the UTC time, e.g. /data/compozy-backup-20261127T110203Z.db.
 func DefaultSQLitePath(dbPath string, now time.Time) string {
-	dir, base := filepath.Split(dbPath)
-	ext := filepath.Ext(base)
+	stem, ext := stemExt(dbPath)
+	return stem + "-backup-" + stamp(now) + ext
+}
+
+func stemExt(path string) (string, string) {
+	ext := filepath.Ext(path)
+	stem := strings.TrimSuffix(path, ext)
 	if ext == "" {
 		ext = ".db"
 	}
-	stem := strings.TrimSuffix(base, filepath.Ext(base))
-	return filepath.Join(dir, stem+"-backup-"+now.UTC().Format("20060102T150405Z")+ext)
+	return stem, ext
 }
 
 // DefaultPostgresPath is the default pg_dump file, in dir: <database>-backup-<UTC time>.dump.
@@ -57,114 +79,191 @@ func DefaultPostgresPath(dir, database string, now time.Time) string {
 	if database == "" {
 		database = "postgres"
 	}
-	return filepath.Join(dir, database+"-backup-"+now.UTC().Format("20060102T150405Z")+".dump")
+	return filepath.Join(dir, database+"-backup-"+stamp(now)+".dump")
 }
 
-// SQLite writes a consistent copy of the SQLite database src to dst with VACUUM INTO, on a
-// connection of its own, so writers (in this process or another) keep writing meanwhile. dst
-// must not exist: it is created 0600 first, so the copy is private from its first byte. The copy
-// is then checked with quick_check; a copy that fails the check is removed and an error returned.
-func SQLite(ctx context.Context, src, dst string) (*Result, error) {
+// SQLite writes a consistent copy of the SQLite database db to dst (which must not exist) with
+// VACUUM INTO, reading through the read-only door, so writers (in this process or another) keep
+// writing meanwhile and nothing is created beside the database. The copy is checked with
+// quick_check before it takes its name.
+func SQLite(ctx context.Context, db config.Database, dst string) (*Result, error) {
 	start := time.Now()
-	src, err := filepath.Abs(src)
-	if err != nil {
-		return nil, fmt.Errorf("backup: resolve %s: %w", src, err)
+	if db.Path == "" || db.Path == config.MemoryPath {
+		return nil, fmt.Errorf("backup: the SQLite database is %q; only a database file can be backed up", db.Path)
 	}
-	if _, err := os.Stat(src); err != nil {
-		return nil, fmt.Errorf("backup: database %s: %w", src, err)
-	}
-	if dst, err = filepath.Abs(dst); err != nil {
-		return nil, fmt.Errorf("backup: resolve %s: %w", dst, err)
-	}
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("backup: %s already exists; choose another --to", dst)
+	// Read without locks, a file another process writes to meanwhile is no snapshot: then
+	// take it again (the WAL case reads under SQLite's own locks and never needs to).
+	for attempt := 1; ; attempt++ {
+		h, err := factory.Open(ctx, db, factory.ReadOnly)
+		if err != nil {
+			return nil, fmt.Errorf("backup: source %s: %w", factory.Target(db), err)
 		}
-		return nil, fmt.Errorf("backup: create %s: %w", dst, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("backup: create %s: %w", dst, err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = os.Remove(dst)
+		res, err := write(ctx, h, dst, h.Unchanged)
+		_ = h.Close()
+		if errors.Is(err, sqlitefile.ErrChanged) && attempt < 3 {
+			continue
 		}
-	}()
+		if err != nil {
+			return nil, err
+		}
+		res.Duration = time.Since(start)
+		return res, nil
+	}
+}
 
-	// A read-only connection is enough: VACUUM INTO reads the source in one read transaction,
-	// which in WAL mode never blocks a writer.
-	db, err := sql.Open("sqlite", sqlite.FileURI(src)+"?mode=ro&_pragma=busy_timeout(5000)")
+// SQLiteFrom writes a consistent copy of the open SQLite database h to dst (which must not
+// exist): the backup migrate takes before it changes the schema, on the handle it migrates with.
+func SQLiteFrom(ctx context.Context, h *factory.Handle, dst string) (*Result, error) {
+	start := time.Now()
+	res, err := write(ctx, h, dst, h.Unchanged)
 	if err != nil {
-		return nil, fmt.Errorf("backup: open %s: %w", src, err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
-		return nil, fmt.Errorf("backup: VACUUM INTO %s: %w", dst, err)
-	}
-	if err := db.Close(); err != nil {
-		return nil, fmt.Errorf("backup: close %s: %w", src, err)
-	}
-
-	res := &Result{Path: dst, Rows: map[string]int64{}}
-	if err := check(ctx, dst, res); err != nil {
 		return nil, err
 	}
-	st, err := os.Stat(dst)
-	if err != nil {
-		return nil, fmt.Errorf("backup: stat %s: %w", dst, err)
-	}
-	res.Bytes = st.Size()
 	res.Duration = time.Since(start)
-	ok = true
 	return res, nil
 }
 
-// check runs quick_check on the backup and counts its rows.
-func check(ctx context.Context, path string, res *Result) error {
-	db, err := sql.Open("sqlite", sqlite.FileURI(path)+"?mode=ro")
-	if err != nil {
-		return fmt.Errorf("backup: open the copy %s: %w", path, err)
+// write runs VACUUM INTO a temporary file beside dst, checks it, confirms with unchanged that
+// the source was one snapshot, and gives it dst's name.
+func write(ctx context.Context, h *factory.Handle, dst string, unchanged func() error) (*Result, error) {
+	if _, err := os.Lstat(dst); err == nil {
+		return nil, fmt.Errorf("backup: %s already exists; choose another --to", dst)
 	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, "PRAGMA quick_check")
+	dir := filepath.Dir(dst)
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("backup: target folder %s: %w", dir, err)
+	}
+	_, _ = atomicfile.Sweep(dir, func(string) bool { return true })
+	p, err := atomicfile.Create(dst, 0o600)
 	if err != nil {
-		return fmt.Errorf("backup: quick_check %s: %w", path, err)
+		return nil, fmt.Errorf("backup: target %w", err)
+	}
+	defer p.Abort()
+	if _, err := h.SQL.ExecContext(ctx, "VACUUM INTO ?", p.Path); err != nil {
+		return nil, fmt.Errorf("backup: read %s and write the copy in %s: %w", h.Target, dir, err)
+	}
+	if err := unchanged(); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	res, err := check(ctx, h.Config(), p.Path)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.CommitNew(); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	res.Path = p.Final()
+	return res, nil
+}
+
+// check runs quick_check on the copy and counts its rows, through the read-only door.
+func check(ctx context.Context, like config.Database, path string) (*Result, error) {
+	like.Path = path
+	h, err := factory.Open(ctx, like, factory.ReadOnly)
+	if err != nil {
+		return nil, fmt.Errorf("backup: open the copy: %w", err)
+	}
+	defer h.Close()
+	res := &Result{Rows: map[string]int64{}}
+	rows, err := h.SQL.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		return nil, fmt.Errorf("backup: quick_check the copy: %w", err)
 	}
 	var msgs []string
 	for rows.Next() {
 		var m string
 		if err := rows.Scan(&m); err != nil {
 			rows.Close()
-			return fmt.Errorf("backup: quick_check %s: %w", path, err)
+			return nil, fmt.Errorf("backup: quick_check the copy: %w", err)
 		}
 		msgs = append(msgs, m)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("backup: quick_check %s: %w", path, err)
+		return nil, fmt.Errorf("backup: quick_check the copy: %w", err)
 	}
 	res.Check = strings.Join(msgs, "; ")
 	if res.Check != "ok" {
-		return fmt.Errorf("backup: quick_check of %s failed: %s", path, res.Check)
+		return nil, fmt.Errorf("backup: quick_check of the copy failed: %s", res.Check)
 	}
 	for _, t := range tables {
 		var exists int
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", t).Scan(&exists); err != nil {
-			return fmt.Errorf("backup: count %s in %s: %w", t, path, err)
+		if err := h.SQL.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", t).Scan(&exists); err != nil {
+			return nil, fmt.Errorf("backup: count %s in the copy: %w", t, err)
 		}
 		if exists == 0 {
 			continue
 		}
 		var n int64
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
-			return fmt.Errorf("backup: count %s in %s: %w", t, path, err)
+		if err := h.SQL.QueryRowContext(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
+			return nil, fmt.Errorf("backup: count %s in the copy: %w", t, err)
 		}
 		res.Rows[t] = n
 	}
-	return nil
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("backup: stat the copy: %w", err)
+	}
+	res.Bytes = fi.Size()
+	return res, nil
+}
+
+// BeforeMigration writes the backup migrate takes of a SQLite database before it changes the
+// schema: next to the database, named after the version it is at
+// (compozy-pre-migrate-v20251012060000-20261205T081500Z.db), 0600, keeping the newest keep such
+// backups of this database and removing older ones.
+func BeforeMigration(ctx context.Context, h *factory.Handle, version int64, now time.Time, keep int) (*Result, []string, error) {
+	stem, ext := stemExt(h.Path)
+	prefix := stem + "-pre-migrate-"
+	dst := prefix + "v" + strconv.FormatInt(version, 10) + "-" + stamp(now) + ext
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		dst = prefix + "v" + strconv.FormatInt(version, 10) + "-" + stamp(now) + "-" + strconv.Itoa(i) + ext
+	}
+	res, err := SQLiteFrom(ctx, h, dst)
+	if err != nil {
+		return nil, nil, err
+	}
+	removed, err := prune(filepath.Dir(h.Path), filepath.Base(prefix), ext, keep)
+	return res, removed, err
+}
+
+// prune removes all but the newest keep files of dir named PREFIX*EXT (newest by name: the
+// names hold the UTC time after the version, so compare that part).
+func prune(dir, prefix, ext string, keep int) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup: list %s: %w", dir, err)
+	}
+	type named struct{ name, stamp string }
+	var found []named
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasPrefix(n, prefix) || !strings.HasSuffix(n, ext) || !e.Type().IsRegular() {
+			continue
+		}
+		rest := strings.TrimSuffix(strings.TrimPrefix(n, prefix), ext)
+		_, when, _ := strings.Cut(rest, "-")
+		found = append(found, named{n, when})
+	}
+	slices.SortFunc(found, func(a, b named) int { return strings.Compare(b.stamp, a.stamp) })
+	var removed []string
+	for i := keep; i < len(found); i++ {
+		p := filepath.Join(dir, found[i].name)
+		if err := os.Remove(p); err != nil {
+			return removed, fmt.Errorf("backup: remove the old backup %s: %w", p, err)
+		}
+		removed = append(removed, p)
+	}
+	return removed, nil
+}
+
+// RestoreHint says how to put a SQLite backup back in place of the database.
+func RestoreHint(backupPath, dbPath string) string {
+	return fmt.Sprintf("stop Compozy, then: cp %s %s && rm -f %s %s",
+		shellQuote(backupPath), shellQuote(dbPath), shellQuote(dbPath+sqlitefile.WALSuffix), shellQuote(dbPath+sqlitefile.SHMSuffix))
 }
 
 // PgDump is a pg_dump invocation: the arguments and the environment that carries the
@@ -173,53 +272,41 @@ type PgDump struct {
 	// Args are pg_dump's arguments (without the program name).
 	Args []string
 	// Env are the PG* variables of the connection (PGHOST, PGPORT, PGUSER, PGDATABASE,
-	// PGSSLMODE and, when there is one, PGPASSWORD).
+	// PGSSLMODE, PGCONNECT_TIMEOUT and, when there is one, PGPASSWORD).
 	Env []string
 	// Output is the dump file.
 	Output string
 }
 
-// NewPgDump builds the pg_dump invocation that dumps the database opts describe to output, in
-// pg_dump's custom format (restore with pg_restore).
-func NewPgDump(opts postgres.Options, output string) (*PgDump, error) {
-	cfg, err := postgres.PoolConfig(opts)
+// NewPgDump builds the pg_dump invocation that dumps the PostgreSQL database db to output, in
+// pg_dump's custom format (restore with pg_restore). The connection has the configured
+// connect_timeout, so pg_dump never waits on a server that does not answer.
+func NewPgDump(db config.Database, output string) (*PgDump, error) {
+	cs, err := factory.PostgresConnSettings(db)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	cc := cfg.ConnConfig
 	env := []string{
-		"PGHOST=" + cc.Host,
-		"PGPORT=" + strconv.Itoa(int(cc.Port)),
-		"PGUSER=" + cc.User,
-		"PGDATABASE=" + cc.Database,
+		"PGHOST=" + cs.Host,
+		"PGPORT=" + strconv.Itoa(cs.Port),
+		"PGUSER=" + cs.User,
+		"PGDATABASE=" + cs.Database,
 	}
-	if mode := sslMode(opts); mode != "" {
-		env = append(env, "PGSSLMODE="+mode)
+	if cs.SSLMode != "" {
+		env = append(env, "PGSSLMODE="+cs.SSLMode)
 	}
-	if cc.Password != "" {
-		env = append(env, "PGPASSWORD="+cc.Password)
+	if cs.ConnectTimeout > 0 {
+		// libpq takes whole seconds and treats anything below 2 as 2.
+		env = append(env, "PGCONNECT_TIMEOUT="+strconv.Itoa(max(2, int((cs.ConnectTimeout+time.Second-1)/time.Second))))
+	}
+	if cs.Password != "" {
+		env = append(env, "PGPASSWORD="+cs.Password)
 	}
 	return &PgDump{
 		Args:   []string{"--format=custom", "--no-password", "--file=" + output},
 		Env:    env,
 		Output: output,
 	}, nil
-}
-
-// sslMode is the sslmode the settings name, if any (pg_dump's own default applies otherwise).
-func sslMode(opts postgres.Options) string {
-	if opts.ConnString == "" {
-		return opts.SSLMode
-	}
-	if u, err := url.Parse(opts.ConnString); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		return u.Query().Get("sslmode")
-	}
-	for _, f := range strings.Fields(opts.ConnString) {
-		if v, ok := strings.CutPrefix(f, "sslmode="); ok {
-			return strings.Trim(v, "'")
-		}
-	}
-	return ""
 }
 
 // Command is the shell command a user can run by hand, with the password replaced by a
@@ -254,44 +341,52 @@ func shellQuote(s string) string {
 // ErrPgDumpMissing is returned by Run when pg_dump is not installed.
 var ErrPgDumpMissing = errors.New("pg_dump is not installed")
 
-// Run runs pg_dump (found on PATH) and checks the file it wrote. The output file is created 0600
-// before pg_dump writes it and removed when pg_dump fails. The error carries pg_dump's standard
-// error, which holds no password.
+// Run runs pg_dump (found on PATH) into a temporary file beside Output, checks what it wrote,
+// and gives it Output's name (which must be free). The error carries pg_dump's standard error,
+// which holds no password.
 func (p *PgDump) Run(ctx context.Context) (*Result, error) {
 	start := time.Now()
 	bin, err := exec.LookPath("pg_dump")
 	if err != nil {
 		return nil, ErrPgDumpMissing
 	}
-	f, err := os.OpenFile(p.Output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("backup: %s already exists; choose another --to", p.Output)
-		}
-		return nil, fmt.Errorf("backup: create %s: %w", p.Output, err)
+	if _, err := os.Lstat(p.Output); err == nil {
+		return nil, fmt.Errorf("backup: %s already exists; choose another --to", p.Output)
 	}
-	_ = f.Close()
-	cmd := exec.CommandContext(ctx, bin, p.Args...)
+	_, _ = atomicfile.Sweep(filepath.Dir(p.Output), func(string) bool { return true })
+	pending, err := atomicfile.Create(p.Output, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("backup: target %w", err)
+	}
+	defer pending.Abort()
+	args := slices.Clone(p.Args)
+	for i, a := range args {
+		if strings.HasPrefix(a, "--file=") {
+			args[i] = "--file=" + pending.Path
+		}
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(cleanEnv(os.Environ()), p.Env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		_ = os.Remove(p.Output)
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = err.Error()
 		}
 		return nil, fmt.Errorf("backup: pg_dump failed: %s", msg)
 	}
-	st, err := os.Stat(p.Output)
+	st, err := os.Stat(pending.Path)
 	if err != nil {
-		return nil, fmt.Errorf("backup: stat %s: %w", p.Output, err)
+		return nil, fmt.Errorf("backup: stat the dump: %w", err)
 	}
 	if st.Size() == 0 {
-		return nil, fmt.Errorf("backup: pg_dump wrote an empty %s", p.Output)
+		return nil, errors.New("backup: pg_dump wrote an empty dump")
 	}
-	abs, _ := filepath.Abs(p.Output)
-	return &Result{Path: abs, Bytes: st.Size(), Duration: time.Since(start)}, nil
+	if err := pending.CommitNew(); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	return &Result{Path: pending.Final(), Bytes: st.Size(), Duration: time.Since(start)}, nil
 }
 
 // cleanEnv drops the PG* variables of the caller's environment, so that only the configured

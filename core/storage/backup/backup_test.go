@@ -15,9 +15,9 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/backup"
-	"compozy.dev/setup/core/storage/postgres"
 	"compozy.dev/setup/core/storage/sqlite"
 	"compozy.dev/setup/core/storage/storagetest"
 	"compozy.dev/setup/internal/testenv"
@@ -81,7 +81,7 @@ func TestHotBackupWhileWriting(t *testing.T) {
 	}
 	before := committed.Load()
 	dst := filepath.Join(dir, "backup.db")
-	res, err := backup.SQLite(ctx, path, dst)
+	res, err := backup.SQLite(ctx, sqliteDB(path), dst)
 	after := committed.Load()
 	close(stop)
 	wg.Wait()
@@ -119,7 +119,7 @@ func TestHotBackupWhileWriting(t *testing.T) {
 	if orphans != 0 {
 		t.Errorf("%d workflows in the backup lack tasks their transaction wrote", orphans)
 	}
-	if _, err := backup.SQLite(ctx, path, dst); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if _, err := backup.SQLite(ctx, sqliteDB(path), dst); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("backup onto an existing file = %v", err)
 	}
 }
@@ -137,7 +137,7 @@ func TestDefaultSQLitePath(t *testing.T) {
 // TestPgDumpKeepsPasswordOffArgv: the password travels in PGPASSWORD only; the printable
 // command shows a placeholder.
 func TestPgDumpKeepsPasswordOffArgv(t *testing.T) {
-	p, err := backup.NewPgDump(postgres.Options{ConnString: "postgres://app:p%40ss%20w'rd@db:5433/compozy?sslmode=require"}, "/tmp/x.dump")
+	p, err := backup.NewPgDump(config.Database{Driver: config.DriverPostgres, ConnString: "postgres://app:p%40ss%20w'rd@db:5433/compozy?sslmode=require", ConnectTimeout: 5 * time.Second}, "/tmp/x.dump")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestPgDumpKeepsPasswordOffArgv(t *testing.T) {
 		}
 	}
 	env := strings.Join(p.Env, "\n")
-	for _, want := range []string{"PGPASSWORD=p@ss w'rd", "PGHOST=db", "PGPORT=5433", "PGUSER=app", "PGDATABASE=compozy", "PGSSLMODE=require"} {
+	for _, want := range []string{"PGPASSWORD=p@ss w'rd", "PGHOST=db", "PGPORT=5433", "PGUSER=app", "PGDATABASE=compozy", "PGSSLMODE=require", "PGCONNECT_TIMEOUT=5"} {
 		if !strings.Contains(env, want) {
 			t.Errorf("env lacks %q: %q", want, p.Env)
 		}
@@ -165,7 +165,7 @@ func TestPgDumpRuns(t *testing.T) {
 		t.Skip("pg_dump is not installed")
 	}
 	out := filepath.Join(t.TempDir(), "db.dump")
-	p, err := backup.NewPgDump(postgres.Options{ConnString: dsn}, out)
+	p, err := backup.NewPgDump(config.Database{Driver: config.DriverPostgres, ConnString: dsn}, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,4 +177,10 @@ func TestPgDumpRuns(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o600 || res.Bytes == 0 {
 		t.Fatalf("dump: %v, mode %v, %d bytes", err, info.Mode(), res.Bytes)
 	}
+}
+
+func sqliteDB(path string) config.Database {
+	db := config.DefaultDatabase()
+	db.Driver, db.Path = config.DriverSQLite, path
+	return db
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/factory"
 )
 
@@ -103,16 +107,41 @@ func (e *MismatchError) Error() string {
 	return "verification failed: source and target differ in " + strings.Join(e.Tables, ", ")
 }
 
-// ErrSameDatabase refuses a copy of a database onto itself.
-var ErrSameDatabase = errors.New("source and target are the same database")
+// SameDatabaseError refuses a copy of a database onto itself, by whatever names: a symbolic or
+// hard link, another host name or address of the same server, a config file and a URL. It is
+// returned before anything is opened for writing.
+type SameDatabaseError struct {
+	Source, Target string
+	// Identity is what both names lead to.
+	Identity factory.Identity
+}
+
+func (e *SameDatabaseError) Error() string {
+	return fmt.Sprintf("source %s and target %s are the same database (%s); a copy onto itself would empty it (refused, with --force too)",
+		e.Source, e.Target, e.Identity)
+}
 
 // Copy copies every Compozy table from src into dst, after applying the migrations to dst, and
 // verifies the result. src must be migrated to the latest version this binary knows; it is only
-// read. It returns a *NotEmptyError before writing any row when dst holds rows (unless
-// o.Force), and a *MismatchError (with the Result) when verification finds a difference.
+// read, through the read-only door (nothing is created beside it). It returns a
+// *SameDatabaseError when both name one database, and a *NotEmptyError when dst holds rows
+// (unless o.Force), each before writing anything; and a *MismatchError (with the Result) when
+// verification finds a difference.
+//
+// A SQLite target that does not exist yet is written under a temporary name in its folder and
+// takes its name only once verified, so an interrupted copy never leaves a file under that name.
+// An existing target is written in place and carries MarkerTable until verified.
 func Copy(ctx context.Context, src, dst config.Database, o Options) (*Result, error) {
-	if sameDatabase(src, dst) {
-		return nil, ErrSameDatabase
+	sid, err := factory.Identify(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", factory.Target(src), err)
+	}
+	did, err := factory.Identify(ctx, dst)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", factory.Target(dst), err)
+	}
+	if sid.Same(did) {
+		return nil, &SameDatabaseError{Source: factory.Target(src), Target: factory.Target(dst), Identity: sid}
 	}
 	s, err := openSource(ctx, src)
 	if err != nil {
@@ -122,6 +151,33 @@ func Copy(ctx context.Context, src, dst config.Database, o Options) (*Result, er
 	if err := checkSourceVersion(ctx, s); err != nil {
 		return nil, err
 	}
+	var pending *atomicfile.Pending
+	if dst.Driver == config.DriverSQLite && did.Ino == 0 {
+		if err := os.MkdirAll(filepath.Dir(did.Path), 0o750); err != nil {
+			return nil, fmt.Errorf("target %s: create folder: %w", did.Path, err)
+		}
+		_, _ = atomicfile.Sweep(filepath.Dir(did.Path), func(name string) bool { return name == filepath.Base(did.Path) })
+		if pending, err = atomicfile.Create(did.Path, 0o600); err != nil {
+			return nil, fmt.Errorf("target %s: %w", did.Path, err)
+		}
+		defer pending.Abort()
+		// The migrator's lock file is named after the temporary file: it goes with it.
+		defer os.Remove(pending.Path + migrate.LockSuffix)
+		dst.Path = pending.Path
+	}
+	res, err := copyInto(ctx, s, dst, o)
+	if err != nil || pending == nil {
+		return res, err
+	}
+	res.Target = "sqlite " + pending.Final()
+	if err := pending.CommitNew(); err != nil {
+		return res, fmt.Errorf("target %s: %w", pending.Final(), err)
+	}
+	return res, nil
+}
+
+// copyInto opens the target, migrates it, copies and verifies.
+func copyInto(ctx context.Context, s *endpoint, dst config.Database, o Options) (*Result, error) {
 	d, err := openTarget(ctx, dst)
 	if err != nil {
 		return nil, err
@@ -129,11 +185,7 @@ func Copy(ctx context.Context, src, dst config.Database, o Options) (*Result, er
 	defer d.close()
 	res := &Result{Source: s.target, Target: d.target}
 
-	m, err := d.migrator()
-	if err != nil {
-		return nil, fmt.Errorf("migrate target: %w", err)
-	}
-	applied, err := m.Up(ctx)
+	applied, err := d.h.Migrator.Up(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate target %s: %w", d.target, err)
 	}
@@ -190,25 +242,18 @@ func Copy(ctx context.Context, src, dst config.Database, o Options) (*Result, er
 	if len(bad) > 0 {
 		return res, &MismatchError{Tables: bad}
 	}
+	if err := s.h.Unchanged(); err != nil {
+		return res, fmt.Errorf("source: %w; stop Compozy and copy again", err)
+	}
 	if err := d.exec(ctx, "DROP TABLE "+MarkerTable); err != nil {
 		return res, fmt.Errorf("unmark target %s: %w", d.target, err)
 	}
 	return res, nil
 }
 
-// sameDatabase reports whether both settings point at the same database, as far as their
-// printable targets tell.
-func sameDatabase(a, b config.Database) bool {
-	return factory.Target(a) == factory.Target(b)
-}
-
 // checkSourceVersion refuses a source whose schema is not exactly the one this binary knows.
 func checkSourceVersion(ctx context.Context, s *endpoint) error {
-	m, err := s.migrator()
-	if err != nil {
-		return fmt.Errorf("check source schema: %w", err)
-	}
-	c, err := m.Check(ctx)
+	c, err := s.h.Migrator.Check(ctx)
 	if err != nil {
 		return fmt.Errorf("check source schema of %s: %w", s.target, err)
 	}

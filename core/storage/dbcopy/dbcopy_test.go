@@ -17,6 +17,7 @@ import (
 	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/dbcopy"
 	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/core/storage/storagetest"
 	"compozy.dev/setup/internal/testenv"
 )
@@ -155,8 +156,9 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("copy --force: %v", err)
 	}
 	// A copy onto itself is refused.
-	if _, err := dbcopy.Copy(ctx, first, first, dbcopy.Options{Force: true}); !errors.Is(err, dbcopy.ErrSameDatabase) {
-		t.Fatalf("copy onto itself = %v, want ErrSameDatabase", err)
+	var same *dbcopy.SameDatabaseError
+	if _, err := dbcopy.Copy(ctx, first, first, dbcopy.Options{Force: true}); !errors.As(err, &same) {
+		t.Fatalf("copy onto itself = %v, want SameDatabaseError", err)
 	}
 }
 
@@ -262,15 +264,21 @@ func TestCopyHelperProcess(t *testing.T) {
 }
 
 // TestMismatchNamesTheTable: a source that changes between the copy and the verification fails
-// the copy with the table's name, and the target stays marked unfinished.
+// the copy (with the table's name when the verification sees it; the read-only source is also
+// checked for a change after reading), and an existing target stays marked unfinished.
 func TestMismatchNamesTheTable(t *testing.T) {
 	dir := t.TempDir()
 	src := sqliteDB(filepath.Join(dir, "src.db"))
 	seed(t, src.Path, 2)
 	dst := sqliteDB(filepath.Join(dir, "dst.db"))
 	ctx := testCtx(t)
+	empty, err := sqlite.Open(ctx, sqlite.Options{Path: dst.Path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = empty.Close()
 	changed := false
-	_, err := dbcopy.Copy(ctx, src, dst, dbcopy.Options{Progress: func(p dbcopy.Progress) {
+	_, err = dbcopy.Copy(ctx, src, dst, dbcopy.Options{Progress: func(p dbcopy.Progress) {
 		if p.Phase != dbcopy.PhaseVerify || changed {
 			return
 		}
@@ -286,12 +294,51 @@ func TestMismatchNamesTheTable(t *testing.T) {
 		}
 	}})
 	var mm *dbcopy.MismatchError
-	if !errors.As(err, &mm) || len(mm.Tables) != 1 || mm.Tables[0] != "workflow_states" {
-		t.Fatalf("copy with a changed source = %v, want a mismatch in workflow_states", err)
+	if !errors.Is(err, sqlitefile.ErrChanged) && (!errors.As(err, &mm) || len(mm.Tables) != 1 || mm.Tables[0] != "workflow_states") {
+		t.Fatalf("copy with a changed source = %v, want a mismatch in workflow_states or a changed source", err)
 	}
 	_, err = dbcopy.Copy(ctx, src, dst, dbcopy.Options{})
 	var ne *dbcopy.NotEmptyError
 	if !errors.As(err, &ne) || !ne.Unfinished {
 		t.Fatalf("target after a failed verification: %v, want marked unfinished", err)
+	}
+}
+
+// TestNewSQLiteTargetAppearsOnlyWhenVerified: a copy into a SQLite file that does not exist yet
+// writes a temporary file beside it; a copy that fails leaves no file under the target's name and
+// nothing else behind, and one that succeeds leaves exactly the target, mode 0600.
+func TestNewSQLiteTargetAppearsOnlyWhenVerified(t *testing.T) {
+	dir := t.TempDir()
+	src := sqliteDB(filepath.Join(dir, "src.db"))
+	seed(t, src.Path, 3)
+	out := t.TempDir()
+	dst := sqliteDB(filepath.Join(out, "dst.db"))
+	ctx, cancel := context.WithCancel(testCtx(t))
+	_, err := dbcopy.Copy(ctx, src, dst, dbcopy.Options{Progress: func(p dbcopy.Progress) {
+		if p.Table == "task_states" {
+			cancel()
+		}
+	}})
+	if err == nil {
+		t.Fatal("a cancelled copy succeeded")
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Fatalf("a failed copy left %v", entries)
+	}
+	if _, err := dbcopy.Copy(testCtx(t), src, dst, dbcopy.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 1 || entries[0].Name() != "dst.db" {
+		t.Fatalf("after the copy the folder holds %v, want dst.db only", entries)
+	}
+	if fi, _ := os.Stat(dst.Path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("dst.db mode %o, want 0600", fi.Mode().Perm())
+	}
+	want, got := checksums(t, src), checksums(t, dst)
+	for _, name := range dbcopy.TableNames() {
+		if want[name].SourceChecksum != got[name].SourceChecksum {
+			t.Errorf("%s differs", name)
+		}
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,99 +11,51 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"compozy.dev/setup/core/config"
-	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/factory"
-	"compozy.dev/setup/core/storage/postgres"
-	"compozy.dev/setup/core/storage/sqlite"
 )
 
-// endpoint is one side of a copy: an open database of either dialect.
+// endpoint is one side of a copy: an open database of either dialect, through the one door.
 type endpoint struct {
 	dialect string
 	target  string
-	// h is set for a target (and a PostgreSQL source): the driver's own handle.
-	h *factory.Handle
-	// db runs SQLite statements: the writer of a target, a read-only pool for a source.
+	h       *factory.Handle
+	// db runs SQLite statements: the writer of a target, the read-only pool of a source.
 	db *sql.DB
 	// pool runs PostgreSQL statements.
 	pool *pgxpool.Pool
-	// path is the SQLite file.
-	path string
 }
 
-// openSource opens the source for reading. A SQLite source is opened read-only and must exist.
+// openSource opens the source read-only: a SQLite source must exist, and nothing is created
+// beside it.
 func openSource(ctx context.Context, db config.Database) (*endpoint, error) {
-	target := factory.Target(db)
-	switch db.Driver {
-	case config.DriverSQLite:
-		if db.Path == "" || db.Path == config.MemoryPath {
-			return nil, fmt.Errorf("open source: SQLite path %q is not a database file", db.Path)
-		}
-		abs, err := filepath.Abs(db.Path)
-		if err != nil {
-			return nil, fmt.Errorf("open source: resolve %s: %w", db.Path, err)
-		}
-		if _, err := os.Stat(abs); err != nil {
-			return nil, fmt.Errorf("open source %s: %w", target, err)
-		}
-		ro, err := sql.Open("sqlite", sqlite.FileURI(abs)+"?mode=ro&_pragma=busy_timeout(5000)")
-		if err != nil {
-			return nil, fmt.Errorf("open source %s: %w", target, err)
-		}
-		if err := ro.PingContext(ctx); err != nil {
-			_ = ro.Close()
-			return nil, fmt.Errorf("open source %s: %w", target, err)
-		}
-		return &endpoint{dialect: config.DriverSQLite, target: target, db: ro, path: abs}, nil
-	default:
-		return openEndpoint(ctx, db, "source")
+	if db.Driver == config.DriverSQLite && (db.Path == "" || db.Path == config.MemoryPath) {
+		return nil, fmt.Errorf("open source: SQLite path %q is not a database file", db.Path)
 	}
+	return openEndpoint(ctx, db, factory.ReadOnly, "source")
 }
 
 // openTarget opens the target for writing (creating a SQLite file when missing).
 func openTarget(ctx context.Context, db config.Database) (*endpoint, error) {
-	return openEndpoint(ctx, db, "target")
+	if db.Driver == config.DriverSQLite && (db.Path == "" || db.Path == config.MemoryPath) {
+		return nil, fmt.Errorf("open target: SQLite path %q is not a database file", db.Path)
+	}
+	return openEndpoint(ctx, db, factory.ReadWrite, "target")
 }
 
-func openEndpoint(ctx context.Context, db config.Database, role string) (*endpoint, error) {
-	if db.Driver == config.DriverSQLite && (db.Path == "" || db.Path == config.MemoryPath) {
-		return nil, fmt.Errorf("open %s: SQLite path %q is not a database file", role, db.Path)
-	}
-	h, err := factory.Open(ctx, db)
+func openEndpoint(ctx context.Context, db config.Database, mode factory.Mode, role string) (*endpoint, error) {
+	h, err := factory.Open(ctx, db, mode)
 	if err != nil {
 		return nil, fmt.Errorf("open %s %s: %w", role, factory.Target(db), err)
 	}
-	e := &endpoint{dialect: h.Dialect, target: h.Target, h: h, path: h.Path}
-	if pg, ok := h.Store.(*postgres.DB); ok {
-		e.pool = pg.Pool()
-	} else {
+	e := &endpoint{dialect: h.Dialect, target: h.Target, h: h, pool: h.Pool}
+	if e.pool == nil {
 		e.db = h.SQL
 	}
 	return e, nil
 }
 
-func (e *endpoint) close() {
-	if e.h != nil {
-		_ = e.h.Close()
-		return
-	}
-	if e.db != nil {
-		_ = e.db.Close()
-	}
-}
-
-// migrator returns a migrator over the endpoint's connection.
-func (e *endpoint) migrator() (*migrate.Migrator, error) {
-	db := e.db
-	if e.h != nil {
-		db = e.h.SQL
-	}
-	path := ""
-	if e.h != nil {
-		path = e.path
-	}
-	return migrate.New(db, e.dialect, migrate.Options{Path: path})
-}
+func (e *endpoint) close() error { return e.h.Close() }
 
 // exec runs a statement without arguments.
 func (e *endpoint) exec(ctx context.Context, q string) error {
@@ -229,9 +179,9 @@ func fromSQLite(k kind, v any) (any, error) {
 	case kTime:
 		switch x := v.(type) {
 		case string:
-			return sqlite.ParseTime(x)
+			return storage.ParseTimeText(x)
 		case []byte:
-			return sqlite.ParseTime(string(x))
+			return storage.ParseTimeText(string(x))
 		case time.Time:
 			return x.UTC(), nil
 		}
@@ -374,7 +324,7 @@ func (e *endpoint) writeSQLiteBatch(ctx context.Context, t table, q string, next
 // toSQLite converts a neutral value for SQLite: timestamps as the driver writes them.
 func toSQLite(k kind, v any) any {
 	if t, ok := v.(time.Time); ok && k == kTime {
-		return sqlite.FormatTime(t)
+		return storage.FormatTimeText(t)
 	}
 	return v
 }

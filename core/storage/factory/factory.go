@@ -1,62 +1,113 @@
-// Package factory opens the storage driver a configuration names. It is the one place that
-// imports both drivers, so that core/storage stays free of them and callers stay free of
-// driver switches.
+// Package factory is the one door to every database: every command opens the database a
+// configuration names through Open, in one of three modes (read-only, read-write, scratch), and
+// gets a Handle with the store, the migrator and the database's identity. It is the one place
+// that imports both storage drivers, so that core/storage stays free of them and callers stay
+// free of driver switches; and the one place that makes a migrator for a real database, so that
+// every migrator takes the migration lock of the database's real file.
+//
+// What the modes promise, for every caller:
+//   - ReadOnly creates, changes and removes no file: not the database, not a -wal, -shm,
+//     -journal or lock file, not a folder (see sqlite.OpenReadOnly); a missing SQLite file is an
+//     error wrapping fs.ErrNotExist.
+//   - ReadWrite creates a missing SQLite file (0600, in a 0750 folder), follows symbolic links to
+//     the real file (also a link to a file that does not exist yet), and refuses a file with more
+//     than one hard link.
+//   - Scratch creates a new, migrated database beside the configured one (a file in the same
+//     folder, or a database or schema on the same server) and drops it on Close.
+//
+// A database is its identity, not its spelling: a SQLite database is its real file (device and
+// inode), a PostgreSQL database is its server (system identifier), database and schema.
 package factory
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
-	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/postgres"
 	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage/sqlitefile"
 )
 
-// Handle is an open database: the repositories plus what migrations and diagnostics need.
+// Mode is what a Handle may do.
+type Mode int
+
+// The modes.
+const (
+	// ReadOnly reads and changes nothing, not even a file beside the database.
+	ReadOnly Mode = iota + 1
+	// ReadWrite reads and writes, creating a missing SQLite file.
+	ReadWrite
+	// Scratch is a new, migrated database beside the configured one, dropped on Close.
+	Scratch
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ReadOnly:
+		return "read-only"
+	case ReadWrite:
+		return "read-write"
+	case Scratch:
+		return "scratch"
+	}
+	return "mode " + strconv.Itoa(int(m))
+}
+
+// Handle is an open database.
 type Handle struct {
-	// Store is the repositories.
+	// Mode is the mode it was opened in.
+	Mode Mode
+	// Store is the repositories (ReadWrite and Scratch; nil for ReadOnly).
 	Store storage.Store
-	// SQL is a database/sql handle for goose: the SQLite writer, or a pgx stdlib handle over
-	// the PostgreSQL pool. Close closes it; do not close it yourself.
+	// SQL is a database/sql handle: the SQLite writer (ReadWrite, Scratch) or read-only pool
+	// (ReadOnly), or a pgx stdlib handle over the PostgreSQL pool. Close closes it.
 	SQL *sql.DB
-	// Dialect is config.DriverSQLite or config.DriverPostgres (also the migrations' dialect
-	// names).
+	// Pool is the PostgreSQL pool (for COPY); nil for SQLite.
+	Pool *pgxpool.Pool
+	// Migrator runs Compozy's migrations on this database. For SQLite it locks the real file's
+	// migration lock; on a ReadOnly handle it only reads (its writing runs fail).
+	Migrator *migrate.Migrator
+	// Dialect is config.DriverSQLite or config.DriverPostgres (also the migrations' dialect).
 	Dialect string
-	// Path is the absolute SQLite file (or ":memory:"); "" for PostgreSQL.
+	// Path is the real SQLite file (absolute, links followed) or ":memory:"; "" for PostgreSQL.
 	Path string
 	// Target is the database in printable form, secrets redacted (see Target).
 	Target string
+	// Scratch describes a scratch database: "file", "database" or "schema"; "" otherwise.
+	ScratchKind string
+
+	db      config.Database
+	ro      *sqlite.ReadOnly
+	pg      *postgres.DB
+	closers []func() error
 }
 
-// Close closes the store and its connections.
-func (h *Handle) Close() error {
-	if err := h.Store.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", h.Target, err)
+// Open opens the database db describes in mode. Errors name the database (redacted) and the
+// step that failed; a SQLite file that does not exist is, in ReadOnly mode, an error wrapping
+// fs.ErrNotExist.
+func Open(ctx context.Context, db config.Database, mode Mode) (*Handle, error) {
+	if mode == Scratch {
+		return OpenScratch(ctx, db, false)
 	}
-	return nil
-}
-
-// Open opens the database db describes. It connects (PostgreSQL) or creates the file
-// (SQLite) but applies no migration.
-func Open(ctx context.Context, db config.Database) (*Handle, error) {
+	if mode != ReadOnly && mode != ReadWrite {
+		return nil, fmt.Errorf("open database: unknown %s", mode)
+	}
 	switch db.Driver {
 	case config.DriverSQLite:
-		d, err := sqlite.Open(ctx, SQLiteOptions(db))
-		if err != nil {
-			return nil, err
-		}
-		return &Handle{Store: d, SQL: d.Writer(), Dialect: config.DriverSQLite, Path: d.Path(),
-			Target: "sqlite " + d.Path()}, nil
+		return openSQLite(ctx, db, mode, false)
 	case config.DriverPostgres:
-		d, err := postgres.Open(ctx, PostgresOptions(db))
-		if err != nil {
-			return nil, err
-		}
-		return &Handle{Store: d, SQL: d.SQLDB(), Dialect: config.DriverPostgres, Target: d.Redacted()}, nil
+		return openPostgres(ctx, db, mode)
 	case "":
 		return nil, fmt.Errorf("open database: no driver configured (want %q or %q)", config.DriverPostgres, config.DriverSQLite)
 	default:
@@ -64,9 +115,110 @@ func Open(ctx context.Context, db config.Database) (*Handle, error) {
 	}
 }
 
+func openSQLite(ctx context.Context, db config.Database, mode Mode, naive bool) (*Handle, error) {
+	if db.Path == "" {
+		return nil, errors.New("open database: SQLite needs a path (database.path)")
+	}
+	h := &Handle{Mode: mode, Dialect: config.DriverSQLite, db: db}
+	if mode == ReadOnly && db.Path != sqlite.MemoryPath {
+		ro, err := sqlite.OpenReadOnly(ctx, db.Path, db.BusyTimeout)
+		if err != nil {
+			return nil, err
+		}
+		h.ro, h.SQL, h.Path = ro, ro.DB, ro.Info.Path
+		h.Target = "sqlite " + h.Path
+		h.closers = append(h.closers, ro.Close)
+		m, err := migrate.New(ro.DB, config.DriverSQLite, migrate.Options{ReadOnly: true})
+		if err != nil {
+			_ = h.Close()
+			return nil, fmt.Errorf("prepare migrations: %w", err)
+		}
+		h.Migrator = m
+		return h, nil
+	}
+	opts := SQLiteOptions(db)
+	opts.Naive = naive
+	d, err := sqlite.Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	h.Store, h.SQL, h.Path = d, d.Writer(), d.Path()
+	h.Target = "sqlite " + h.Path
+	h.closers = append(h.closers, d.Close)
+	m, err := migrate.New(h.SQL, config.DriverSQLite, migrate.Options{Path: h.Path, ReadOnly: mode == ReadOnly})
+	if err != nil {
+		_ = h.Close()
+		return nil, fmt.Errorf("prepare migrations: %w", err)
+	}
+	h.Migrator = m
+	return h, nil
+}
+
+func openPostgres(ctx context.Context, db config.Database, mode Mode) (*Handle, error) {
+	d, err := postgres.Open(ctx, PostgresOptions(db))
+	if err != nil {
+		return nil, err
+	}
+	h := &Handle{Mode: mode, Dialect: config.DriverPostgres, db: db, pg: d, SQL: d.SQLDB(), Pool: d.Pool(),
+		Target: d.Redacted()}
+	h.closers = append(h.closers, d.Close)
+	if mode != ReadOnly {
+		h.Store = d
+	}
+	m, err := migrate.New(h.SQL, config.DriverPostgres, migrate.Options{ReadOnly: mode == ReadOnly})
+	if err != nil {
+		_ = h.Close()
+		return nil, fmt.Errorf("prepare migrations: %w", err)
+	}
+	h.Migrator = m
+	return h, nil
+}
+
+// Close closes the store and its connections, and drops a scratch database.
+func (h *Handle) Close() error {
+	var errs []error
+	for i := len(h.closers) - 1; i >= 0; i-- {
+		if err := h.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	h.closers = nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close %s: %w", h.Target, err)
+	}
+	return nil
+}
+
+// Config is the database settings the handle was opened with (Path is the real file).
+func (h *Handle) Config() config.Database {
+	db := h.db
+	if h.Path != "" {
+		db.Path = h.Path
+	}
+	return db
+}
+
+// Ping checks that the database answers.
+func (h *Handle) Ping(ctx context.Context) error {
+	if err := h.SQL.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", h.Target, err)
+	}
+	return nil
+}
+
+// Unchanged reports whether a read-only SQLite file is still as it was when it was opened, which
+// makes what was read from it one consistent snapshot (see sqlite.ReadOnly.Unchanged). It is nil
+// for every other handle.
+func (h *Handle) Unchanged() error {
+	if h.ro == nil || h.ro.How != sqlite.ReadImmutable {
+		return nil
+	}
+	return h.ro.Unchanged()
+}
+
 // Target describes the database db points at without opening it, secrets redacted:
-// "sqlite /abs/path/compozy.db", "sqlite :memory:", or a PostgreSQL URL such as
-// "postgres://app:[redacted]@db:5432/compozy?sslmode=disable".
+// "sqlite /abs/path/compozy.db" (the real file when the path is a symbolic link), "sqlite
+// :memory:", or a PostgreSQL URL such as "postgres://app:[redacted]@db:5432/compozy?sslmode=disable".
 func Target(db config.Database) string {
 	switch db.Driver {
 	case config.DriverSQLite:
@@ -76,8 +228,8 @@ func Target(db config.Database) string {
 		case sqlite.MemoryPath:
 			return "sqlite " + sqlite.MemoryPath
 		}
-		if abs, err := filepath.Abs(db.Path); err == nil {
-			return "sqlite " + abs
+		if real, err := sqlitefile.Resolve(db.Path); err == nil {
+			return "sqlite " + real
 		}
 		return "sqlite " + db.Path
 	case config.DriverPostgres:
@@ -86,6 +238,21 @@ func Target(db config.Database) string {
 		return fmt.Sprintf("unknown database driver %q", db.Driver)
 	}
 }
+
+// Errors of a ReadOnly SQLite open beyond those of package sqlitefile (which the doctor and the
+// commands test with errors.Is without importing the driver).
+var (
+	// ErrHotJournal: a crashed writer's rollback journal must be rolled back by a writer first.
+	ErrHotJournal = sqlite.ErrHotJournal
+	// ErrNeedsSHM: a -wal without its -shm, which reading would have to create.
+	ErrNeedsSHM = sqlite.ErrNeedsSHM
+)
+
+// IsBusy reports whether err is SQLite's "database is locked".
+func IsBusy(err error) bool { return sqlite.IsBusy(err) }
+
+// IsNotExist reports whether err says that a SQLite database file does not exist.
+func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
 // SQLiteOptions maps the configuration to the SQLite driver. max_open_conns sizes the read-only
 // pool (the one writer connection comes on top); the pool-lifetime settings do not apply.
@@ -121,4 +288,25 @@ func PostgresOptions(db config.Database) postgres.Options {
 
 func clampInt32(n int) int32 {
 	return int32(min(max(n, 0), math.MaxInt32))
+}
+
+// ConnSettings are the resolved PostgreSQL connection settings, for programs that connect on
+// their own (pg_dump). Password is a secret: pass it in an environment, never in argv.
+type ConnSettings struct {
+	Host, User, Database, Password, SSLMode string
+	Port                                     int
+	// ConnectTimeout is database.connect_timeout (or connect_timeout in conn_string); 0 means none.
+	ConnectTimeout time.Duration
+}
+
+// PostgresConnSettings resolves db's PostgreSQL connection settings without connecting.
+func PostgresConnSettings(db config.Database) (ConnSettings, error) {
+	o := PostgresOptions(db)
+	cfg, err := postgres.PoolConfig(o)
+	if err != nil {
+		return ConnSettings{}, err
+	}
+	cc := cfg.ConnConfig
+	return ConnSettings{Host: cc.Host, Port: int(cc.Port), User: cc.User, Database: cc.Database, Password: cc.Password,
+		SSLMode: postgres.SSLModeSetting(o), ConnectTimeout: cc.ConnectTimeout}, nil
 }

@@ -23,7 +23,7 @@ func testCtx(t testing.TB) context.Context {
 // openMigrated opens db through the factory and applies the migrations.
 func openMigrated(tb testing.TB, db config.Database) *factory.Handle {
 	tb.Helper()
-	h, err := factory.Open(testCtx(tb), db)
+	h, err := factory.Open(testCtx(tb), db, factory.ReadWrite)
 	if err != nil {
 		tb.Fatalf("open %s: %v", factory.Target(db), err)
 	}
@@ -96,7 +96,7 @@ func TestOpenPostgres(t *testing.T) {
 
 func TestOpenRejectsUnknownDriver(t *testing.T) {
 	for _, driver := range []string{"", "mysql"} {
-		_, err := factory.Open(testCtx(t), config.Database{Driver: driver})
+		_, err := factory.Open(testCtx(t), config.Database{Driver: driver}, factory.ReadWrite)
 		if err == nil {
 			t.Errorf("driver %q: Open succeeded", driver)
 		}

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -81,7 +82,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to %s: %w", target, err)
+		return nil, ConnectError(target, cfg.ConnConfig, err)
 	}
 	now := opts.Now
 	if now == nil {
@@ -89,6 +90,36 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	return &DB{pool: pool, target: target, now: now}, nil
 }
+
+// ConnectError is err, a failed connection to target, with the server that did not answer
+// named: "connect to postgres://...: no answer from db:5432 within 5s (database.connect_timeout)".
+// It never holds the password (pgx's connect errors name the user and database only).
+func ConnectError(target string, cc *pgx.ConnConfig, err error) error {
+	if !pgconn.Timeout(err) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("connect to %s: %w", target, err)
+	}
+	where := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+	if strings.HasPrefix(cc.Host, "/") {
+		where = cc.Host + "/.s.PGSQL." + strconv.Itoa(int(cc.Port))
+	}
+	limit := ""
+	if cc.ConnectTimeout > 0 {
+		limit = " within " + cc.ConnectTimeout.String() + " (database.connect_timeout)"
+	}
+	return &TimeoutError{Target: target, Where: where, Msg: "no answer from " + where + limit, Err: err}
+}
+
+// TimeoutError is a connection that got no answer in time.
+type TimeoutError struct {
+	Target string
+	// Where is the host and port (or socket) that did not answer.
+	Where string
+	Msg   string
+	Err   error
+}
+
+func (e *TimeoutError) Error() string { return "connect to " + e.Target + ": " + e.Msg }
+func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // PoolConfig turns opts into a pgxpool configuration without connecting. It is exported so
 // that callers (and tests) can see exactly what Open would use.
@@ -260,6 +291,15 @@ func redactedFromConfig(cfg *pgxpool.Config, opts Options) string {
 	query = append(query, "sslmode="+sslMode(opts))
 	b.WriteString("?" + strings.Join(query, "&"))
 	return b.String()
+}
+
+// SSLModeSetting is the sslmode opts name explicitly (in conn_string or ssl_mode), or "" when
+// they leave it to libpq's default.
+func SSLModeSetting(opts Options) string {
+	if opts.ConnString == "" {
+		return opts.SSLMode
+	}
+	return connStringSetting(opts.ConnString, "sslmode")
 }
 
 // sslMode is the sslmode in effect: explicit in the settings, else PGSSLMODE, else libpq's

@@ -143,37 +143,9 @@ func IsBusy(err error) bool {
 	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
 }
 
-// timeLayout is how timestamps are written: RFC 3339 in UTC with a fixed nine-digit fraction, so
-// that text order is time order.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
+func formatTime(t time.Time) string { return storage.FormatTimeText(t) }
 
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-// FormatTime formats a timestamp the way the repositories store it: RFC 3339 in UTC with a
-// fixed nine-digit fraction, so that text order is time order. Tools that write rows directly
-// (compozy db copy) use it to write what the driver writes.
-func FormatTime(t time.Time) string { return formatTime(t) }
-
-// ParseTime reads a timestamp column the way the repositories do, in any of the forms found in
-// Compozy databases, and returns it in UTC.
-func ParseTime(s string) (time.Time, error) { return parseTime(s) }
-
-// parseTime accepts the timestamp forms found in Compozy databases: ours, Compozy's own
-// (RFC3339Nano, RFC3339) and SQLite's datetime('now') of the column defaults and the task trigger.
-func parseTime(s string) (time.Time, error) {
-	for _, layout := range [...]string{
-		time.RFC3339Nano,
-		time.RFC3339,
-		"2006-01-02 15:04:05.999999999-07:00",
-		"2006-01-02 15:04:05.999999999",
-		"2006-01-02 15:04:05",
-	} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("parse timestamp %q: not RFC 3339 or SQLite datetime", s)
-}
+func parseTime(s string) (time.Time, error) { return storage.ParseTimeText(s) }
 
 // now is the current time in UTC, in microseconds like PostgreSQL's timestamptz, so that both
 // drivers return the same values.

@@ -31,9 +31,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"compozy.dev/setup/core/storage"
+	"compozy.dev/setup/core/storage/sqlitefile"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -52,7 +54,7 @@ const (
 // Options configures Open.
 type Options struct {
 	// Path is the database file, or MemoryPath. A relative path is made absolute against the
-	// working directory.
+	// working directory, and symbolic links are followed: the database is the real file.
 	Path string
 	// BusyTimeout is how long a connection waits for a lock held by another connection or
 	// process before SQLITE_BUSY. Default DefaultBusyTimeout; it is set in whole milliseconds.
@@ -222,31 +224,53 @@ func oneOf(s string, set ...string) bool {
 	return false
 }
 
-// prepareFile makes path absolute, creates its folder (0750) and, when missing, the file
-// (0600), so that SQLite's -wal and -shm files, which copy the database file's mode, are private
-// too.
+// prepareFile resolves path to the database's real file (symbolic links followed, even to a file
+// that does not exist yet), creates its folder (0750) and, when missing, the file (0600), so
+// that SQLite's -wal and -shm files, which copy the database file's mode, are private too. A
+// file with more than one hard link is refused: SQLite names its -wal and -journal after the
+// path, so two names for one file would each get their own and corrupt it.
 func prepareFile(path string) (string, error) {
-	abs, err := filepath.Abs(path)
+	real, err := sqlitefile.Resolve(path)
 	if err != nil {
-		return "", fmt.Errorf("resolve sqlite path %s: %w", path, err)
+		return "", fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	dir := filepath.Dir(abs)
+	dir := filepath.Dir(real)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("create sqlite folder %s: %w", dir, err)
 	}
-	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(real, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	switch {
 	case err == nil:
 		if err := f.Close(); err != nil {
-			return "", fmt.Errorf("create sqlite file %s: %w", abs, err)
+			return "", fmt.Errorf("create sqlite file %s: %w", real, err)
 		}
 	case errors.Is(err, fs.ErrExist):
 		// An existing database keeps its mode; the doctor reports a loose one.
 	default:
-		return "", fmt.Errorf("create sqlite file %s: %w", abs, err)
+		return "", fmt.Errorf("create sqlite file %s: %w", real, err)
 	}
-	return abs, nil
+	info, err := sqlitefile.Stat(real)
+	if err != nil {
+		return "", fmt.Errorf("open sqlite %s: %w", real, err)
+	}
+	if info.Links > 1 {
+		return "", fmt.Errorf("open sqlite %s: %w", real, &LinkedError{Path: real, Links: info.Links})
+	}
+	return real, nil
 }
+
+// LinkedError refuses to write a database file that has more than one name (hard links).
+type LinkedError struct {
+	Path  string
+	Links uint64
+}
+
+func (e *LinkedError) Error() string {
+	return fmt.Sprintf("the file has %d hard links (names); SQLite keeps its -wal and -journal beside the name it was opened by, so writing through two names corrupts the database: remove the other names (find them with: find / -xdev -samefile %s), keeping one", e.Links, e.Path)
+}
+
+// Is makes errors.Is(err, sqlitefile.ErrLinked) true.
+func (e *LinkedError) Is(target error) bool { return target == sqlitefile.ErrLinked }
 
 // fileURI is the SQLite URI of an absolute path, with the characters that would end the path
 // (?, #) or start an escape (%) escaped.
@@ -311,7 +335,7 @@ func (d *DB) checkJournalMode(ctx context.Context, want string) error {
 	return nil
 }
 
-// Path returns the absolute path of the database file, or MemoryPath.
+// Path returns the real path of the database file (absolute, links followed), or MemoryPath.
 func (d *DB) Path() string { return d.path }
 
 // JournalMode returns the journal mode read back when the database was opened, in lower case

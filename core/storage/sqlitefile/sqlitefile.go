@@ -1,0 +1,258 @@
+// Package sqlitefile knows a SQLite database as a file, without opening it: its real path (a
+// database is its file, whatever name leads to it), its identity (device and inode), its header,
+// and the files SQLite keeps beside it (-wal, -shm, -journal). It imports no SQLite driver, so
+// the doctor and the commands can inspect a database without a way to change it.
+package sqlitefile
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Suffixes of the files SQLite keeps beside a database.
+const (
+	WALSuffix     = "-wal"
+	SHMSuffix     = "-shm"
+	JournalSuffix = "-journal"
+)
+
+// maxLinks bounds how many symbolic links Resolve follows, as the kernel does (ELOOP).
+const maxLinks = 40
+
+// Errors of Resolve and ReadHeader; test with errors.Is.
+var (
+	// ErrIsDirectory means a folder has the database's name.
+	ErrIsDirectory = errors.New("is a directory, not a database file")
+	// ErrNotRegular means something other than a file (a device, a socket) has the name.
+	ErrNotRegular = errors.New("is not a regular file")
+	// ErrNotSQLite means the file does not start with SQLite's header.
+	ErrNotSQLite = errors.New("not a SQLite database")
+	// ErrTruncated means the file is shorter than its header says.
+	ErrTruncated = errors.New("truncated SQLite database")
+	// ErrLinkLoop means symbolic links lead in a circle or too deep.
+	ErrLinkLoop = errors.New("too many levels of symbolic links")
+	// ErrChanged means another process wrote to the file while it was read without locks.
+	ErrChanged = errors.New("the database changed while it was read (another process wrote to it)")
+	// ErrLinked means the file has more than one hard link: the same database under several
+	// names, which SQLite cannot keep consistent (each name gets its own -wal and -journal).
+	ErrLinked = errors.New("the database file has more than one name (hard links)")
+)
+
+// Resolve returns the real path of the database named path: absolute, every symbolic link
+// followed, including a last link that points at a file which does not exist yet (the file
+// SQLite would create is the link's target, so that is the database). The folders on the way
+// must exist unless the file does not: then the missing folders are left for the caller to
+// create, and the path is resolved as far as it exists. A folder with the name is
+// ErrIsDirectory.
+func Resolve(path string) (string, error) {
+	p, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", path, err)
+	}
+	for range maxLinks {
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return resolveMissing(p)
+		case err != nil:
+			return "", fmt.Errorf("resolve %s: %w", path, err)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return "", fmt.Errorf("resolve %s: %w", path, err)
+			}
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(filepath.Dir(p), target)
+			}
+			p = filepath.Clean(target)
+			continue
+		case fi.IsDir():
+			return "", fmt.Errorf("%s %w", p, ErrIsDirectory)
+		}
+		// An existing file: resolve the folders it is in.
+		dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+		if err != nil {
+			return "", fmt.Errorf("resolve %s: %w", path, err)
+		}
+		return filepath.Join(dir, filepath.Base(p)), nil
+	}
+	return "", fmt.Errorf("resolve %s: %w", path, ErrLinkLoop)
+}
+
+// resolveMissing resolves the folders of a file that does not exist: the longest existing
+// prefix through EvalSymlinks, the rest as written.
+func resolveMissing(p string) (string, error) {
+	dir, rest := filepath.Dir(p), filepath.Base(p)
+	for {
+		real, err := filepath.EvalSymlinks(dir)
+		if err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("resolve %s: %w", p, err)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return p, nil
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+		dir = parent
+	}
+}
+
+// Info is what the file system says about a database file.
+type Info struct {
+	// Path is the real path.
+	Path string
+	// Dev and Ino identify the file: two names with the same Dev and Ino are one database.
+	Dev, Ino uint64
+	// Links is the number of hard links; more than one means the database has several names.
+	Links uint64
+	Size  int64
+	Mode  fs.FileMode
+	UID   uint32
+	// ModTime and ChangeTime in nanoseconds, to tell whether the file changed.
+	ModTime, ChangeTime int64
+}
+
+// Stat returns the Info of the file at the real path p (see Resolve). A folder is
+// ErrIsDirectory, another non-file ErrNotRegular.
+func Stat(p string) (Info, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return Info{}, err
+	}
+	if fi.IsDir() {
+		return Info{}, fmt.Errorf("%s %w", p, ErrIsDirectory)
+	}
+	if !fi.Mode().IsRegular() {
+		return Info{}, fmt.Errorf("%s %w (%s)", p, ErrNotRegular, fi.Mode().Type())
+	}
+	info := Info{Path: p, Size: fi.Size(), Mode: fi.Mode().Perm(), Links: 1}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		info.Dev, info.Ino, info.Links, info.UID = uint64(st.Dev), st.Ino, uint64(st.Nlink), st.Uid
+		info.ModTime = st.Mtim.Sec*1e9 + st.Mtim.Nsec
+		info.ChangeTime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
+	}
+	return info, nil
+}
+
+// Same reports whether a and b are one file.
+func (a Info) Same(b Info) bool { return a.Dev == b.Dev && a.Ino == b.Ino && a.Ino != 0 }
+
+// Unchanged reports whether the file is the same file with the same size and times as when a
+// was taken.
+func (a Info) Unchanged(b Info) bool {
+	return a.Same(b) && a.Size == b.Size && a.ModTime == b.ModTime && a.ChangeTime == b.ChangeTime
+}
+
+// Header is what the first 100 bytes of a SQLite file say.
+type Header struct {
+	PageSize  int64
+	PageCount int64 // 0 when the header's count is not valid
+	FreePages int64
+	// WAL is set when the file format versions say WAL (journal_mode=wal).
+	WAL  bool
+	Size int64
+}
+
+// ReadHeader reads and checks the SQLite header of the file at path. An empty file is valid
+// (Size 0): SQLite writes the header with the first table.
+func ReadHeader(path string) (Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Header{}, err
+	}
+	if fi.IsDir() {
+		return Header{}, fmt.Errorf("%s %w", path, ErrIsDirectory)
+	}
+	h := Header{Size: fi.Size()}
+	if h.Size == 0 {
+		return h, nil
+	}
+	buf := make([]byte, 100)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return h, err
+	}
+	if n < 16 || string(buf[:16]) != "SQLite format 3\x00" {
+		return h, ErrNotSQLite
+	}
+	if n < 100 {
+		return h, fmt.Errorf("%w: the file ends inside the 100-byte header (%d bytes)", ErrTruncated, h.Size)
+	}
+	h.PageSize = int64(binary.BigEndian.Uint16(buf[16:18]))
+	if h.PageSize == 1 {
+		h.PageSize = 65536
+	}
+	h.WAL = buf[18] == 2 && buf[19] == 2
+	if binary.BigEndian.Uint32(buf[24:28]) == binary.BigEndian.Uint32(buf[92:96]) {
+		h.PageCount = int64(binary.BigEndian.Uint32(buf[28:32]))
+	}
+	h.FreePages = int64(binary.BigEndian.Uint32(buf[36:40]))
+	switch {
+	case h.PageSize < 512 || h.PageSize&(h.PageSize-1) != 0:
+		return h, fmt.Errorf("%w: page size %d in the header is invalid", ErrNotSQLite, h.PageSize)
+	case h.Size%h.PageSize != 0:
+		return h, fmt.Errorf("%w: %d bytes is not a whole number of %d-byte pages", ErrTruncated, h.Size, h.PageSize)
+	case h.PageCount > 0 && h.Size < h.PageCount*h.PageSize:
+		return h, fmt.Errorf("%w: the header says %d pages but the file has %d bytes", ErrTruncated, h.PageCount, h.Size)
+	}
+	return h, nil
+}
+
+// Sides are the files SQLite keeps beside a database, as they are now.
+type Sides struct {
+	// WAL, SHM and Journal are set when the file exists; the sizes are 0 otherwise.
+	WAL, SHM, Journal             bool
+	WALSize, SHMSize, JournalSize int64
+}
+
+// SideFiles reports which of -wal, -shm and -journal exist beside the database at path.
+func SideFiles(path string) Sides {
+	var s Sides
+	s.WAL, s.WALSize = exists(path + WALSuffix)
+	s.SHM, s.SHMSize = exists(path + SHMSuffix)
+	s.Journal, s.JournalSize = exists(path + JournalSuffix)
+	return s
+}
+
+func exists(path string) (bool, int64) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return false, 0
+	}
+	return true, fi.Size()
+}
+
+// journalMagic starts the header of a rollback journal that holds a transaction to roll back.
+var journalMagic = [8]byte{0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7}
+
+// JournalHasTransaction reports whether the -journal beside path holds the pages of a
+// transaction (its header starts with the journal magic): either a writer is in the middle of
+// a transaction now, or one crashed there and left a hot journal that the next writer rolls
+// back. Which of the two is told by the locks (a live writer holds the RESERVED lock) or by
+// SQLite itself when the file is opened.
+func JournalHasTransaction(path string) bool {
+	f, err := os.Open(path + JournalSuffix)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [8]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	return b == journalMagic
+}
