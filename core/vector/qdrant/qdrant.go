@@ -120,7 +120,9 @@ func ParseURL(raw string) (Endpoint, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("not a valid URL: %w", vector.Redact(err, passwordOf(raw)))
+		// url.Parse quotes the whole URL, and its reason quotes the part it choked on (often a
+		// piece of the password): say what is wrong without either.
+		return Endpoint{}, errors.New("not a valid URL (percent-encode special characters in the password or api_key)")
 	}
 	host := u.Hostname()
 	if host == "" {
