@@ -33,4 +33,3 @@ func TestErrorKind(t *testing.T) {
 		t.Errorf("deadline: %s", got)
 	}
 }
-

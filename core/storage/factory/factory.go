@@ -294,7 +294,7 @@ func clampInt32(n int) int32 {
 // their own (pg_dump). Password is a secret: pass it in an environment, never in argv.
 type ConnSettings struct {
 	Host, User, Database, Password, SSLMode string
-	Port                                     int
+	Port                                    int
 	// ConnectTimeout is database.connect_timeout (or connect_timeout in conn_string); 0 means none.
 	ConnectTimeout time.Duration
 }

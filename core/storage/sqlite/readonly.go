@@ -176,4 +176,3 @@ func (r *ReadOnly) Unchanged() error {
 
 // Close closes the pool.
 func (r *ReadOnly) Close() error { return r.DB.Close() }
-
