@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,20 +44,55 @@ func runMigrateCLI(t *testing.T, dir string, env []string, args ...string) cliRu
 	return cliRun{out: out.String(), errOut: errOut.String(), code: exitCode(err)}
 }
 
-// buildCompozy builds the compozy binary into a temporary folder of t and returns its path.
+// testBinary is the compozy binary of this test run: built once, on first use, by
+// buildCompozy, into a folder TestMain removes at the end.
+var testBinary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testBinary.dir != "" {
+		_ = os.RemoveAll(testBinary.dir)
+	}
+	os.Exit(code)
+}
+
+// buildCompozy returns the compozy binary built from this module, building it once per test
+// run. The folder it is in can be read and run by every user (tests run it as nobody).
 func buildCompozy(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary; skipped with -short")
 	}
-	bin := filepath.Join(t.TempDir(), "compozy")
-	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Dir(filepath.Dir(file)) // the module root, above cli/
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	testBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "compozy-bin-")
+		if err != nil {
+			testBinary.err = err
+			return
+		}
+		testBinary.dir = dir
+		if err := os.Chmod(dir, 0o755); err != nil {
+			testBinary.err = err
+			return
+		}
+		bin := filepath.Join(dir, "compozy")
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "build", "-o", bin, ".")
+		cmd.Dir = filepath.Dir(filepath.Dir(file)) // the module root, above cli/
+		if out, err := cmd.CombinedOutput(); err != nil {
+			testBinary.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		testBinary.path = bin
+	})
+	if testBinary.err != nil {
+		t.Fatal(testBinary.err)
 	}
-	return bin
+	return testBinary.path
 }
 
 // cleanEnv is the test process's environment without compozy's own variables, so that the
