@@ -57,6 +57,8 @@ type VectorDB struct {
 	Index      string
 	Dimension  int
 	Metric     string
+	// SecretEnvs name the variables URL refers to (${VAR}), for a comment saying to set them.
+	SecretEnvs []string
 }
 
 // Render returns a whole compozy.yaml.
@@ -87,8 +89,9 @@ func execute(name string, d Data) ([]byte, error) {
 func parse() (*template.Template, error) {
 	t := template.New("compozy.yaml").Option("missingkey=error")
 	t.Funcs(template.FuncMap{
-		"q":   Quote,
-		"ref": func(name string) string { return "${" + name + "}" },
+		"q":    Quote,
+		"ref":  func(name string) string { return "${" + name + "}" },
+		"join": strings.Join,
 		"indent": func(n int, s string) string {
 			pad := strings.Repeat(" ", n)
 			lines := strings.Split(strings.TrimRight(s, "\n"), "\n")

@@ -11,6 +11,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/huh"
+
+	"compozy.dev/setup/core/config"
 )
 
 // ErrAborted is returned when the user leaves the form (Ctrl-C or Esc).
@@ -116,7 +118,7 @@ func (f *Form) run(ctx context.Context, fields ...huh.Field) (err error) {
 // accessible prompts already show what was typed.
 func (f *Form) done(title, answer string) {
 	if !f.accessible {
-		fmt.Fprintf(f.out, "✓ %s %s\n", title, answer)
+		fmt.Fprintf(f.out, "✓ %s %s\n", title, config.Redact(answer)) // a URL's password stays off the screen
 	}
 }
 
@@ -280,9 +282,15 @@ func (f *Form) AskSettings(ctx context.Context, p Plan, s *Settings, given Given
 			if s.VectorURL == "" {
 				s.VectorURL = DefaultVectorURL(p.Provider)
 			}
-			if err := f.input(ctx, p.Provider+" URL", "", &s.VectorURL, nil); err != nil {
+			if err := f.input(ctx, p.Provider+" URL", "A password or api_key in it is moved out of the file: the file reads it from ${"+VectorPasswordEnv+"} or ${"+VectorAPIKeyEnv+"}.",
+				&s.VectorURL, checkVectorURL); err != nil {
 				return err
 			}
+			clean, secrets, err := SplitVectorURL(s.VectorURL)
+			if err != nil {
+				return err
+			}
+			s.VectorURL, s.VectorSecrets = clean, secrets
 		}
 	case ProviderFilesystem:
 		if !given.VectorPath {
@@ -317,6 +325,17 @@ func (f *Form) askPostgres(ctx context.Context, s *Settings, given Given, passwo
 			if err := f.input(ctx, "Connection string", "postgres://user@host:5432/compozy?sslmode=require; a password in it is moved out of the file.",
 				&s.ConnString, nil); err != nil {
 				return err
+			}
+			clean, pw, err := SplitPassword(s.ConnString)
+			if err != nil {
+				return err
+			}
+			s.ConnString = clean
+			if pw != "" {
+				// The password typed in the URL is the one the connection test uses; the
+				// file reads ${COMPOZY_DB_PASSWORD}.
+				*password, s.Password = pw, true
+				return nil
 			}
 		}
 	}
@@ -445,6 +464,12 @@ func (f *Form) input(ctx context.Context, title, description string, v *string, 
 	*v = strings.TrimSpace(*v)
 	f.done(title+":", *v)
 	return nil
+}
+
+// checkVectorURL refuses a URL whose secrets cannot be taken out.
+func checkVectorURL(s string) error {
+	_, _, err := SplitVectorURL(strings.TrimSpace(s))
+	return err
 }
 
 func positiveInt(s string) error {

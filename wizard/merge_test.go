@@ -2,10 +2,12 @@ package wizard
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/templates"
 )
 
 // existingFile has sections compozy does not own, comments everywhere, and both owned sections.
@@ -134,5 +136,63 @@ func TestSplitPassword(t *testing.T) {
 	}
 	if clean, _, err := SplitPassword("host=db user=app"); err != nil || clean != "host=db user=app" {
 		t.Errorf("key=value: %q %v", clean, err)
+	}
+}
+
+func TestSplitVectorURL(t *testing.T) {
+	tests := []struct {
+		in, want string
+		secrets  []VectorSecret
+	}{
+		{"redis://localhost:6379", "redis://localhost:6379", nil},
+		{"redis://:pw@r:6379/0", "redis://:${COMPOZY_VECTOR_PASSWORD}@r:6379/0", []VectorSecret{{VectorPasswordEnv, "pw"}}},
+		{"rediss://default:p%40ss@r:6380", "rediss://default:${COMPOZY_VECTOR_PASSWORD}@r:6380", []VectorSecret{{VectorPasswordEnv, "p%40ss"}}},
+		{"redis://user@r:6379", "redis://user@r:6379", nil},
+		{"http://q:6333?api_key=k3y&x=1", "http://q:6333?api_key=${COMPOZY_VECTOR_API_KEY}&x=1", []VectorSecret{{VectorAPIKeyEnv, "k3y"}}},
+		{"https://u:pw@q:6333/?api_key=k", "https://u:${COMPOZY_VECTOR_PASSWORD}@q:6333/?api_key=${COMPOZY_VECTOR_API_KEY}",
+			[]VectorSecret{{VectorPasswordEnv, "pw"}, {VectorAPIKeyEnv, "k"}}},
+		{"postgres://u:pw@db:5432/vec?sslmode=require", "postgres://u:${COMPOZY_VECTOR_PASSWORD}@db:5432/vec?sslmode=require", []VectorSecret{{VectorPasswordEnv, "pw"}}},
+		// Already a reference: kept, nothing to set from the flag.
+		{"redis://:${REDIS_PW}@r:6379", "redis://:${REDIS_PW}@r:6379", nil},
+		{"http://q:6333?api_key=${K}", "http://q:6333?api_key=${K}", nil},
+	}
+	for _, tt := range tests {
+		got, secrets, err := SplitVectorURL(tt.in)
+		if err != nil || got != tt.want || !slices.Equal(secrets, tt.secrets) {
+			t.Errorf("SplitVectorURL(%q) = %q, %v, %v; want %q, %v", tt.in, got, secrets, err, tt.want, tt.secrets)
+		}
+	}
+	for _, bad := range []string{"redis://:Xq7Zw/Pv3Lk@r:6379", "redis://:Xq7Zw Pv3Lk@r", "redis://:a@r?password=b"} {
+		if _, _, err := SplitVectorURL(bad); err == nil || strings.Contains(err.Error(), "Xq7Zw") || strings.Contains(err.Error(), "Pv3Lk") {
+			t.Errorf("SplitVectorURL(%q): got error %v, want one that quotes nothing", bad, err)
+		}
+	}
+}
+
+func TestReferences(t *testing.T) {
+	if got, want := References("a${X}b${Y:-${Z}}$${W}${X}"), []string{"X", "Y", "Z"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// TestDataSecretComment: the file says which variable to set for a vector DB URL's password.
+func TestDataSecretComment(t *testing.T) {
+	p, err := Direct(DriverSQLite, ProviderRedis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := DefaultSettings()
+	s.VectorURL, _, _ = SplitVectorURL("redis://:pw@r:6379")
+	out, err := templates.Render(Data(p, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# The password is never written here: set COMPOZY_VECTOR_PASSWORD in the environment.\n", `url: "redis://:${COMPOZY_VECTOR_PASSWORD}@r:6379"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the file lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), ":pw@") {
+		t.Errorf("the file holds the password:\n%s", out)
 	}
 }
