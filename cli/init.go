@@ -172,6 +172,28 @@ func runInit(ctx context.Context, f *Factory, cmd *cobra.Command, opts *initOpti
 		if err != nil {
 			return err
 		}
+		// Never orphan data: answers that move the database away from one that holds Compozy
+		// data keep it, copy it over, or leave it knowingly.
+		var held *heldData
+		choice := keepDatabase
+		if exists {
+			if held, err = orphanedData(ctx, f, target, existing, cfg.Database); err != nil {
+				return err
+			}
+		}
+		if held != nil {
+			if choice, err = r.guardData(ctx, held, factory.Target(cfg.Database), interactive); err != nil {
+				return err
+			}
+			if choice == keepDatabase {
+				if content, err = wizard.KeepDatabase(existing, content); err != nil {
+					return fmt.Errorf("keep the current database section of %s: %w", target.shown, err)
+				}
+				if cfg, err = r.check(ctx, content); err != nil {
+					return fmt.Errorf("keeping the current database: %w (choose the vector DB with --vector-provider)", err)
+				}
+			}
+		}
 		if opts.dryRun {
 			fmt.Fprintf(f.IO.ErrOut, "Dry run: %s would be written as below; nothing was written.\n", target.shown)
 			_, err := f.IO.Out.Write(content)
@@ -200,6 +222,11 @@ func runInit(ctx context.Context, f *Factory, cmd *cobra.Command, opts *initOpti
 		}
 		if err := r.write(content, exists, holdsSecret(cfg)); err != nil {
 			return err
+		}
+		if held != nil && choice == switchAndCopy {
+			if err := copyHeld(ctx, f.IO.Out, held, cfg.Database); err != nil {
+				return err
+			}
 		}
 		return r.next(ctx, cfg, interactive)
 	}
