@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -172,28 +173,6 @@ func runInit(ctx context.Context, f *Factory, cmd *cobra.Command, opts *initOpti
 		if err != nil {
 			return err
 		}
-		// Never orphan data: answers that move the database away from one that holds Compozy
-		// data keep it, copy it over, or leave it knowingly.
-		var held *heldData
-		choice := keepDatabase
-		if exists {
-			if held, err = orphanedData(ctx, f, target, existing, cfg.Database); err != nil {
-				return err
-			}
-		}
-		if held != nil {
-			if choice, err = r.guardData(ctx, held, factory.Target(cfg.Database), interactive); err != nil {
-				return err
-			}
-			if choice == keepDatabase {
-				if content, err = wizard.KeepDatabase(existing, content); err != nil {
-					return fmt.Errorf("keep the current database section of %s: %w", target.shown, err)
-				}
-				if cfg, err = r.check(ctx, content); err != nil {
-					return fmt.Errorf("keeping the current database: %w (choose the vector DB with --vector-provider)", err)
-				}
-			}
-		}
 		if opts.dryRun {
 			fmt.Fprintf(f.IO.ErrOut, "Dry run: %s would be written as below; nothing was written.\n", target.shown)
 			_, err := f.IO.Out.Write(content)
@@ -222,11 +201,6 @@ func runInit(ctx context.Context, f *Factory, cmd *cobra.Command, opts *initOpti
 		}
 		if err := r.write(content, exists, holdsSecret(cfg)); err != nil {
 			return err
-		}
-		if held != nil && choice == switchAndCopy {
-			if err := copyHeld(ctx, f.IO.Out, held, cfg.Database); err != nil {
-				return err
-			}
 		}
 		return r.next(ctx, cfg, interactive)
 	}
@@ -300,7 +274,20 @@ func (r *initRun) fromFlags() error {
 		s.SSLMode, g.SSLMode = v, true
 	}
 	if fl.Changed("vector-url") {
-		s.VectorURL, g.VectorURL = o.vectorURL, true
+		clean, secrets, err := wizard.SplitVectorURL(o.vectorURL)
+		if err != nil {
+			return &UsageError{Err: fmt.Errorf("--vector-url: %w", err)}
+		}
+		s.VectorURL, s.VectorSecrets, g.VectorURL = clean, secrets, true
+		if len(secrets) > 0 {
+			var envs []string
+			for _, sec := range secrets {
+				envs = append(envs, sec.Env)
+			}
+			fmt.Fprintf(r.f.IO.ErrOut, "warning: flag --vector-url: a password on the command line is visible to other users (ps) and kept in shell history\n"+
+				"    fix: %s reads it from the environment (url: %s): set %s to what the URL held, and leave it out of --vector-url next time\n",
+				r.target.shown, clean, strings.Join(envs, " and "))
+		}
 	}
 	if fl.Changed("vector-path") {
 		s.VectorPath, g.VectorPath = o.vectorPath, true
@@ -325,6 +312,17 @@ func (r *initRun) fromFlags() error {
 	}
 	if g.Driver && a.Driver != wizard.DriverSQLite && a.Driver != wizard.DriverPostgres {
 		return usageErrorf("--db-driver %q: want sqlite or postgres", a.Driver)
+	}
+	// The file reads a vector DB URL's secrets from ${VAR} references: the connection test (and
+	// --migrate) use what the URL held, as the user's environment will.
+	getenv := r.f.IO.Getenv
+	r.f.IO.Getenv = func(k string) string {
+		for _, sec := range r.settings.VectorSecrets {
+			if sec.Env == k {
+				return sec.Value
+			}
+		}
+		return getenv(k)
 	}
 	return nil
 }
@@ -614,13 +612,30 @@ func (r *initRun) next(ctx context.Context, cfg *config.Config, interactive bool
 		}
 		run = ok
 	}
+	// The variables the written file reads (the database password, a vector DB's secrets).
+	var envs []string
+	if cfg.Database.Driver == config.DriverPostgres && r.settings.Password {
+		envs = append(envs, wizard.PasswordEnv)
+	}
+	if len(cfg.Knowledge.VectorDBs) > 0 {
+		for _, v := range wizard.References(r.settings.VectorURL) {
+			if !slices.Contains(envs, v) {
+				envs = append(envs, v)
+			}
+		}
+	}
 	if !run {
 		printNextSteps(r.f.IO.Out, r.target, true)
-		if cfg.Database.Driver == config.DriverPostgres && r.settings.Password {
-			fmt.Fprintf(r.f.IO.Out, "  (with %s set in the environment)\n", wizard.PasswordEnv)
+		if len(envs) > 0 {
+			fmt.Fprintf(r.f.IO.Out, "  (with %s set in the environment)\n", strings.Join(envs, " and "))
 		}
 		return nil
 	}
+	defer func() {
+		if len(envs) > 0 {
+			fmt.Fprintf(r.f.IO.Out, "\nSet %s in the environment where Compozy runs: %s reads them.\n", strings.Join(envs, " and "), r.target.shown)
+		}
+	}()
 	out := r.f.IO.Out
 	for _, entry := range cfg.Knowledge.VectorDBs {
 		if entry.Provider != vector.ProviderFilesystem {
