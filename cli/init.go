@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/vector"
@@ -809,8 +810,8 @@ func (t configTarget) read() ([]byte, bool, error) {
 	return nil, false, fmt.Errorf("read %s: %w", t.shown, err)
 }
 
-// write replaces the file atomically (a temporary file in the same folder, then rename), with
-// mode 0600 when it holds a plaintext secret. When backup is set, the current file is first
+// write replaces the file atomically (core/atomicfile: a temporary file in the same folder,
+// synced, then renamed), with mode 0600 when it holds a plaintext secret. When backup is set, the current file is first
 // copied to a new FILE.YYYYMMDD-HHMMSS.bak, whose name is returned.
 func (t configTarget) write(content []byte, backup, secret bool) (string, error) {
 	dir := filepath.Dir(t.path)
@@ -830,19 +831,17 @@ func (t configTarget) write(content []byte, backup, secret bool) (string, error)
 			if i > 0 {
 				name = fmt.Sprintf("%s-%d.bak", base, i)
 			}
-			bf, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-			if errors.Is(err, fs.ErrExist) {
-				continue
-			}
+			p, err := atomicfile.Create(name, mode)
 			if err != nil {
 				return "", fmt.Errorf("back up %s: %w", t.shown, err)
 			}
-			_, err = bf.Write(old)
+			err = os.WriteFile(p.Path, old, mode)
 			if err == nil {
-				err = bf.Sync()
+				err = p.CommitNew()
 			}
-			if cerr := bf.Close(); err == nil {
-				err = cerr
+			p.Abort()
+			if errors.Is(err, fs.ErrExist) {
+				continue
 			}
 			if err != nil {
 				return "", fmt.Errorf("back up %s: %w", t.shown, err)
@@ -851,30 +850,13 @@ func (t configTarget) write(content []byte, backup, secret bool) (string, error)
 			break
 		}
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(t.path)+".*.tmp")
-	if err != nil {
+	// A config file that is a symbolic link is replaced where the link points, keeping the link.
+	path := t.path
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	if err := atomicfile.WriteFile(path, content, mode); err != nil {
 		return "", fmt.Errorf("write %s: %w", t.shown, err)
-	}
-	_, err = tmp.Write(content)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), t.path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-		return "", fmt.Errorf("write %s: %w", t.shown, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return shownBackup(t, bak), nil
 }
