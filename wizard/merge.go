@@ -9,6 +9,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/templates"
 )
 
@@ -83,8 +84,21 @@ type edit struct {
 	text       string
 }
 
-// topMapping parses data and returns its top-level mapping; nil for an empty document.
+// topMapping parses data and returns its top-level mapping; nil for an empty document. A file
+// over compozy's size or depth limits is refused before the parser sees it.
 func topMapping(data []byte) (top *ast.MappingNode, err error) {
+	var cerr *config.Error
+	if err := config.CheckInput(config.DefaultFile, data); errors.As(err, &cerr) && len(cerr.Problems) > 0 {
+		p := cerr.Problems[0]
+		where := ""
+		if p.Line > 0 {
+			where = fmt.Sprintf(" (line %d, column %d)", p.Line, p.Column)
+		}
+		if rest, ok := strings.CutPrefix(p.Message, "the file "); ok {
+			return nil, errors.New("the existing file " + rest)
+		}
+		return nil, fmt.Errorf("the existing file%s: %s", where, p.Message)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			top, err = nil, fmt.Errorf("parse the existing file: %v", r)

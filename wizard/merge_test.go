@@ -196,3 +196,19 @@ func TestDataSecretComment(t *testing.T) {
 		t.Errorf("the file holds the password:\n%s", out)
 	}
 }
+
+// TestMergeRefusesHostileFiles: an existing file too large or too deep is refused before the
+// YAML parser sees it (a deep file once cost the parser 15 GB).
+func TestMergeRefusesHostileFiles(t *testing.T) {
+	for _, tc := range []struct{ name, data, want string }{
+		{"deep", "database:\n  host: " + strings.Repeat("[", 100_000) + "\n", "the existing file (line 2, column 71): nesting 100002 deep; compozy reads at most 64 levels"},
+		{"large", "# " + strings.Repeat("x", 2<<20) + "\n", "the existing file is 2.0 MB; compozy reads config files up to 1 MB"},
+	} {
+		if _, err := Merge([]byte(tc.data), templates.Data{}); err == nil || err.Error() != tc.want {
+			t.Errorf("%s: Merge: got %v, want %q", tc.name, err, tc.want)
+		}
+		if _, _, err := Sections([]byte(tc.data)); err == nil {
+			t.Errorf("%s: Sections accepted the file", tc.name)
+		}
+	}
+}
