@@ -85,8 +85,10 @@ func seedSQLite(t *testing.T, path string, workflows int) {
 
 func sqliteCount(t *testing.T, path, table string) int {
 	t.Helper()
+	db := openTestDB(t, "sqlite", path)
+	defer db.Close()
 	var n int
-	if err := openTestDB(t, "sqlite", path).QueryRowContext(t.Context(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 		t.Fatalf("count %s: %v", table, err)
 	}
 	return n

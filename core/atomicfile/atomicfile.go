@@ -196,8 +196,9 @@ func Sweep(dir string, match func(name string) bool) ([]string, error) {
 		if !ok || !match(name) || alive(pid) {
 			continue
 		}
-		removeTemp(filepath.Join(dir, e.Name()))
-		removed = append(removed, e.Name())
+		if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
+			removed = append(removed, e.Name())
+		}
 	}
 	return removed, nil
 }
@@ -209,26 +210,33 @@ func TempName(name string) (string, bool) {
 	return final, ok
 }
 
-// tempOf parses ".NAME.PID.tmp" or ".NAME.PID-N.tmp" into NAME and PID.
+// tempOf parses ".NAME.PID.tmp" or ".NAME.PID-N.tmp" into NAME and PID. Files that other
+// programs keep beside a temporary file (SQLite's "-journal", a migration lock
+// ".NAME.PID.tmp.migrate.lock") belong to it and parse the same.
 func tempOf(file string) (string, int, bool) {
 	rest, ok := strings.CutPrefix(file, ".")
 	if !ok {
 		return "", 0, false
 	}
-	rest, ok = strings.CutSuffix(rest, tmpSuffix)
-	if !ok {
-		return "", 0, false
+	for from := 0; ; {
+		i := strings.Index(rest[from:], tmpSuffix)
+		if i < 0 {
+			return "", 0, false
+		}
+		end := from + i
+		from = end + len(tmpSuffix)
+		head := rest[:end]
+		dot := strings.LastIndexByte(head, '.')
+		if dot <= 0 {
+			continue
+		}
+		num, _, _ := strings.Cut(head[dot+1:], "-")
+		pid, err := strconv.Atoi(num)
+		if err != nil || pid <= 0 {
+			continue
+		}
+		return head[:dot], pid, true
 	}
-	dot := strings.LastIndexByte(rest, '.')
-	if dot <= 0 {
-		return "", 0, false
-	}
-	num, _, _ := strings.Cut(rest[dot+1:], "-")
-	pid, err := strconv.Atoi(num)
-	if err != nil || pid <= 0 {
-		return "", 0, false
-	}
-	return rest[:dot], pid, true
 }
 
 // alive reports whether a process with this ID runs (or may run: a process of another user).
