@@ -454,7 +454,7 @@ func (s *migrateSession) confirmLoss(r migrateRun, p migratePlan) error {
 		return nil
 	}
 	if !s.f.IO.CanPrompt() {
-		return usageErrorf("migrate down would drop %s; nothing was changed: pass --yes to confirm (there is no terminal to ask on), or --dry-run to see the plan", lossSummary(p.losses))
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("migrate down would drop %s; nothing was changed: pass --yes to confirm (there is no terminal to ask on), or --dry-run to see the plan", lossSummary(p.losses))}
 	}
 	ok, err := confirm(bufio.NewReader(s.f.IO.In), out, "Revert and drop this data? [y/N] ")
 	if err != nil {

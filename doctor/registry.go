@@ -115,14 +115,17 @@ func Registry() []Info {
 			Cause:   "SQLite creates the -wal and -shm files (and rollback journals) next to the database, so the folder must exist and be writable by the user compozy runs as.",
 			Fix:     "Create the folder and give the service user write access: mkdir -p DIR && chown USER DIR && chmod 750 DIR.",
 		}, Fixable: true},
-		{ID: IDSQLiteFile, Group: GroupSQLite, Title: "Database file is a readable SQLite database", DependsOn: []string{IDSQLiteFolder}, Explain: Explain{
-			Symptom: "'file is not a database', 'database disk image is malformed', or 'unable to open database file'.",
-			Cause:   "The path points at something that is not a SQLite database (another file, a truncated copy, a partial download), or compozy cannot read it.",
-			Fix:     "Point database.path at the right file, restore it from a backup, or move the broken file away and let 'compozy migrate up' create a new one.",
+		{ID: IDSQLiteFile, Group: GroupSQLite, Title: "Database file is a readable SQLite database", DependsOn: []string{IDSQLiteFolder}, Fixable: true, Explain: Explain{
+			Symptom: "'file is not a database', 'database disk image is malformed', 'unable to open database file', 'attempt to write a readonly database' from a read, or 'disk I/O error' where the path is a folder.",
+			Cause: "The path points at something that is not a SQLite database (another file, a truncated copy, a partial download, a folder), or compozy cannot read it. " +
+				"A process that crashed in the middle of a write leaves a hot rollback journal (-journal) that must be rolled back before anything can read the file; a -wal without its -shm cannot be read without creating one. " +
+				"A file with several hard links is one database under several names, and SQLite keeps a -wal and -journal per name: writing through two of them corrupts it, so compozy refuses to write until one name is left.",
+			Fix: "Point database.path at the right file, restore it from a backup, or move the broken file away and let 'compozy migrate up' create a new one. " +
+				"A hot journal or a lone -wal is recovered by the next writer: 'compozy migrate up', or 'compozy doctor --fix'. Remove the extra hard links (find / -xdev -samefile FILE).",
 		}},
 		{ID: IDSQLitePermissions, Group: GroupSQLite, Title: "Database file private and owned by this user", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
-			Symptom: "Other users can read workflow data, or compozy cannot write its own database.",
-			Cause:   "The database holds workflow inputs and outputs; a mode that lets others read it leaks them, and a file owned by another user cannot be written.",
+			Symptom: "Other users can read workflow data, or compozy cannot write its own database ('attempt to write a readonly database' while reads work).",
+			Cause:   "The database holds workflow inputs and outputs; a mode that lets others read it leaks them, and a database, -wal or -shm file this user cannot write (owned by another user, or mode 0400) makes every write fail.",
 			Fix:     "chmod 600 the database (and its -wal/-shm files) and chown it to the user compozy runs as.",
 		}, Fixable: true},
 		{ID: IDSQLiteFilesystem, Group: GroupSQLite, Title: "Filesystem safe for SQLite", DependsOn: []string{IDSQLiteFolder}, Explain: Explain{
@@ -225,7 +228,7 @@ func Registry() []Info {
 
 		{ID: IDStorageRoundTrip, Group: GroupStorage, Title: "Write and read back (rolled back)", DependsOn: []string{IDMigrationsTable, IDMigrationsPending, IDMigrationsNewer, IDSQLiteLock, IDPostgresReadOnly}, Explain: Explain{
 			Symptom: "Workflows fail to save although the database answers.",
-			Cause:   "The schema, constraints or privileges do not let Compozy write its state.",
+			Cause:   "The schema, constraints or privileges do not let Compozy write its state. The check writes a workflow with two tasks, reads them back and rolls back; on SQLite it does so on an in-memory copy of the file's schema, because even a rolled-back write creates -wal and -shm files beside the database, and the doctor only reads.",
 			Fix:     "Read the error the check prints; usually 'compozy migrate up' or a GRANT on the tables.",
 		}},
 		{ID: IDStorageCopyIncomplete, Group: GroupStorage, Title: "No unfinished db copy", DependsOn: dbConn, Explain: Explain{
