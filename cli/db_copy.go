@@ -153,7 +153,9 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 	case errors.As(err, &mm):
 		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%w; the target stays marked unfinished", err)}
 	case errors.As(err, &same):
-		return usageErrorf("db copy: %v", err)
+		// Exit 2 like a usage error (the arguments name one database twice), without the
+		// "see --help" line: the message says what is wrong and --help would not help.
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("db copy: %w", err)}
 	case err != nil:
 		return err
 	}
