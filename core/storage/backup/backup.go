@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -276,6 +277,11 @@ type PgDump struct {
 	Env []string
 	// Output is the dump file.
 	Output string
+
+	// server is the host:port (or socket) pg_dump connects to, connectTimeout the limit it was
+	// given and configured the configured one, for the message when the server does not answer.
+	server                     string
+	connectTimeout, configured time.Duration
 }
 
 // NewPgDump builds the pg_dump invocation that dumps the PostgreSQL database db to output, in
@@ -295,17 +301,27 @@ func NewPgDump(db config.Database, output string) (*PgDump, error) {
 	if cs.SSLMode != "" {
 		env = append(env, "PGSSLMODE="+cs.SSLMode)
 	}
+	var limit time.Duration
 	if cs.ConnectTimeout > 0 {
 		// libpq takes whole seconds and treats anything below 2 as 2.
-		env = append(env, "PGCONNECT_TIMEOUT="+strconv.Itoa(max(2, int((cs.ConnectTimeout+time.Second-1)/time.Second))))
+		secs := max(2, int((cs.ConnectTimeout+time.Second-1)/time.Second))
+		limit = time.Duration(secs) * time.Second
+		env = append(env, "PGCONNECT_TIMEOUT="+strconv.Itoa(secs))
 	}
 	if cs.Password != "" {
 		env = append(env, "PGPASSWORD="+cs.Password)
 	}
+	server := net.JoinHostPort(cs.Host, strconv.Itoa(cs.Port))
+	if strings.HasPrefix(cs.Host, "/") {
+		server = filepath.Join(cs.Host, ".s.PGSQL."+strconv.Itoa(cs.Port))
+	}
 	return &PgDump{
-		Args:   []string{"--format=custom", "--no-password", "--file=" + output},
-		Env:    env,
-		Output: output,
+		Args:           []string{"--format=custom", "--no-password", "--file=" + output},
+		Env:            env,
+		Output:         output,
+		server:         server,
+		connectTimeout: limit,
+		configured:     cs.ConnectTimeout,
 	}, nil
 }
 
@@ -366,13 +382,26 @@ func (p *PgDump) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(cleanEnv(os.Environ()), p.Env...)
+	// libpq's messages in English, so that a server that did not answer is recognised below.
+	cmd.Env = append(append(cleanEnv(os.Environ()), p.Env...), "LC_MESSAGES=C")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = err.Error()
+		}
+		if strings.Contains(msg, "timeout expired") {
+			// libpq's connect_timeout ran out: say which server did not answer, and the limit.
+			limit := ""
+			switch {
+			case p.connectTimeout > 0 && p.connectTimeout == p.configured:
+				limit = " within " + p.connectTimeout.String() + " (database.connect_timeout)"
+			case p.connectTimeout > 0:
+				limit = " within " + p.connectTimeout.String() + " (database.connect_timeout " + p.configured.String() +
+					", which libpq rounds up to whole seconds, at least 2)"
+			}
+			return nil, fmt.Errorf("backup: pg_dump got no answer from %s%s: %s", p.server, limit, msg)
 		}
 		return nil, fmt.Errorf("backup: pg_dump failed: %s", msg)
 	}
@@ -390,11 +419,11 @@ func (p *PgDump) Run(ctx context.Context) (*Result, error) {
 }
 
 // cleanEnv drops the PG* variables of the caller's environment, so that only the configured
-// connection applies.
+// connection applies, and LC_ALL and LANGUAGE, which would override LC_MESSAGES.
 func cleanEnv(env []string) []string {
 	out := env[:0:0]
 	for _, e := range env {
-		if strings.HasPrefix(e, "PG") {
+		if strings.HasPrefix(e, "PG") || strings.HasPrefix(e, "LC_ALL=") || strings.HasPrefix(e, "LANGUAGE=") {
 			continue
 		}
 		out = append(out, e)
