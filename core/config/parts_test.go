@@ -352,3 +352,16 @@ func TestExpandNested(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactLinear: Redact runs on values from the command line and on error messages; no input
+// may make it quadratic.
+func TestRedactLinear(t *testing.T) {
+	for _, s := range []string{
+		"x " + strings.Repeat("a://", 200_000),
+		strings.Repeat("p://u:", 100_000) + "@h",
+		"host=db password=" + strings.Repeat("w ", 200_000),
+		"postgres://u:" + strings.Repeat("/?#", 100_000) + "@h",
+	} {
+		_ = Redact(s) // a quadratic pass would take minutes
+	}
+}

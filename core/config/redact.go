@@ -171,6 +171,7 @@ func embeddedURLSpans(s string) [][2]int {
 			}
 		}
 		spans = append(spans, urlSpans(s, i+3, limit)...)
+		off = limit // a :// inside this URL is its own business: one pass, however many there are
 	}
 }
 
