@@ -282,6 +282,7 @@ func (f *Form) AskSettings(ctx context.Context, p Plan, s *Settings, given Given
 			if s.VectorURL == "" {
 				s.VectorURL = DefaultVectorURL(p.Provider)
 			}
+			prev := s.VectorURL
 			if err := f.input(ctx, p.Provider+" URL", "A password or api_key in it is moved out of the file: the file reads it from ${"+VectorPasswordEnv+"} or ${"+VectorAPIKeyEnv+"}.",
 				&s.VectorURL, checkVectorURL); err != nil {
 				return err
@@ -290,7 +291,11 @@ func (f *Form) AskSettings(ctx context.Context, p Plan, s *Settings, given Given
 			if err != nil {
 				return err
 			}
-			s.VectorURL, s.VectorSecrets = clean, secrets
+			if clean != prev || len(secrets) > 0 {
+				// Kept as it was (asked again after a failed test), the URL still reads the
+				// secrets taken out of it the first time.
+				s.VectorURL, s.VectorSecrets = clean, secrets
+			}
 		}
 	case ProviderFilesystem:
 		if !given.VectorPath {
