@@ -142,3 +142,27 @@ func TestInitVectorURLSecrets(t *testing.T) {
 		}
 	})
 }
+
+// TestInitFormVectorURLSecret: a URL typed in the form (accessible mode) has its api_key moved
+// out of the file the same way, and the connection test still gets the real key.
+func TestInitFormVectorURLSecret(t *testing.T) {
+	const key = "Fm7Qp3Vz8Ns"
+	s := qdranttest.Start(t)
+	s.SetAPIKey(key)
+	dir := t.TempDir()
+	// dev, 1-10, vectors, no server, Qdrant, accept, path, the URL, dimension, write, do not run.
+	r := runWithStdin(t, dir, nil, "1\n1\ny\nn\n1\ny\n\n"+s.URL()+"?api_key="+key+"\n\ny\nn\n", "init", "--accessible")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: the connection test did not get the key?\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	written := readFile(t, filepath.Join(dir, "compozy.yaml"))
+	if strings.Contains(written, key) || !strings.Contains(written, `?api_key=${COMPOZY_VECTOR_API_KEY}"`) {
+		t.Errorf("compozy.yaml:\n%s", written)
+	}
+	if !strings.Contains(r.out, "(with COMPOZY_VECTOR_API_KEY set in the environment)") {
+		t.Errorf("the final message does not name the variable:\n%s", r.out)
+	}
+	if strings.Contains(r.out, key) || strings.Contains(r.errOut, key) {
+		t.Errorf("the output shows the key:\n%s\n%s", r.out, r.errOut)
+	}
+}
