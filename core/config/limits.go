@@ -91,10 +91,12 @@ func readLimited(path string) (data []byte, size int64, err error) {
 // nestingDepth measures how deep data nests, in one pass over its bytes and without parsing:
 // block levels are the columns at which nodes start on the way in (indentation, and the node
 // after each "- " or "? " marker), flow levels the [ and { that are open. Quoted scalars,
-// comments and block scalars (| and >) are skipped. It may count a level more than a parser
-// would (a plain scalar continued on a more indented line), never fewer than the document has,
-// so hostile input cannot slip past. It returns the deepest level reached, and the line and
-// column (1-based) where the depth first went over MaxDepth (0, 0 when it did not).
+// comments and block scalars (| and >) are skipped. The count is close to a parser's, not equal:
+// a plain scalar continued on a more indented line adds a level, and a list written at its key's
+// indentation ("a:\n- x") shares the key's level, so a document can be at most twice as deep as
+// counted; every way of nesting without bound (more columns, more markers, more brackets) is
+// counted. It returns the deepest level reached, and the line and column (1-based) where the
+// depth first went over MaxDepth (0, 0 when it did not).
 func nestingDepth(data []byte) (maxDepth, overLine, overCol int) {
 	var (
 		stack       []int // columns of the open block nodes, increasing
