@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -42,6 +43,11 @@ var (
 	// ErrLinked means the file has more than one hard link: the same database under several
 	// names, which SQLite cannot keep consistent (each name gets its own -wal and -journal).
 	ErrLinked = errors.New("the database file has more than one name (hard links)")
+	// ErrSideOwner means a file SQLite keeps beside the database (-wal, -shm, -journal) has
+	// another owner or group than the database. SQLite run as root gives every such file it
+	// opens to the database's owner and group (fchown), even to read it: a read as root would
+	// change it.
+	ErrSideOwner = errors.New("a file beside the database has another owner than the database")
 )
 
 // Resolve returns the real path of the database named path: absolute, every symbolic link
@@ -116,7 +122,8 @@ type Info struct {
 	Links uint64
 	Size  int64
 	Mode  fs.FileMode
-	UID   uint32
+	// UID and GID own the file.
+	UID, GID uint32
 	// ModTime and ChangeTime in nanoseconds, to tell whether the file changed.
 	ModTime, ChangeTime int64
 }
@@ -136,7 +143,7 @@ func Stat(p string) (Info, error) {
 	}
 	info := Info{Path: p, Size: fi.Size(), Mode: fi.Mode().Perm(), Links: 1}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		info.Dev, info.Ino, info.Links, info.UID = uint64(st.Dev), st.Ino, uint64(st.Nlink), st.Uid
+		info.Dev, info.Ino, info.Links, info.UID, info.GID = uint64(st.Dev), st.Ino, uint64(st.Nlink), st.Uid, st.Gid
 		info.ModTime = st.Mtim.Sec*1e9 + st.Mtim.Nsec
 		info.ChangeTime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
 	}
@@ -234,6 +241,28 @@ func exists(path string) (bool, int64) {
 		return false, 0
 	}
 	return true, fi.Size()
+}
+
+// CheckSideOwners returns an error wrapping ErrSideOwner, naming each file and both owners,
+// when one of the files path+suffix that exists has another owner or group than db (the
+// database's Info). Files that do not exist are left out.
+func CheckSideOwners(path string, db Info, suffixes ...string) error {
+	var odd []string
+	for _, sfx := range suffixes {
+		fi, err := os.Lstat(path + sfx)
+		if err != nil {
+			continue
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok || (st.Uid == db.UID && st.Gid == db.GID) {
+			continue
+		}
+		odd = append(odd, fmt.Sprintf("%s (uid %d, gid %d)", filepath.Base(path+sfx), st.Uid, st.Gid))
+	}
+	if len(odd) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s, but %s is uid %d, gid %d", ErrSideOwner, strings.Join(odd, ", "), filepath.Base(path), db.UID, db.GID)
 }
 
 // journalMagic starts the header of a rollback journal that holds a transaction to roll back.
