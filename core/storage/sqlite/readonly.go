@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"modernc.org/sqlite"
@@ -15,12 +16,14 @@ import (
 
 // Errors of OpenReadOnly beyond the file errors of package sqlitefile; test with errors.Is.
 var (
-	// ErrHotJournal means a process crashed in the middle of a write and left a rollback journal
-	// that must be rolled back before the database can be read; reading alone cannot do it.
-	ErrHotJournal = errors.New("a process crashed in the middle of a write and left a hot rollback journal (-journal); the next process that opens the database for writing rolls it back (compozy migrate up, or compozy doctor --fix)")
+	// ErrHotJournal means another process crashed in the middle of a write and left a rollback
+	// journal that must be rolled back before the database can be read; reading alone cannot
+	// do it. (SQLite itself says "attempt to write a readonly database", which blames the
+	// wrong thing: the text here replaces it.)
+	ErrHotJournal = errors.New("another process crashed in the middle of a write and left a hot rollback journal (-journal); reading cannot undo the half-done write, the next process that opens the database for writing rolls it back: run compozy migrate up, or compozy doctor --fix")
 	// ErrNeedsSHM means the database has a -wal file but no -shm file, which SQLite would have
 	// to create to read the WAL.
-	ErrNeedsSHM = errors.New("the database has a -wal file but no -shm file; reading the WAL would create one (open it for writing once, with compozy migrate up or compozy doctor --fix, to recover it)")
+	ErrNeedsSHM = errors.New("the database has a -wal file but no -shm file; reading the WAL would create one, and reading creates no file: open it for writing once to recover it (compozy migrate up, or compozy doctor --fix)")
 )
 
 // How a read-only connection reads the file.
@@ -109,6 +112,10 @@ func openReadOnly(ctx context.Context, path string, busyTimeout time.Duration) (
 			}
 		}
 	}
+	if err := checkRootChown(real, info, ro.How, sides); err != nil {
+		// A rollback writer's -journal lasts one transaction: try again before reporting it.
+		return nil, ro.How == ReadRollback, fmt.Errorf("open %s read-only: %w", real, err)
+	}
 	db, err := sql.Open("sqlite", FileURI(real)+q)
 	if err != nil {
 		return nil, false, fmt.Errorf("open %s read-only: %w", real, err)
@@ -124,6 +131,37 @@ func openReadOnly(ctx context.Context, path string, busyTimeout time.Duration) (
 	}
 	ro.DB = db
 	return ro, false, nil
+}
+
+// checkRootChown refuses a read that SQLite would turn into a change of owner. Run as root,
+// SQLite gives the -wal, -shm and -journal files it opens to the database's owner and group
+// (fchown), even on a read-only connection, so that the owner can still open them after root
+// created them. On files that already exist with another owner that is a change, made by a
+// command that must change nothing, and one that can lock the service that owns them out of its
+// own -wal/-shm: say so instead. Which files SQLite opens depends on how the file is read: the
+// -wal and -shm for a WAL read, the -journal (to see whether it is hot) for a rollback read,
+// none for an immutable read.
+func checkRootChown(path string, info sqlitefile.Info, how string, sides sqlitefile.Sides) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	var opened []string
+	switch {
+	case how == ReadWAL:
+		opened = []string{sqlitefile.WALSuffix, sqlitefile.SHMSuffix}
+	case how == ReadRollback && sides.Journal:
+		opened = []string{sqlitefile.JournalSuffix}
+	}
+	err := sqlitefile.CheckSideOwners(path, info, opened...)
+	if err == nil {
+		return nil
+	}
+	files := path
+	for _, sfx := range opened {
+		files += " " + path + sfx
+	}
+	return fmt.Errorf("%w; SQLite run as root gives these files to the database's owner as it opens them, even to read, and a read changes no file, so the database was not opened: run this as the user Compozy runs as (sudo -u USER compozy ...), or give the files that user (chown USER: %s)",
+		err, files)
 }
 
 // settle is how old the file's last modification must be before an immutable read starts.
@@ -148,9 +186,11 @@ func readOnlyErr(err error, sides sqlitefile.Sides) error {
 	}
 	switch {
 	case se.Code() == sqlite3.SQLITE_READONLY_ROLLBACK:
-		return fmt.Errorf("%w (%v)", ErrHotJournal, err)
+		// SQLite's own text, "attempt to write a readonly database", is left out: nothing
+		// tried to write, and it sends the reader to the permissions.
+		return ErrHotJournal
 	case se.Code()&0xff == sqlite3.SQLITE_CANTOPEN && sides.WAL && !sides.SHM:
-		return fmt.Errorf("%w (%v)", ErrNeedsSHM, err)
+		return ErrNeedsSHM
 	case se.Code()&0xff == sqlite3.SQLITE_NOTADB:
 		return fmt.Errorf("%w (%v)", sqlitefile.ErrNotSQLite, err)
 	case se.Code()&0xff == sqlite3.SQLITE_CANTOPEN:
