@@ -207,6 +207,26 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 				doctor.Cmds("give the files to the user compozy runs as, private to it",
 					"chown "+who+" "+shellQuote(path)+"*", "chmod 600 "+shellQuote(path)+"*"))
 		}
+		// Root may write whatever the mode says, so the test above passes for root; the user
+		// that owns the files (the service, usually) may not write them without the owner's
+		// write bit.
+		var ownerRO []string
+		for _, f := range []string{path, path + sqlitefile.WALSuffix, path + sqlitefile.SHMSuffix} {
+			fi, err := os.Stat(f)
+			if err != nil || fi.Mode().Perm()&0o200 != 0 {
+				continue
+			}
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == 0 {
+				continue // root, the owner, writes anyway
+			}
+			ownerRO = append(ownerRO, fmt.Sprintf("%s (mode %04o, owner %s)", filepath.Base(f), fi.Mode().Perm(), ownerOf(fi)))
+		}
+		if len(ownerRO) > 0 {
+			r := doctor.Fail(fmt.Sprintf("the owner may not write %s: when compozy runs as that user, every write fails with \"attempt to write a readonly database\"", strings.Join(ownerRO, ", ")), "",
+				doctor.Cmds("let the owner write the files, private to it", "chmod 600 "+shellQuote(path)+"*"))
+			r.Fixable = true
+			return r
+		}
 		var issues []string
 		var cmds []string
 		mode := fi.Mode().Perm()
@@ -430,16 +450,20 @@ func sqliteQueryFail(what string, err error) doctor.Result {
 func openFail(path string, err error) doctor.Result {
 	switch {
 	case errors.Is(err, factory.ErrHotJournal):
-		r := doctor.Fail("a process crashed in the middle of a write to "+path+" and left a hot rollback journal",
-			"the -journal holds the pages to put back; until a process opens the database for writing (which rolls the crashed write back) nothing can read it",
-			doctor.Cmds("let the next writer recover it: start Compozy, or run", "compozy migrate up"))
+		r := doctor.Fail("another process crashed in the middle of a write to "+path+" and left a hot rollback journal",
+			"the -journal holds the pages to put back; until a process opens the database for writing (which rolls the crashed write back) nothing can read it, so the checks that read the database are skipped; the doctor only reads",
+			doctor.Cmds("let the next writer recover it: start Compozy, or run one of", "compozy doctor --fix", "compozy migrate up"))
 		r.Fixable = true
 		return r
 	case errors.Is(err, factory.ErrNeedsSHM):
-		r := doctor.Fail(path+" has a -wal file without its -shm file", "reading the WAL would create the -shm file; the doctor only reads",
-			doctor.Cmds("let the next writer recover it: start Compozy, or run", "compozy migrate up"))
+		r := doctor.Fail(path+" has a -wal file without its -shm file", "reading the WAL would create the -shm file, and the doctor only reads, so the checks that read the database are skipped",
+			doctor.Cmds("let the next writer recover it: start Compozy, or run one of", "compozy doctor --fix", "compozy migrate up"))
 		r.Fixable = true
 		return r
+	case errors.Is(err, sqlitefile.ErrSideOwner):
+		return doctor.Fail("the files beside "+path+" have another owner than the database, and the doctor runs as root: opening it would give them to the database's owner, so it was not opened",
+			config.Redact(err.Error()),
+			doctor.Cmds("run the doctor as the user compozy runs as, or give all the files that user", "sudo -u USER compozy doctor", "chown USER: "+shellQuote(path)+"*"))
 	case factory.IsBusy(err):
 		return doctor.Warn("the database is locked by another process", config.Redact(err.Error()), doctor.Fix{Text: "see sqlite.lock"})
 	}
