@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,20 +94,68 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 
 // ConnectError is err, a failed connection to target, with the server that did not answer
 // named: "connect to postgres://...: no answer from db:5432 within 5s (database.connect_timeout)".
-// It never holds the password (pgx's connect errors name the user and database only).
+// With several hosts (host=a,b), the ones whose attempt ran out of time are named, not the
+// first one written. It never holds the password (pgx's connect errors name the user and
+// database only).
 func ConnectError(target string, cc *pgx.ConnConfig, err error) error {
 	if !pgconn.Timeout(err) && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("connect to %s: %w", target, err)
 	}
-	where := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
-	if strings.HasPrefix(cc.Host, "/") {
-		where = cc.Host + "/.s.PGSQL." + strconv.Itoa(int(cc.Port))
-	}
+	where := strings.Join(silentServers(cc, err), ", ")
 	limit := ""
 	if cc.ConnectTimeout > 0 {
 		limit = " within " + cc.ConnectTimeout.String() + " (database.connect_timeout)"
 	}
 	return &TimeoutError{Target: target, Where: where, Msg: "no answer from " + where + limit, Err: err}
+}
+
+// silentServers names, as HOST:PORT (or the socket) the way the settings spell the host, every
+// server whose connection attempt in err ran out of time; the first configured server when err
+// does not tell them apart.
+func silentServers(cc *pgx.ConnConfig, err error) []string {
+	name := func(host, port string) string {
+		if strings.HasPrefix(host, "/") {
+			return host + "/.s.PGSQL." + port
+		}
+		return net.JoinHostPort(host, port)
+	}
+	var out []string
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if !pgconn.Timeout(e) && !errors.Is(e, context.DeadlineExceeded) {
+			return
+		}
+		// One attempt reads "ADDRESS (HOST): reason": the address dialled (an IP and port, or
+		// a socket) and the host as configured.
+		addr, rest, ok := strings.Cut(e.Error(), " (")
+		host, _, ok2 := strings.Cut(rest, "): ")
+		if !ok || !ok2 || strings.ContainsAny(addr, " ()") {
+			return
+		}
+		port := strconv.Itoa(int(cc.Port))
+		if _, p, err := net.SplitHostPort(addr); err == nil {
+			port = p
+		} else if i := strings.LastIndex(addr, ".s.PGSQL."); i >= 0 {
+			port = addr[i+len(".s.PGSQL."):]
+		}
+		if n := name(host, port); !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		walk(ce.Unwrap())
+	}
+	if len(out) == 0 {
+		out = []string{name(cc.Host, strconv.Itoa(int(cc.Port)))}
+	}
+	return out
 }
 
 // TimeoutError is a connection that got no answer in time.
