@@ -95,7 +95,11 @@ func openReadOnly(ctx context.Context, path string, busyTimeout time.Duration) (
 	// writes only its own new file) stays possible; query_only would forbid it.
 	q := "?mode=ro&_pragma=busy_timeout(" + millis(busyTimeout) + ")"
 	switch {
-	case h.WAL && sides.WAL:
+	case h.WAL && sides.WAL, h.Size > 0 && sides.WALSize > 0:
+		// SQLite reads a -wal that exists whatever the header says (a file switched out of
+		// WAL mode, or a backup restored over a stale -wal, has a rollback header): then, as
+		// for a WAL file, without readonly_shm it would rebuild the wal-index in the -shm, or
+		// create the -shm. (It takes an empty -wal beside a rollback header for no -wal.)
 		ro.How = ReadWAL
 		q += "&readonly_shm=1"
 	case !h.WAL && (sides.Journal || h.Size > 0):
@@ -138,19 +142,22 @@ func openReadOnly(ctx context.Context, path string, busyTimeout time.Duration) (
 // (fchown), even on a read-only connection, so that the owner can still open them after root
 // created them. On files that already exist with another owner that is a change, made by a
 // command that must change nothing, and one that can lock the service that owns them out of its
-// own -wal/-shm: say so instead. Which files SQLite opens depends on how the file is read: the
-// -wal and -shm for a WAL read, the -journal (to see whether it is hot) for a rollback read,
-// none for an immutable read.
+// own -wal/-shm: say so instead. Which files SQLite opens depends on how the file is read: a
+// -journal that is not empty (to see whether it is hot) unless the read is immutable, and the
+// -wal and -shm for a WAL read.
 func checkRootChown(path string, info sqlitefile.Info, how string, sides sqlitefile.Sides) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
 	var opened []string
-	switch {
-	case how == ReadWAL:
-		opened = []string{sqlitefile.WALSuffix, sqlitefile.SHMSuffix}
-	case how == ReadRollback && sides.Journal:
-		opened = []string{sqlitefile.JournalSuffix}
+	if how == ReadImmutable {
+		return nil
+	}
+	if sides.JournalSize > 0 { // SQLite takes an empty -journal for none and does not open it
+		opened = append(opened, sqlitefile.JournalSuffix)
+	}
+	if how == ReadWAL {
+		opened = append(opened, sqlitefile.WALSuffix, sqlitefile.SHMSuffix)
 	}
 	err := sqlitefile.CheckSideOwners(path, info, opened...)
 	if err == nil {
