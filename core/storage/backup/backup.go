@@ -278,9 +278,10 @@ type PgDump struct {
 	// Output is the dump file.
 	Output string
 
-	// server is the host:port (or socket) pg_dump connects to, connectTimeout the limit it was
-	// given and configured the configured one, for the message when the server does not answer.
-	server                     string
+	// host is the server's host as configured; server is host:port (or the socket) pg_dump
+	// connects to, connectTimeout the limit it was given and configured the configured one, for
+	// the message when the server does not answer.
+	host, server               string
 	connectTimeout, configured time.Duration
 }
 
@@ -319,6 +320,7 @@ func NewPgDump(db config.Database, output string) (*PgDump, error) {
 		Args:           []string{"--format=custom", "--no-password", "--file=" + output},
 		Env:            env,
 		Output:         output,
+		host:           cs.Host,
 		server:         server,
 		connectTimeout: limit,
 		configured:     cs.ConnectTimeout,
@@ -369,6 +371,9 @@ func (p *PgDump) Run(ctx context.Context) (*Result, error) {
 	if _, err := os.Lstat(p.Output); err == nil {
 		return nil, fmt.Errorf("backup: %s already exists; choose another --to", p.Output)
 	}
+	if err := p.resolveInTime(ctx); err != nil {
+		return nil, err
+	}
 	_, _ = atomicfile.Sweep(filepath.Dir(p.Output), func(string) bool { return true })
 	pending, err := atomicfile.Create(p.Output, 0o600)
 	if err != nil {
@@ -416,6 +421,32 @@ func (p *PgDump) Run(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	return &Result{Path: pending.Final(), Bytes: st.Size(), Duration: time.Since(start)}, nil
+}
+
+// resolver looks host names up for resolveInTime (a test points it at a silent DNS server).
+var resolver = net.DefaultResolver
+
+// resolveInTime bounds the one step of pg_dump's connection that PGCONNECT_TIMEOUT does not:
+// libpq looks the host name up before its timer starts, so a DNS server that does not answer
+// would hold pg_dump for as long as the resolver retries. The name is looked up here first,
+// within the configured connect_timeout; only a lookup that runs out of time stops the backup
+// (any other answer is left to pg_dump, whose resolver may know names this one does not).
+func (p *PgDump) resolveInTime(ctx context.Context) error {
+	if p.configured <= 0 || p.host == "" || strings.HasPrefix(p.host, "/") || net.ParseIP(p.host) != nil {
+		return nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, p.configured)
+	defer cancel()
+	_, err := resolver.LookupHost(lctx, p.host)
+	var dnsErr *net.DNSError
+	if err != nil && (lctx.Err() != nil || (errors.As(err, &dnsErr) && dnsErr.IsTimeout)) {
+		if ctx.Err() != nil {
+			return fmt.Errorf("backup: %w", ctx.Err())
+		}
+		return fmt.Errorf("backup: no answer from DNS for %s within %s (database.connect_timeout); check this machine's DNS, or give database.host as an address",
+			p.host, p.configured)
+	}
+	return nil
 }
 
 // cleanEnv drops the PG* variables of the caller's environment, so that only the configured
