@@ -360,6 +360,10 @@ func roScenarios(tpl roTemplate) []roScenario {
 			if err := os.Truncate(fx.db, 0); err != nil {
 				t.Fatal(err)
 			}
+		}, expect: func(t *testing.T, fx *roFixture, u roUser, c roCommand, r cliRun) {
+			if c.name == "doctor --json" {
+				expectCheck(t, parseDoctor(t, r), doctor.IDSQLiteFile, doctor.StatusFail, "is empty, but its -wal holds")
+			}
 		}},
 		{name: "0400 owned by nobody", root: true, build: func(t *testing.T, fx *roFixture) {
 			fx.healthy(t, tpl.wal)

@@ -165,6 +165,15 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 			return openFail(path, err)
 		}
 		if h.Size == 0 {
+			// SQLite never leaves its data in a -wal beside an empty file (switching to WAL
+			// writes the header first); and the next process that opens it, even to read,
+			// deletes such a -wal. Say so before anyone runs migrate up.
+			if sides := sqlitefile.SideFiles(path); sides.WALSize > 0 {
+				return doctor.Fail(fmt.Sprintf("%s is empty, but its -wal holds %s: the database file was truncated or replaced", path, humanBytes(sides.WALSize)),
+					"the next process that opens the database (compozy migrate up, or Compozy starting) deletes a -wal beside an empty file, and with it what the -wal holds",
+					doctor.Cmds("keep both files before anything opens them, then restore the database from a backup",
+						"cp -p "+shellQuote(path)+" "+shellQuote(path+sqlitefile.WALSuffix)+" /SAFE/PLACE/"))
+			}
 			return doctor.Warn(path+" is empty (no schema yet)", "", doctor.Cmds("create the schema", "compozy migrate up"))
 		}
 		return doctor.Pass(fmt.Sprintf("SQLite database, %s (%d-byte pages)", humanBytes(h.Size), h.PageSize))
