@@ -110,8 +110,8 @@ func ConnectError(target string, cc *pgx.ConnConfig, err error) error {
 }
 
 // silentServers names, as HOST:PORT (or the socket) the way the settings spell the host, every
-// server whose connection attempt in err ran out of time; the first configured server when err
-// does not tell them apart.
+// server whose connection attempt in err ran out of time, and as "DNS for HOST" every host
+// name whose lookup did; the first configured server when err does not tell them apart.
 func silentServers(cc *pgx.ConnConfig, err error) []string {
 	name := func(host, port string) string {
 		if strings.HasPrefix(host, "/") {
@@ -120,6 +120,11 @@ func silentServers(cc *pgx.ConnConfig, err error) []string {
 		return net.JoinHostPort(host, port)
 	}
 	var out []string
+	add := func(n string) {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
 	var walk func(error)
 	walk = func(e error) {
 		if j, ok := e.(interface{ Unwrap() []error }); ok {
@@ -135,17 +140,24 @@ func silentServers(cc *pgx.ConnConfig, err error) []string {
 		// a socket) and the host as configured.
 		addr, rest, ok := strings.Cut(e.Error(), " (")
 		host, _, ok2 := strings.Cut(rest, "): ")
-		if !ok || !ok2 || strings.ContainsAny(addr, " ()") {
+		if ok && ok2 && !strings.ContainsAny(addr, " ()") {
+			port := strconv.Itoa(int(cc.Port))
+			if _, p, err := net.SplitHostPort(addr); err == nil {
+				port = p
+			} else if i := strings.LastIndex(addr, ".s.PGSQL."); i >= 0 {
+				port = addr[i+len(".s.PGSQL."):]
+			}
+			add(name(host, port))
 			return
 		}
-		port := strconv.Itoa(int(cc.Port))
-		if _, p, err := net.SplitHostPort(addr); err == nil {
-			port = p
-		} else if i := strings.LastIndex(addr, ".s.PGSQL."); i >= 0 {
-			port = addr[i+len(".s.PGSQL."):]
+		// A host name whose lookup ran out of time: the DNS did not answer, not the server.
+		var dnsErr *net.DNSError
+		if errors.As(e, &dnsErr) && dnsErr.Name != "" {
+			add("DNS for " + dnsErr.Name)
+			return
 		}
-		if n := name(host, port); !slices.Contains(out, n) {
-			out = append(out, n)
+		if u := errors.Unwrap(e); u != nil {
+			walk(u)
 		}
 	}
 	var ce *pgconn.ConnectError
