@@ -187,13 +187,23 @@ func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 	if strings.HasPrefix(host, "/") {
 		where = host + "/.s.PGSQL." + port
 	} else {
+		// Each network step gets database.connect_timeout, and ends a little before the check's
+		// own deadline, so that the result can still name the host that did not answer.
+		limit := stepLimit(ctx, cc.ConnectTimeout)
 		if net.ParseIP(host) == nil {
-			if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+			lctx, cancel := context.WithTimeout(ctx, limit)
+			_, err := net.DefaultResolver.LookupHost(lctx, host)
+			cancel()
+			if err != nil {
+				if lctx.Err() != nil {
+					return doctor.Fail("DNS: no answer for host "+host+" within "+limit.String(), err.Error(),
+						doctor.Fix{Text: "check this machine's DNS servers (/etc/resolv.conf), or use an IP address"})
+				}
 				return doctor.Fail("DNS: cannot resolve host "+host, err.Error(),
 					doctor.Fix{Text: "check database.host (or the host in conn_string) and this machine's DNS"})
 			}
 		}
-		var d net.Dialer
+		d := net.Dialer{Timeout: limit}
 		conn, err := d.DialContext(ctx, "tcp", where)
 		if err != nil {
 			switch {
@@ -201,8 +211,8 @@ func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 				return doctor.Fail("TCP: connection refused at "+where, "nothing listens on that port",
 					doctor.Fix{Text: "start PostgreSQL, or fix database.port / database.host (listen_addresses in postgresql.conf)"})
 			case ctx.Err() != nil || isTimeout(err):
-				return doctor.Fail("TCP: connect to "+where+" timed out", err.Error(),
-					doctor.Fix{Text: "a firewall drops the packets, or the host is wrong"})
+				return doctor.Fail("TCP: no answer from "+where+" within "+limit.String(), err.Error(),
+					doctor.Fix{Text: "a firewall drops the packets, the server is down, or the host is wrong (database.connect_timeout bounds the wait)"})
 			}
 			return doctor.Fail("TCP: cannot connect to "+where, err.Error(), doctor.Fix{Text: "check the host and port"})
 		}
@@ -267,6 +277,22 @@ func lastPart(s string) string {
 		return s[i+2:]
 	}
 	return s
+}
+
+// stepLimit is how long one network step of a check may take: database.connect_timeout, but
+// never past nine tenths of the time the check has left.
+func stepLimit(ctx context.Context, connectTimeout time.Duration) time.Duration {
+	limit := connectTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl) * 9 / 10
+		if limit <= 0 || left < limit {
+			limit = max(left, time.Millisecond)
+		}
+	}
+	if limit <= 0 {
+		limit = 30 * time.Second
+	}
+	return limit.Round(time.Millisecond)
 }
 
 func isTimeout(err error) bool {

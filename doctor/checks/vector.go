@@ -49,6 +49,10 @@ func wrapVector(vc vector.Check, entry config.VectorDB, opts vfactory.Options) d
 	}
 	fixable := slices.Contains(ensureChecks(), vc.ID)
 	c := doctor.Check{Info: in, Entry: vc.Entry, Run: func(ctx context.Context) doctor.Result {
+		// End a little before the check's deadline, so that a server that does not answer is
+		// reported by the provider, which names its address, not as a bare timeout.
+		ctx, cancel := context.WithTimeout(ctx, stepLimit(ctx, 0))
+		defer cancel()
 		r := vc.Run(ctx)
 		res := doctor.Result{Status: doctor.Status(r.Status), Summary: config.Redact(r.Summary), Detail: config.Redact(r.Detail),
 			Fix: doctor.Fix{Text: r.Fix.Text, Commands: redactAll(r.Fix.Commands)}}

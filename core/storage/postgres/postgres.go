@@ -216,6 +216,17 @@ func PoolConfig(opts Options) (*pgxpool.Config, error) {
 	if opts.ConnectTimeout > 0 && !sets("connect_timeout") {
 		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
 	}
+	// pgx looks the host name up with the caller's context, before ConnectTimeout starts: bound
+	// the lookup by the same limit, so that a DNS server that does not answer is not waited on
+	// forever either.
+	if limit := cfg.ConnConfig.ConnectTimeout; limit > 0 {
+		lookup := cfg.ConnConfig.LookupFunc
+		cfg.ConnConfig.LookupFunc = func(ctx context.Context, host string) ([]string, error) {
+			ctx, cancel := context.WithTimeout(ctx, limit)
+			defer cancel()
+			return lookup(ctx, host)
+		}
+	}
 	return cfg, nil
 }
 
@@ -350,6 +361,15 @@ func redactedFromConfig(cfg *pgxpool.Config, opts Options) string {
 	}
 	b.WriteString("/" + url.PathEscape(cc.Database))
 	query = append(query, "sslmode="+sslMode(opts))
+	// Where the tables are and which other servers are tried are part of which database it is.
+	if sp := cc.RuntimeParams["search_path"]; sp != "" {
+		query = append(query, "search_path="+url.QueryEscape(sp))
+	}
+	for _, fb := range cc.Fallbacks {
+		if fb.Host != cc.Host || fb.Port != cc.Port {
+			query = append(query, "fallback="+url.QueryEscape(net.JoinHostPort(fb.Host, strconv.Itoa(int(fb.Port)))))
+		}
+	}
 	b.WriteString("?" + strings.Join(query, "&"))
 	return b.String()
 }
