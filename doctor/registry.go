@@ -119,13 +119,16 @@ func Registry() []Info {
 			Symptom: "'file is not a database', 'database disk image is malformed', 'unable to open database file', 'attempt to write a readonly database' from a read, or 'disk I/O error' where the path is a folder.",
 			Cause: "The path points at something that is not a SQLite database (another file, a truncated copy, a partial download, a folder), or compozy cannot read it. " +
 				"A process that crashed in the middle of a write leaves a hot rollback journal (-journal) that must be rolled back before anything can read the file; a -wal without its -shm cannot be read without creating one. " +
-				"A file with several hard links is one database under several names, and SQLite keeps a -wal and -journal per name: writing through two of them corrupts it, so compozy refuses to write until one name is left.",
+				"A file with several hard links is one database under several names, and SQLite keeps a -wal and -journal per name: writing through two of them corrupts it, so compozy refuses to write until one name is left. " +
+				"Run as root, SQLite gives every -wal, -shm and -journal it opens to the database's owner, even to read; compozy refuses to read side files of another owner as root rather than change their owner. " +
+				"An empty database file beside a non-empty -wal holds its data in the -wal only: the first open for writing would delete it.",
 			Fix: "Point database.path at the right file, restore it from a backup, or move the broken file away and let 'compozy migrate up' create a new one. " +
-				"A hot journal or a lone -wal is recovered by the next writer: 'compozy migrate up', or 'compozy doctor --fix'. Remove the extra hard links (find / -xdev -samefile FILE).",
+				"A hot journal or a lone -wal is recovered by the next writer: 'compozy migrate up', or 'compozy doctor --fix'. Remove the extra hard links (find / -xdev -samefile FILE). " +
+				"Run the doctor as the user Compozy runs as (or chown the side files to the database's owner). Copy an empty file and its -wal away together before anything opens them.",
 		}},
 		{ID: IDSQLitePermissions, Group: GroupSQLite, Title: "Database file private and owned by this user", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
 			Symptom: "Other users can read workflow data, or compozy cannot write its own database ('attempt to write a readonly database' while reads work).",
-			Cause:   "The database holds workflow inputs and outputs; a mode that lets others read it leaks them, and a database, -wal or -shm file this user cannot write (owned by another user, or mode 0400) makes every write fail.",
+			Cause:   "The database holds workflow inputs and outputs; a mode that lets others read it leaks them, and a database, -wal or -shm file this user (or the owner, when root runs the doctor) cannot write, such as one owned by another user or mode 0400, makes every write fail.",
 			Fix:     "chmod 600 the database (and its -wal/-shm files) and chown it to the user compozy runs as.",
 		}, Fixable: true},
 		{ID: IDSQLiteFilesystem, Group: GroupSQLite, Title: "Filesystem safe for SQLite", DependsOn: []string{IDSQLiteFolder}, Explain: Explain{

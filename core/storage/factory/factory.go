@@ -246,6 +246,9 @@ var (
 	ErrHotJournal = sqlite.ErrHotJournal
 	// ErrNeedsSHM: a -wal without its -shm, which reading would have to create.
 	ErrNeedsSHM = sqlite.ErrNeedsSHM
+	// ErrSideOwner: read as root, side files of another owner would be given to the database's
+	// owner by SQLite; the read is refused instead.
+	ErrSideOwner = sqlitefile.ErrSideOwner
 )
 
 // IsBusy reports whether err is SQLite's "database is locked".

@@ -57,59 +57,67 @@ var (
 // create, and the path is resolved as far as it exists. A folder with the name is
 // ErrIsDirectory.
 func Resolve(path string) (string, error) {
-	p, err := filepath.Abs(path)
-	if err != nil {
-		return "", fmt.Errorf("resolve %s: %w", path, err)
-	}
-	for range maxLinks {
-		fi, err := os.Lstat(p)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return resolveMissing(p)
-		case err != nil:
-			return "", fmt.Errorf("resolve %s: %w", path, err)
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return "", fmt.Errorf("resolve %s: %w", path, err)
-			}
-			if !filepath.IsAbs(target) {
-				target = filepath.Join(filepath.Dir(p), target)
-			}
-			p = filepath.Clean(target)
-			continue
-		case fi.IsDir():
-			return "", fmt.Errorf("%s %w", p, ErrIsDirectory)
-		}
-		// An existing file: resolve the folders it is in.
-		dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+	p := path
+	if !filepath.IsAbs(p) {
+		wd, err := os.Getwd()
 		if err != nil {
 			return "", fmt.Errorf("resolve %s: %w", path, err)
 		}
-		return filepath.Join(dir, filepath.Base(p)), nil
+		p = wd + string(filepath.Separator) + p
 	}
-	return "", fmt.Errorf("resolve %s: %w", path, ErrLinkLoop)
+	real, err := walk(p)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", path, err)
+	}
+	if fi, err := os.Stat(real); err == nil && fi.IsDir() {
+		return "", fmt.Errorf("%s %w", real, ErrIsDirectory)
+	}
+	return real, nil
 }
 
-// resolveMissing resolves the folders of a file that does not exist: the longest existing
-// prefix through EvalSymlinks, the rest as written.
-func resolveMissing(p string) (string, error) {
-	dir, rest := filepath.Dir(p), filepath.Base(p)
-	for {
-		real, err := filepath.EvalSymlinks(dir)
-		if err == nil {
-			return filepath.Join(real, rest), nil
+// walk resolves the absolute path p one name at a time, as the kernel does: a symbolic link is
+// replaced by its target (relative to the folder the link is in), and ".." goes to the parent
+// of the real folder reached so far, not of the name as written (so with x a link, x/../db is
+// beside x's target, as for the shell). From the first name that does not exist on, the rest is
+// taken as written.
+func walk(p string) (string, error) {
+	resolved := string(filepath.Separator)
+	rest := strings.Split(p, string(filepath.Separator))
+	links := 0
+	for i := 0; i < len(rest); i++ {
+		name := rest[i]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			resolved = filepath.Dir(resolved)
+			continue
 		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("resolve %s: %w", p, err)
+		next := filepath.Join(resolved, name)
+		fi, err := os.Lstat(next)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return filepath.Join(append([]string{next}, rest[i+1:]...)...), nil
+		case err != nil:
+			return "", err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			if links++; links > maxLinks {
+				return "", ErrLinkLoop
+			}
+			target, err := os.Readlink(next)
+			if err != nil {
+				return "", err
+			}
+			if filepath.IsAbs(target) {
+				resolved = string(filepath.Separator)
+			}
+			rest = append(strings.Split(target, string(filepath.Separator)), rest[i+1:]...)
+			i = -1
+			continue
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return p, nil
-		}
-		rest = filepath.Join(filepath.Base(dir), rest)
-		dir = parent
+		resolved = next
 	}
+	return resolved, nil
 }
 
 // Info is what the file system says about a database file.

@@ -105,3 +105,31 @@ func TestJournalHasTransaction(t *testing.T) {
 		t.Fatal("a zeroed journal header is no transaction")
 	}
 }
+
+// TestResolveDotDotAfterALink: with x a link to another folder, x/../db.db is the db.db beside
+// x's target, as the kernel (and the shell) resolve it, not the one beside x.
+func TestResolveDotDotAfterALink(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, d := range []string{a, filepath.Join(b, "deep")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(b, "deep"), filepath.Join(a, "x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(a, "db.db"), filepath.Join(b, "db.db")} {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Resolve(a + "/x/../db.db")
+	if err != nil || got != filepath.Join(b, "db.db") {
+		t.Errorf("Resolve(a/x/../db.db) = %s, %v; want %s", got, err, filepath.Join(b, "db.db"))
+	}
+	got, err = Resolve(a + "/x/../new.db")
+	if err != nil || got != filepath.Join(b, "new.db") {
+		t.Errorf("a file not created yet: %s, %v", got, err)
+	}
+}
