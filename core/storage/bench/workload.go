@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"compozy.dev/setup/core/storage"
-	"compozy.dev/setup/core/storage/sqlite"
+	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/workload"
 )
 
@@ -94,7 +94,7 @@ const (
 func ErrorKind(err error) string {
 	var pe *pgconn.PgError
 	switch {
-	case sqlite.IsBusy(err):
+	case factory.IsBusy(err):
 		return KindLocked
 	case errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01"):
 		return KindSerialization
