@@ -100,6 +100,14 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 		info = errOut
 	}
 	fmt.Fprintf(info, "Source: %s\nTarget: %s\n", factory.Target(src), factory.Target(dst))
+	// A copy onto its own source is refused before anyone is asked to confirm it.
+	if _, _, err := dbcopy.Distinct(ctx, src, dst); err != nil {
+		var same *dbcopy.SameDatabaseError
+		if errors.As(err, &same) {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("db copy: %w", err)}
+		}
+		return err
+	}
 	if !opts.yes {
 		if !f.IO.CanPrompt() {
 			return usageErrorf("db copy writes to %s: pass --yes to confirm (there is no terminal to ask on)", factory.Target(dst))

@@ -121,6 +121,24 @@ func (e *SameDatabaseError) Error() string {
 		e.Source, e.Target, e.Identity)
 }
 
+// Distinct returns the identities of src and dst, or a *SameDatabaseError when they are one
+// database by whatever names (see Copy). It opens nothing for writing; a caller asks it before
+// asking the user to confirm a copy.
+func Distinct(ctx context.Context, src, dst config.Database) (factory.Identity, factory.Identity, error) {
+	sid, err := factory.Identify(ctx, src)
+	if err != nil {
+		return sid, factory.Identity{}, fmt.Errorf("source %s: %w", factory.Target(src), err)
+	}
+	did, err := factory.Identify(ctx, dst)
+	if err != nil {
+		return sid, did, fmt.Errorf("target %s: %w", factory.Target(dst), err)
+	}
+	if sid.Same(did) {
+		return sid, did, &SameDatabaseError{Source: factory.Target(src), Target: factory.Target(dst), Identity: sid}
+	}
+	return sid, did, nil
+}
+
 // Copy copies every Compozy table from src into dst, after applying the migrations to dst, and
 // verifies the result. src must be migrated to the latest version this binary knows; it is only
 // read, through the read-only door (nothing is created beside it). It returns a
@@ -132,16 +150,9 @@ func (e *SameDatabaseError) Error() string {
 // takes its name only once verified, so an interrupted copy never leaves a file under that name.
 // An existing target is written in place and carries MarkerTable until verified.
 func Copy(ctx context.Context, src, dst config.Database, o Options) (*Result, error) {
-	sid, err := factory.Identify(ctx, src)
+	_, did, err := Distinct(ctx, src, dst)
 	if err != nil {
-		return nil, fmt.Errorf("source %s: %w", factory.Target(src), err)
-	}
-	did, err := factory.Identify(ctx, dst)
-	if err != nil {
-		return nil, fmt.Errorf("target %s: %w", factory.Target(dst), err)
-	}
-	if sid.Same(did) {
-		return nil, &SameDatabaseError{Source: factory.Target(src), Target: factory.Target(dst), Identity: sid}
+		return nil, err
 	}
 	s, err := openSource(ctx, src)
 	if err != nil {
