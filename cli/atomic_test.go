@@ -25,7 +25,7 @@ func TestBackupKilledLeavesNoHalfFile(t *testing.T) {
 	execSQLite(t, src, `INSERT INTO workflow_states (workflow_exec_id, workflow_id, status, input, created_at, updated_at)
 		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
 		SELECT 'wf-' || i, 'w', 'RUNNING', json_object('pad', hex(randomblob(1000))), '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM n`)
-	before := folderHashes(t, filepath.Dir(src))
+	before := treeState(t, filepath.Dir(src))
 	out := filepath.Join(t.TempDir(), "backups")
 	if err := os.Mkdir(out, 0o700); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestBackupKilledLeavesNoHalfFile(t *testing.T) {
 				t.Fatalf("round %d: %s beside the backup's name", round, e)
 			}
 		}
-		sameFolder(t, "a killed backup", before, folderHashes(t, filepath.Dir(src)))
+		sameFolder(t, "a killed backup", before, treeState(t, filepath.Dir(src)))
 	}
 	t.Logf("%d of 8 killed backups had finished", complete)
 	r := binRun(t, bin, dir, nil, append([]string{"db", "backup", "--to", final}, args...)...)
@@ -70,7 +70,7 @@ func TestBackupKilledLeavesNoHalfFile(t *testing.T) {
 	if !strings.Contains(r.out, "quick_check ok") {
 		t.Errorf("output:\n%s", r.out)
 	}
-	sameFolder(t, "a backup", before, folderHashes(t, filepath.Dir(src)))
+	sameFolder(t, "a backup", before, treeState(t, filepath.Dir(src)))
 }
 
 // TestCopyKilledLeavesNoHalfFile kills `compozy db copy` into a new SQLite file at random
@@ -82,7 +82,7 @@ func TestCopyKilledLeavesNoHalfFile(t *testing.T) {
 	src := filepath.Join(dir, "data", "compozy.db")
 	wantCode(t, binRun(t, bin, dir, nil, "migrate", "up", "--db-driver", "sqlite", "--db-path", src), 0, "up")
 	seedSQLite(t, src, 20000)
-	before := folderHashes(t, filepath.Dir(src))
+	before := treeState(t, filepath.Dir(src))
 	out := t.TempDir()
 	final := filepath.Join(out, "copy.db")
 	for round := range 5 {
@@ -102,7 +102,7 @@ func TestCopyKilledLeavesNoHalfFile(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sameFolder(t, fmt.Sprintf("round %d: a killed copy (source folder)", round), before, folderHashes(t, filepath.Dir(src)))
+		sameFolder(t, fmt.Sprintf("round %d: a killed copy (source folder)", round), before, treeState(t, filepath.Dir(src)))
 	}
 	wantCode(t, binRun(t, bin, dir, nil, "db", "copy", "--from", src, "--to", final, "--yes"), 0, "copy after the kills")
 	if n := sqliteCount(t, final, "workflow_states"); n != 20000 {

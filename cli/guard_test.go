@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,38 +12,6 @@ import (
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/internal/testenv"
 )
-
-// folderHashes is every file below dir with its mode and the sha256 of its content, and every
-// folder: what "nothing changed" means.
-func folderHashes(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fi, err := e.Info()
-		if err != nil {
-			return err
-		}
-		if e.IsDir() {
-			out[rel+"/"] = fi.Mode().String()
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		out[rel] = fi.Mode().String() + " " + hex.EncodeToString(sum[:8])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 func sameFolder(t *testing.T, what string, before, after map[string]string) {
 	t.Helper()
@@ -108,7 +73,7 @@ func TestMigrateDownGuard(t *testing.T) {
 	seedSQLite(t, db, 50)
 	data := filepath.Dir(db)
 
-	before := folderHashes(t, data)
+	before := treeState(t, data)
 	r := binRun(t, bin, dir, nil, append([]string{"migrate", "down", "--to", "0"}, args...)...)
 	wantCode(t, r, ExitUsage, "down --to 0 without a terminal")
 	for _, want := range []string{"api_keys: 2 rows", "users: 2 rows", "workflow_states: 50 rows", "This drops data:"} {
@@ -119,14 +84,14 @@ func TestMigrateDownGuard(t *testing.T) {
 	if !strings.Contains(r.errOut, "--yes") || !strings.Contains(r.errOut, "nothing was changed") {
 		t.Errorf("the refusal does not say what to do:\n%s", r.errOut)
 	}
-	sameFolder(t, "a refused down", before, folderHashes(t, data))
+	sameFolder(t, "a refused down", before, treeState(t, data))
 
 	r = binRun(t, bin, dir, nil, append([]string{"migrate", "down", "--to", "0", "--dry-run"}, args...)...)
 	wantCode(t, r, 0, "down --to 0 --dry-run")
 	if !strings.Contains(r.out, "api_keys: 2 rows") || !strings.Contains(r.out, "nothing was written") {
 		t.Errorf("dry run:\n%s", r.out)
 	}
-	sameFolder(t, "down --dry-run", before, folderHashes(t, data))
+	sameFolder(t, "down --dry-run", before, treeState(t, data))
 
 	// On a terminal: the question, answered no.
 	s := startPTY(t, dir, bin, append([]string{"migrate", "down", "--to", "0"}, args...)...)
@@ -134,7 +99,7 @@ func TestMigrateDownGuard(t *testing.T) {
 	s.press("n\r")
 	s.waitFor("the answer", func(sc string) bool { return strings.Contains(sc, "Nothing was changed.") })
 	_ = s.cmd.Wait()
-	sameFolder(t, "a down answered no", before, folderHashes(t, data))
+	sameFolder(t, "a down answered no", before, treeState(t, data))
 
 	// The latest migration drops no data on SQLite: no question, but a backup first.
 	r = binRun(t, bin, dir, nil, append([]string{"migrate", "down"}, args...)...)
