@@ -85,7 +85,7 @@ func runDBBackup(ctx context.Context, f *Factory, opts *dbBackupOptions) error {
 	switch db.Driver {
 	case config.DriverSQLite:
 		if db.Path == "" || db.Path == config.MemoryPath {
-			return usageErrorf("db backup: the SQLite database is %q; only a database file can be backed up", db.Path)
+			return refusef("db backup: the SQLite database is %q; only a database file can be backed up", db.Path)
 		}
 		dst := opts.to
 		if dst == "" {
@@ -138,7 +138,7 @@ func runDBBackup(ctx context.Context, f *Factory, opts *dbBackupOptions) error {
 		doc.File, doc.Bytes = res.Path, res.Bytes
 		doc.DurationMS = float64(res.Duration.Microseconds()) / 1000
 	default:
-		return usageErrorf("db backup: unknown database driver %q (want %q or %q)", db.Driver, config.DriverPostgres, config.DriverSQLite)
+		return refusef("db backup: unknown database driver %q (want %q or %q)", db.Driver, config.DriverPostgres, config.DriverSQLite)
 	}
 	if opts.json {
 		return writeDBJSON(out, doc)

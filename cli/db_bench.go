@@ -269,9 +269,9 @@ func benchVariants(db config.Database, list string) ([]bench.Variant, error) {
 	switch db.Driver {
 	case config.DriverSQLite, config.DriverPostgres:
 	case "":
-		return nil, usageErrorf("db bench: no database driver configured (want %q or %q)", config.DriverPostgres, config.DriverSQLite)
+		return nil, refusef("db bench: no database driver configured (want %q or %q)", config.DriverPostgres, config.DriverSQLite)
 	default:
-		return nil, usageErrorf("db bench: unknown database driver %q (want %q or %q)", db.Driver, config.DriverPostgres, config.DriverSQLite)
+		return nil, refusef("db bench: unknown database driver %q (want %q or %q)", db.Driver, config.DriverPostgres, config.DriverSQLite)
 	}
 	if db.Driver == config.DriverPostgres {
 		return []bench.Variant{{Name: "postgres (as configured)", DB: db}}, nil

@@ -26,9 +26,17 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
-// usageErrorf returns a UsageError with a formatted message.
+// usageErrorf returns a UsageError with a formatted message: the command line itself is wrong
+// (a flag's value, a missing flag or argument). It exits 2 and points at the command's help.
 func usageErrorf(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// refusef returns an error that exits 2 like a usage error, for a command line that is well
+// formed but refused in this situation (the configuration names another driver, a file exists):
+// the message says what to do, and no pointer to --help is printed.
+func refusef(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
 }
 
 // ExitError ends the command with a given exit code. When Silent is set, the command has already
@@ -70,7 +78,11 @@ func exitCode(err error) int {
 }
 
 // printError writes err for the user, once, unless the command already did.
-func printError(w io.Writer, err error) {
+func printError(w io.Writer, err error) { printErrorFor(w, err, "") }
+
+// printErrorFor is printError; after a usage error it names the help of cmdPath, the command
+// that ran ("compozy migrate up --help").
+func printErrorFor(w io.Writer, err error, cmdPath string) {
 	var exitErr *ExitError
 	if errors.As(err, &exitErr) && (exitErr.Silent || exitErr.Err == nil) {
 		return
@@ -82,6 +94,9 @@ func printError(w io.Writer, err error) {
 	var usage *UsageError
 	fmt.Fprintf(w, "Error: %v\n", err)
 	if errors.As(err, &usage) {
-		fmt.Fprintln(w, "Run 'compozy --help' for usage.")
+		if cmdPath == "" {
+			cmdPath = "compozy"
+		}
+		fmt.Fprintf(w, "Run '%s --help' for usage.\n", cmdPath)
 	}
 }

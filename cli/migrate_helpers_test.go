@@ -37,9 +37,9 @@ func runMigrateCLI(t *testing.T, dir string, env []string, args ...string) cliRu
 	root.SetArgs(args)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
-		printError(ios.ErrOut, err)
+		printErrorFor(ios.ErrOut, err, cmd.CommandPath())
 	}
 	return cliRun{out: out.String(), errOut: errOut.String(), code: exitCode(err)}
 }

@@ -103,7 +103,7 @@ func runQuickstart(ctx context.Context, f *Factory) error {
 			// The environment (COMPOZY_DB_DRIVER or DB_DRIVER) overrides the file: refuse
 			// before writing anything rather than after.
 			src := cfg.Sources["database.driver"]
-			return usageErrorf("%s sets driver %s; quickstart sets up SQLite only and wrote nothing. Unset it, or use 'compozy init' for PostgreSQL", src, d)
+			return refusef("%s sets driver %s; quickstart sets up SQLite only and wrote nothing. Unset it, or use 'compozy init' for PostgreSQL", src, d)
 		}
 		backup, err := target.write(content, exists, holdsSecret(cfg))
 		if err != nil {
@@ -124,7 +124,7 @@ func runQuickstart(ctx context.Context, f *Factory) error {
 		return err
 	}
 	if cfg.Database.Driver != config.DriverSQLite {
-		return usageErrorf("%s configures driver %s; quickstart sets up SQLite only. Run 'compozy migrate up' and 'compozy doctor' for this setup, or 'compozy init --force' to choose again",
+		return refusef("%s configures driver %s; quickstart sets up SQLite only. Run 'compozy migrate up' and 'compozy doctor' for this setup, or 'compozy init --force' to choose again",
 			target.shown, cfg.Database.Driver)
 	}
 

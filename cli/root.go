@@ -64,9 +64,13 @@ func Main(ctx context.Context, args []string, ios *term.IO, build BuildInfo) int
 	f := &Factory{IO: ios, Build: build}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
-		printError(ios.ErrOut, err)
+		path := ""
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		printErrorFor(ios.ErrOut, err, path)
 	}
 	return exitCode(err)
 }
