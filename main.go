@@ -16,7 +16,8 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], term.System(), cli.BuildInfo{Version: version})
+	exe, _ := os.Executable()
+	code := cli.Main(ctx, os.Args[1:], term.System(), cli.BuildInfo{Version: version, Invocation: cli.Invocation(os.Args[0], exe)})
 	stop()
 	os.Exit(code)
 }

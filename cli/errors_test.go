@@ -36,3 +36,17 @@ func TestUsageHintOnlyAfterUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestInvocation(t *testing.T) {
+	for _, tc := range []struct{ arg0, exe, want string }{
+		{"/tmp/go-build2840/b001/exe/compozy", "/tmp/go-build2840/b001/exe/compozy", "go run ."},
+		{"compozy", "/usr/local/bin/compozy", "compozy"},
+		{"./compozy", "/home/me/src/compozy", "./compozy"},
+		{"/opt/my tools/compozy", "/opt/my tools/compozy", "'/opt/my tools/compozy'"},
+		{"", "", "compozy"},
+	} {
+		if got := Invocation(tc.arg0, tc.exe); got != tc.want {
+			t.Errorf("Invocation(%q, %q) = %q, want %q", tc.arg0, tc.exe, got, tc.want)
+		}
+	}
+}

@@ -176,7 +176,7 @@ func runQuickstart(ctx context.Context, f *Factory) error {
 	} else {
 		fmt.Fprintf(out, "\nReady in %s.\n", fmtDuration(time.Since(start)))
 	}
-	printNextSteps(out, target, false)
+	printNextStepsAs(out, f.self(), target, false)
 	return nil
 }
 
@@ -248,8 +248,14 @@ func runChecks(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	return doctor.Report{Target: set.Target, Results: results, Duration: time.Since(start)}
 }
 
-// printNextSteps says what to run next.
+// printNextSteps says what to run next, as `compozy ...`.
 func printNextSteps(w io.Writer, target configTarget, migrateFirst bool) {
+	printNextStepsAs(w, "compozy", target, migrateFirst)
+}
+
+// printNextStepsAs says what to run next, each command starting with self: the way this
+// binary was run (see Invocation), so that the hint works for a user without compozy on PATH.
+func printNextStepsAs(w io.Writer, self string, target configTarget, migrateFirst bool) {
 	cfgFlag := ""
 	if target.flag != "" {
 		cfgFlag = " --config " + shellQuoteArg(target.flag)
@@ -257,12 +263,12 @@ func printNextSteps(w io.Writer, target configTarget, migrateFirst bool) {
 	type step struct{ cmd, why string }
 	var steps []step
 	if migrateFirst {
-		steps = append(steps, step{"compozy migrate up" + cfgFlag, "create the tables"})
+		steps = append(steps, step{self + " migrate up" + cfgFlag, "create the tables"})
 	}
-	steps = append(steps, step{"compozy doctor" + cfgFlag, "check the setup at any time"},
-		step{"compozy config show" + cfgFlag, "every setting and where it came from"})
+	steps = append(steps, step{self + " doctor" + cfgFlag, "check the setup at any time"},
+		step{self + " config show" + cfgFlag, "every setting and where it came from"})
 	if !migrateFirst {
-		steps = append(steps, step{"compozy init", "choose another setup (PostgreSQL, Qdrant, Redis) step by step"})
+		steps = append(steps, step{self + " init", "choose another setup (PostgreSQL, Qdrant, Redis) step by step"})
 	}
 	width := 0
 	for _, s := range steps {

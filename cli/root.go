@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/redis/go-redis/v9/logging"
@@ -21,6 +22,34 @@ import (
 // BuildInfo describes the binary.
 type BuildInfo struct {
 	Version string
+	// Invocation is how the user ran this binary ("compozy", "./compozy", "go run ."), for
+	// hints that say what to run next; "" means "compozy".
+	Invocation string
+}
+
+// Invocation says how the binary at exe was run as arg0 (os.Args[0]): "go run ." for a binary
+// that go run built in its temporary folder, the name as typed when it was found on PATH
+// ("compozy"), or the path as typed ("./compozy", "/opt/compozy/bin/compozy").
+func Invocation(arg0, exe string) string {
+	slash := filepath.ToSlash(exe)
+	if strings.Contains(slash, "/go-build") && strings.Contains(slash, "/exe/") {
+		return "go run ."
+	}
+	if arg0 == "" {
+		return "compozy"
+	}
+	if !strings.ContainsRune(arg0, filepath.Separator) {
+		return arg0
+	}
+	return shellQuoteArg(arg0)
+}
+
+// self is how to run this binary again in a hint.
+func (f *Factory) self() string {
+	if f.Build.Invocation == "" {
+		return "compozy"
+	}
+	return f.Build.Invocation
 }
 
 // Factory carries what every command needs: the streams, build facts, and the config loader
