@@ -2,6 +2,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     ?= compozy
+SHELL   := /bin/bash
 
 .PHONY: build test bench lint schema docs clean
 
@@ -9,9 +10,10 @@ BIN     ?= compozy
 build:
 	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) .
 
-## test: every test; PostgreSQL and Redis must be running (see .ci/run), SQLite is built in
+## test: every test; PostgreSQL and Redis must be running (see .ci/run), SQLite is built in.
+## Ends with every skipped test and the reason it gave.
 test:
-	$(GO) test ./...
+	@set -o pipefail; $(GO) test -json ./... | $(GO) run ./internal/testreport
 
 ## bench: Go benchmarks of the storage layer and the filesystem vector store (figures go into docs/benchmarks.md)
 bench:

@@ -77,7 +77,13 @@ func TestHotBackupWhileWriting(t *testing.T) {
 		}()
 	}
 	for committed.Load() < 200 {
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case err := <-errs:
+			t.Fatalf("writer: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("only %d transactions committed before the deadline", committed.Load())
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 	before := committed.Load()
 	dst := filepath.Join(dir, "backup.db")

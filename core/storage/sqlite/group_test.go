@@ -133,12 +133,15 @@ func TestGroupCommitCancelledWhileQueued(t *testing.T) {
 	go func() {
 		errc <- d.Workflows().Create(cctx, &storage.WorkflowState{WorkflowExecID: "c", WorkflowID: "g", Status: storage.StatusRunning})
 	}()
-	for {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		d.queue.mu.Lock()
 		n := len(d.queue.reqs)
 		d.queue.mu.Unlock()
 		if n == 1 {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the write was not queued within 30s (%d queued)", n)
 		}
 		time.Sleep(time.Millisecond)
 	}
