@@ -13,7 +13,7 @@ import (
 )
 
 // TestBackupKilledLeavesNoHalfFile kills `compozy db backup` with SIGKILL at random moments
-// while it writes a copy of a 40 MB database: there is never a file under the backup's name
+// while it writes a copy of a 24 MB database: there is never a file under the backup's name
 // unless it is the whole backup (quick_check ok, every row), nothing is left beside the source,
 // and the next backup removes what the killed ones left.
 func TestBackupKilledLeavesNoHalfFile(t *testing.T) {
@@ -23,7 +23,7 @@ func TestBackupKilledLeavesNoHalfFile(t *testing.T) {
 	args := []string{"--db-driver", "sqlite", "--db-path", src}
 	wantCode(t, binRun(t, bin, dir, nil, append([]string{"migrate", "up"}, args...)...), 0, "up")
 	execSQLite(t, src, `INSERT INTO workflow_states (workflow_exec_id, workflow_id, status, input, created_at, updated_at)
-		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
 		SELECT 'wf-' || i, 'w', 'RUNNING', json_object('pad', hex(randomblob(1000))), '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM n`)
 	before := treeState(t, filepath.Dir(src))
 	out := filepath.Join(t.TempDir(), "backups")
@@ -32,19 +32,19 @@ func TestBackupKilledLeavesNoHalfFile(t *testing.T) {
 	}
 	final := filepath.Join(out, "b.db")
 	complete := 0
-	for round := range 8 {
+	for round := range 6 {
 		cmd := exec.CommandContext(t.Context(), bin, append([]string{"db", "backup", "--to", final}, args...)...)
 		cmd.Dir, cmd.Env = dir, cleanEnv()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rand.IntN(700)) * time.Millisecond)
+		time.Sleep(time.Duration(rand.IntN(500)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		if _, err := os.Stat(final); err == nil {
 			// Only a whole, checked backup may have the name.
-			if n := sqliteCount(t, final, "workflow_states"); n != 10000 {
-				t.Fatalf("round %d: %s holds %d workflows, want 10000", round, final, n)
+			if n := sqliteCount(t, final, "workflow_states"); n != 6000 {
+				t.Fatalf("round %d: %s holds %d workflows, want 6000", round, final, n)
 			}
 			complete++
 			if err := os.Remove(final); err != nil {
@@ -58,7 +58,7 @@ func TestBackupKilledLeavesNoHalfFile(t *testing.T) {
 		}
 		sameFolder(t, "a killed backup", before, treeState(t, filepath.Dir(src)))
 	}
-	t.Logf("%d of 8 killed backups had finished", complete)
+	t.Logf("%d of 6 killed backups had finished", complete)
 	r := binRun(t, bin, dir, nil, append([]string{"db", "backup", "--to", final}, args...)...)
 	wantCode(t, r, 0, "backup after the kills")
 	if got := filesLike(t, out, `.`); len(got) != 1 || got[0] != "b.db" {
