@@ -37,16 +37,31 @@ type Config struct {
 	Sources map[string]Source `json:"-"`
 	// Warnings are problems that do not stop the tool (for example SQLite without a vector DB).
 	Warnings []Warning `json:"-"`
+	// Unused maps a dotted key to why its value has no effect: a conn_string decides the host,
+	// or a password from a higher layer wins. `config show` prints it beside the value.
+	Unused map[string]string `json:"-"`
+	// hiddenPassword is true when the password key was given but conn_string's password is
+	// used instead (Database.Password is then ""), so that `config show` still shows it set.
+	hiddenPassword bool
 }
 
 // Database is the `database:` section.
 type Database struct {
-	Driver           string        `json:"driver"`
-	ConnString       string        `json:"conn_string,omitempty"`
-	Host             string        `json:"host"`
-	Port             int           `json:"port"`
-	User             string        `json:"user"`
-	Password         string        `json:"password,omitempty"`
+	Driver     string `json:"driver"`
+	ConnString string `json:"conn_string,omitempty"`
+	Host       string `json:"host"`
+	Port       int    `json:"port"`
+	User       string `json:"user"`
+	// Password is the password that is used: the one of the highest layer that gives one
+	// (defaults < file < environment < flags and stdin; within a layer, the password key wins
+	// over a password inside conn_string). It is "" when conn_string's own password is the
+	// one used, or when none is given.
+	Password string `json:"password,omitempty"`
+	// PasswordSource says where the password that is used came from, for messages:
+	// "COMPOZY_DB_PASSWORD", "compozy.yaml:4", "--db-password-stdin", "the conn_string URL, flag
+	// --db-conn-string", "file /run/secrets/db (COMPOZY_DB_PASSWORD_FILE)"; "" when no password
+	// is given. Never the password itself.
+	PasswordSource   string        `json:"-"`
 	Name             string        `json:"name"`
 	SSLMode          string        `json:"ssl_mode"`
 	MaxOpenConns     int           `json:"max_open_conns"`
@@ -95,6 +110,9 @@ type Source struct {
 	Column int    `json:"column,omitempty"`
 	// Name is the environment variable or flag name, for env and flag sources.
 	Name string `json:"name,omitempty"`
+	// SecretFile is the file a *_FILE variable (COMPOZY_DB_PASSWORD_FILE) named, whose content
+	// is the value; Name is then the variable.
+	SecretFile string `json:"secret_file,omitempty"`
 }
 
 // SourceKind is the layer a value came from.
@@ -110,8 +128,11 @@ const (
 )
 
 // String renders the source for people: "default", "compozy.yaml:3", "env COMPOZY_DB_HOST",
-// "flag --db-driver", "stdin".
+// "file /run/secrets/db_password (COMPOZY_DB_PASSWORD_FILE)", "flag --db-driver", "stdin".
 func (s Source) String() string {
+	if s.SecretFile != "" {
+		return "file " + s.SecretFile + " (" + s.Name + ")"
+	}
 	switch s.Kind {
 	case SourceFile:
 		if s.Line > 0 {
@@ -140,6 +161,10 @@ type Warning struct {
 	// Origin names where the value came from when not from the file: "env COMPOZY_DB_PORT",
 	// "flag --db-port", "stdin".
 	Origin string `json:"origin,omitempty"`
+	// Secret marks a warning about the password or another secret that every command that
+	// connects should print: two places that give different passwords, a secret file others
+	// can read, a password on the command line.
+	Secret bool `json:"-"`
 }
 
 // Where is the location of the warning: "compozy.yaml:3:5", "env DB_HOST", or "".

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -12,6 +13,10 @@ type expansion struct {
 	missing []string
 	// syntax describes a malformed reference; "" when the value is well formed.
 	syntax string
+	// passwordOnly is true when every missing variable is in the password of a URL's user
+	// information: a password given apart (COMPOZY_DB_PASSWORD) replaces it, so the value can be
+	// used with an empty password there.
+	passwordOnly bool
 }
 
 // maxRefDepth bounds how deep references may nest inside defaults: ${A:-${B:-${C}}} is 3 deep.
@@ -22,11 +27,17 @@ const maxRefDepth = 8
 // deep. $${ is a literal ${. A variable's value is used as it is, never expanded again. lookup
 // reports a variable's value and whether it is set.
 func expand(s string, lookup func(string) (string, bool)) expansion {
+	return expandWith(s, lookup, nil)
+}
+
+// expandWith is expand with enc applied to the value each reference stands for (its
+// variable's value or its default); nil leaves the values as they are.
+func expandWith(s string, lookup func(string) (string, bool), enc func(string) string) expansion {
 	if !strings.Contains(s, "${") {
 		return expansion{value: s}
 	}
 	var r expansion
-	value, syntax := expandText(s, lookup, 1, &r.missing)
+	value, syntax := expandText(s, lookup, 1, &r.missing, enc)
 	if syntax != "" {
 		return expansion{syntax: syntax}
 	}
@@ -34,11 +45,95 @@ func expand(s string, lookup func(string) (string, bool)) expansion {
 	return r
 }
 
+// expandURL is expand for a value that may be a URL (conn_string, a vector DB url): a reference
+// in the user information (postgres://${DB_USER}:${DB_PASSWORD}@host/db) stands for the user
+// name or the password as it is, and is percent-encoded as url.UserPassword does, so that a
+// password such as "p@ss w/rd" needs no encoding in the variable. References elsewhere, and
+// the text written around them, are kept as they are.
+func expandURL(s string, lookup func(string) (string, bool)) expansion {
+	userStart, colon, userEnd, ok := userInfoSpan(s)
+	if !ok {
+		return expand(s, lookup)
+	}
+	encUser := func(v string) string { return url.User(v).String() }
+	encPass := func(v string) string { return strings.TrimPrefix(url.UserPassword("", v).String(), ":") }
+	type part struct {
+		text     string
+		enc      func(string) string
+		password bool
+	}
+	parts := []part{{text: s[:userStart]}}
+	if colon >= 0 {
+		parts = append(parts, part{text: s[userStart:colon], enc: encUser}, part{text: s[colon:userEnd], enc: encPass, password: true})
+	} else {
+		parts = append(parts, part{text: s[userStart:userEnd], enc: encUser})
+	}
+	parts = append(parts, part{text: s[userEnd:]})
+	r := expansion{passwordOnly: true}
+	var b strings.Builder
+	for _, p := range parts {
+		e := expandWith(p.text, lookup, p.enc)
+		if e.syntax != "" {
+			return expansion{syntax: e.syntax}
+		}
+		b.WriteString(e.value)
+		r.missing = append(r.missing, e.missing...)
+		if len(e.missing) > 0 && !p.password {
+			r.passwordOnly = false
+		}
+	}
+	r.value = b.String()
+	r.passwordOnly = r.passwordOnly && len(r.missing) > 0
+	return r
+}
+
+// userInfoSpan finds the user information of the URL s as written, references included:
+// it starts at userStart (just after "://") and ends at userEnd (the @ before the host); colon
+// is the : between user and password (-1 when there is none). A reference counts as one
+// character, so that a default holding / or @ does not end a part. ok is false when s is no
+// URL with user information, or holds an unterminated reference.
+func userInfoSpan(s string) (userStart, colon, userEnd int, ok bool) {
+	i := strings.Index(s, "://")
+	if i <= 0 || !isScheme(s[:i]) {
+		return 0, 0, 0, false
+	}
+	userStart, colon, userEnd = i+3, -1, -1
+	for j := userStart; j < len(s); j++ {
+		switch {
+		case strings.HasPrefix(s[j:], "$${"):
+			j += 2
+		case strings.HasPrefix(s[j:], "${"):
+			end := refEnd(s, j+2)
+			if end < 0 {
+				return 0, 0, 0, false
+			}
+			j = end
+		case s[j] == '/' || s[j] == '?' || s[j] == '#':
+			j = len(s) // the authority ends here
+		case s[j] == '@':
+			userEnd = j
+		case s[j] == ':' && colon < 0:
+			colon = j
+		}
+	}
+	if userEnd < 0 {
+		return 0, 0, 0, false
+	}
+	if colon > userEnd {
+		colon = -1 // the : of the port
+	}
+	return userStart, colon, userEnd, true
+}
+
 // expandText expands the references in s, which sits depth levels deep (1 for a value, 2 for
 // the default of a reference, ...). Unset variables without a default are added to missing
 // when missing is not nil (a default that is not used is checked, but its variables may be
-// unset). It returns the text and a syntax problem ("" when none).
-func expandText(s string, lookup func(string) (string, bool), depth int, missing *[]string) (string, string) {
+// unset). enc, when not nil, encodes what each reference of s stands for. It returns the text
+// and a syntax problem ("" when none).
+func expandText(s string, lookup func(string) (string, bool), depth int, missing *[]string, enc func(string) string) (string, string) {
+	if enc == nil {
+		enc = func(v string) string { return v }
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		switch {
@@ -68,19 +163,19 @@ func expandText(s string, lookup func(string) (string, bool), depth int, missing
 			v, set := lookup(name)
 			switch {
 			case v != "":
-				b.WriteString(v)
+				b.WriteString(enc(v))
 				if hasDef {
 					// Not used, but a mistake in it is still a mistake.
-					if _, syntax := expandText(def, lookup, depth+1, nil); syntax != "" {
+					if _, syntax := expandText(def, lookup, depth+1, nil, nil); syntax != "" {
 						return "", syntax
 					}
 				}
 			case hasDef:
-				dv, syntax := expandText(def, lookup, depth+1, missing)
+				dv, syntax := expandText(def, lookup, depth+1, missing, nil)
 				if syntax != "" {
 					return "", syntax
 				}
-				b.WriteString(dv)
+				b.WriteString(enc(dv))
 			case !set && missing != nil:
 				*missing = append(*missing, name)
 			}

@@ -248,25 +248,42 @@ func (l *loader) fileValue(doc *yamlDoc, f Field, i int, mv *ast.MappingValueNod
 		l.cfg.Sources[key] = src // written but empty: the default stays
 		return
 	}
+	raw := ""
 	if sc.kind == kindString {
+		raw = sc.text
 		if f.Secret != NotSecret {
 			l.raw[key] = rawValue{text: sc.text, src: src}
 		}
-		exp := expand(sc.text, l.lookupEnv)
+		lookup := func(name string) (string, bool) { return l.lookupVar(name, key, src) }
+		var exp expansion
+		if f.Secret == HoldsSecret {
+			exp = expandURL(sc.text, lookup)
+		} else {
+			exp = expand(sc.text, lookup)
+		}
 		if exp.syntax != "" {
 			l.problem(src, key, exp.syntax, "write ${VAR} or ${VAR:-default}; $${ is a literal ${")
 			return
 		}
+		if l.hasProblem(key) {
+			return // a *_FILE variable it refers to cannot be read
+		}
 		if len(exp.missing) > 0 {
-			for _, name := range exp.missing {
-				l.problem(src, key, "environment variable "+name+" is not set",
-					fmt.Sprintf("set %s, or give a default: ${%s:-value}", name, name))
+			// A problem only if no higher layer sets the key, or the password they stand for
+			// (see resolvePending).
+			l.pending = append(l.pending, pendingRef{key: key, src: src, missing: exp.missing, passwordOnly: exp.passwordOnly})
+			l.cfg.Sources[key] = src
+			if !exp.passwordOnly || key != "database.conn_string" {
+				return
 			}
-			return
+			// postgres://app:${UNSET}@db/compozy, used with the password given apart.
 		}
 		sc.text = exp.value
 	}
 	l.setValue(f, i, sc, src)
+	if key == passwordKey && sc.kind != kindNull && !l.hasProblem(key) {
+		l.addPassword(f.get(l.cfg, i).(string), src, raw)
+	}
 }
 
 // knowledge reads knowledge.vector_dbs; the other keys of knowledge belong to Compozy.

@@ -103,6 +103,8 @@ func load(opts LoadOptions, workDir, shown, path string, data []byte, size int64
 	}
 	l.env()
 	l.flags()
+	l.resolvePending()
+	l.resolvePassword()
 	l.resolvePaths()
 	l.validate()
 	if len(l.problems) > 0 {
@@ -170,6 +172,27 @@ type loader struct {
 	// raw holds the text of secret-bearing values as written in the file, before expansion,
 	// and where they were written (the env or a flag may have overridden them since).
 	raw map[string]rawValue
+	// stdinPassword is the password read by --db-password-stdin; nil without it.
+	stdinPassword *string
+	// secretFiles caches the *_FILE variables read, by variable name, so that each file is
+	// read once and its warning given once.
+	secretFiles map[string]secretFile
+	// reported holds the variables whose problem or warning has been recorded.
+	reported map[string]bool
+	// pending are ${VAR} references to unset variables, which are a problem only when no
+	// higher layer sets the key (see resolvePending).
+	pending []pendingRef
+	// passwords are the database passwords each layer gave (see resolvePassword).
+	passwords []passwordCandidate
+}
+
+// pendingRef is a file value that refers to unset variables.
+type pendingRef struct {
+	key     string
+	src     Source
+	missing []string
+	// passwordOnly: every missing variable is in the password of conn_string's URL.
+	passwordOnly bool
 }
 
 // rawValue is a secret-bearing value as written in the config file.
@@ -185,14 +208,76 @@ func newLoader(opts LoadOptions, workDir string) *loader {
 	if opts.Environ == nil {
 		opts.Environ = os.Environ
 	}
-	return &loader{
+	l := &loader{
 		opts:        opts,
 		workDir:     workDir,
 		fields:      Fields(),
-		cfg:         &Config{Dir: workDir, Sources: map[string]Source{}},
+		cfg:         &Config{Dir: workDir, Sources: map[string]Source{}, Unused: map[string]string{}},
 		raw:         map[string]rawValue{},
 		problemKeys: map[string]bool{},
+		secretFiles: map[string]secretFile{},
+		reported:    map[string]bool{},
 	}
+	for _, o := range opts.Flags {
+		if o.Stdin && o.Key == passwordKey {
+			pw := o.Value
+			l.stdinPassword = &pw
+		}
+	}
+	return l
+}
+
+// passwordKey is the key of the database password.
+const passwordKey = "database.password"
+
+// lookupVar reports the value of the variable a ${VAR} reference names and whether it is set:
+// the password read by --db-password-stdin for the variables of database.password
+// (COMPOZY_DB_PASSWORD, DB_PASSWORD), since stdin is a higher layer than the environment; else
+// the environment; else, when VAR is unset or empty and VAR_FILE is set, the content of the
+// file VAR_FILE names. A file that cannot be read, or VAR and VAR_FILE both set, is a problem
+// of key (whose value came from src); a file others may read is a warning.
+func (l *loader) lookupVar(name, key string, src Source) (string, bool) {
+	if l.stdinPassword != nil && (name == "COMPOZY_DB_PASSWORD" || name == "DB_PASSWORD") {
+		return *l.stdinPassword, true
+	}
+	v, set := l.lookupEnv(name)
+	fileVar := name + FileSuffix
+	path := l.opts.Getenv(fileVar)
+	switch {
+	case path == "":
+		return v, set
+	case v != "":
+		if !l.reported[fileVar] {
+			l.reported[fileVar] = true
+			l.problem(src, key, name+" and "+fileVar+" are both set, so the value of ${"+name+"} is not clear",
+				"unset one of them")
+		}
+		return v, true
+	}
+	sf := l.secretFile(fileVar, path)
+	if !l.reported[fileVar] {
+		l.reported[fileVar] = true
+		switch {
+		case sf.problem != "":
+			l.problem(src, key, sf.problem, sf.fix)
+		case sf.warning != "":
+			l.secretWarn(Source{Kind: SourceEnv, Name: fileVar, SecretFile: path}, key, sf.warning, sf.warnFix)
+		}
+	}
+	if sf.problem != "" {
+		return "", true // reported; the value is not used
+	}
+	return sf.value, true
+}
+
+// secretFile reads the file the variable name (a *_FILE variable) names, once.
+func (l *loader) secretFile(name, path string) secretFile {
+	if sf, ok := l.secretFiles[name]; ok {
+		return sf
+	}
+	sf := readSecretFile(name, path)
+	l.secretFiles[name] = sf
+	return sf
 }
 
 // lookupEnv reports a variable's value and whether it is set. Getenv cannot tell an empty
@@ -230,6 +315,12 @@ func (l *loader) warn(src Source, key, msg, fix string) {
 		w.Origin = src.String()
 	}
 	l.cfg.Warnings = append(l.cfg.Warnings, w)
+}
+
+// secretWarn records a warning about a secret (see Warning.Secret).
+func (l *loader) secretWarn(src Source, key, msg, fix string) {
+	l.warn(src, key, msg, fix)
+	l.cfg.Warnings[len(l.cfg.Warnings)-1].Secret = true
 }
 
 // hasProblem reports whether key already has a problem, so later checks do not repeat it.
@@ -279,26 +370,65 @@ func (l *loader) addVectorDB() int {
 	return i
 }
 
-// env applies COMPOZY_DB_* and DB_* variables. The first set name of a field wins; the others
-// are reported when they disagree. Unknown COMPOZY_DB_* variables are reported as likely typos.
+// env applies COMPOZY_DB_* and DB_* variables, and for the secret keys (password,
+// conn_string) the *_FILE variables that name a file holding the value (COMPOZY_DB_PASSWORD_FILE).
+// The first set name of a field wins; the others are reported when they disagree. A variable
+// and its *_FILE both set is a problem. Unknown COMPOZY_DB_* variables are reported as likely
+// typos.
 func (l *loader) env() {
 	known := map[string]bool{}
 	for _, f := range l.fields {
 		var used, val string
+		var usedSrc Source
+		failed := false
+		secret := f.Section == SectionDatabase && f.Secret != NotSecret
 		for _, name := range f.Env {
 			known[name] = true
 			v := l.opts.Getenv(name)
+			var fileVar, path string
+			if secret {
+				fileVar = name + FileSuffix
+				known[fileVar] = true
+				path = l.opts.Getenv(fileVar)
+			}
+			if v != "" && path != "" {
+				l.problem(Source{Kind: SourceEnv, Name: fileVar}, f.Key(), name+" and "+fileVar+" are both set",
+					"unset one of them: "+fileVar+" names a file that holds the value, "+name+" is the value")
+				failed = true
+				continue
+			}
 			switch {
-			case v == "":
+			case v == "" && path == "":
+			case used == "" && v != "":
+				used, val, usedSrc = name, v, Source{Kind: SourceEnv, Name: name}
 			case used == "":
-				used, val = name, v
-			case v != val:
+				used, usedSrc = fileVar, Source{Kind: SourceEnv, Name: fileVar, SecretFile: path}
+				sf := l.secretFile(fileVar, path)
+				failed = sf.problem != ""
+				if !l.reported[fileVar] { // a ${VAR} in the file may have read it already
+					l.reported[fileVar] = true
+					switch {
+					case sf.problem != "":
+						l.problem(usedSrc, f.Key(), sf.problem, sf.fix)
+					case sf.warning != "":
+						l.secretWarn(usedSrc, f.Key(), sf.warning, sf.warnFix)
+					}
+				}
+				val = sf.value
+			case v != "" && v != val:
 				l.warn(Source{Kind: SourceEnv, Name: name}, f.Key(), name+" is ignored: "+used+" is set too and takes precedence",
+					"unset one of them")
+				l.cfg.Warnings[len(l.cfg.Warnings)-1].Secret = secret
+			case path != "":
+				l.secretWarn(Source{Kind: SourceEnv, Name: fileVar, SecretFile: path}, f.Key(), fileVar+" is ignored: "+used+" is set too and takes precedence",
 					"unset one of them")
 			}
 		}
-		if used != "" {
-			l.setValue(f, 0, stringScalar(val), Source{Kind: SourceEnv, Name: used})
+		if used != "" && !failed {
+			l.setValue(f, 0, stringScalar(val), usedSrc)
+			if f.Key() == passwordKey {
+				l.addPassword(val, usedSrc, "")
+			}
 		}
 	}
 	var candidates []string
@@ -334,6 +464,32 @@ func (l *loader) flags() {
 			continue
 		}
 		l.setValue(f, 0, stringScalar(o.Value), src)
+		if f.Key() == passwordKey {
+			l.addPassword(o.Value, src, "")
+		}
+	}
+}
+
+// resolvePending reports the ${VAR} references to unset variables in file values that no
+// higher layer replaced: a reference in a key that the environment or a flag sets (password:
+// ${COMPOZY_DB_PASSWORD} with --db-password-stdin) is not used, so it is not a problem.
+func (l *loader) resolvePending() {
+	for _, p := range l.pending {
+		if rank(l.sourceOf(p.key)) > rank(p.src) {
+			continue
+		}
+		if p.key == passwordKey {
+			if cp, ok := l.connPassword(); ok && rank(cp.src) > rank(p.src) {
+				continue // the conn_string of a higher layer carries the password
+			}
+		}
+		if p.passwordOnly && len(l.passwords) > 0 {
+			continue // the password key (password:, COMPOZY_DB_PASSWORD, stdin) replaces it
+		}
+		for _, name := range p.missing {
+			l.problem(p.src, p.key, "environment variable "+name+" is not set",
+				fmt.Sprintf("set %s, or give a default: ${%s:-value}", name, name))
+		}
 	}
 }
 

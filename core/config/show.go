@@ -12,6 +12,9 @@ type Value struct {
 	// Source is where the value came from: "default", "compozy.yaml:3", "env COMPOZY_DB_HOST",
 	// "flag --db-driver", "stdin".
 	Source string `json:"source"`
+	// Unused says why the value has no effect ("conn_string decides the host"); "" when it
+	// is used.
+	Unused string `json:"unused,omitempty"`
 	// Field describes the key.
 	Field Field `json:"-"`
 }
@@ -31,6 +34,11 @@ func (c *Config) Values() []Value {
 		if src.Kind == SourceDefault && f.Default == "" {
 			v = nil
 		}
+		unused := c.Unused[key]
+		if key == passwordKey && c.hiddenPassword {
+			// Given, but conn_string's password is used: Database.Password is "".
+			v = Redacted
+		}
 		switch x := v.(type) {
 		case time.Duration:
 			v = formatDuration(x)
@@ -43,7 +51,7 @@ func (c *Config) Values() []Value {
 				v = Redact(x)
 			}
 		}
-		out = append(out, Value{Key: key, Value: v, Source: src.String(), Field: f})
+		out = append(out, Value{Key: key, Value: v, Source: src.String(), Unused: unused, Field: f})
 	}
 	fields := Fields()
 	for _, section := range []Section{SectionDatabase, SectionVectorDB, SectionRuntime} {

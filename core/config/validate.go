@@ -119,7 +119,7 @@ func (l *loader) validatePostgres() {
 		}
 		l.shadowedByConnString()
 		if src.Kind == SourceFlag && Redact(d.ConnString) != d.ConnString {
-			l.warn(src, key, "a password on the command line is visible to other users (ps) and kept in shell history",
+			l.secretWarn(src, key, "a password on the command line is visible to other users (ps) and kept in shell history",
 				"set COMPOZY_DB_CONN_STRING instead, or leave the password out and use COMPOZY_DB_PASSWORD or --db-password-stdin")
 		}
 	}
