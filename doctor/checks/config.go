@@ -31,7 +31,8 @@ func check(id string, run func(ctx context.Context) doctor.Result) doctor.Check 
 // problemKind sorts a config problem into the config check that reports it.
 func problemKind(p config.Problem) string {
 	switch {
-	case strings.HasPrefix(p.Message, "environment variable ") && strings.HasSuffix(p.Message, " is not set"):
+	case strings.HasPrefix(p.Message, "environment variable ") && strings.HasSuffix(p.Message, " is not set"),
+		secretFileMessage(p.Message), strings.Contains(p.Message, config.FileSuffix+" are both set"):
 		return doctor.IDConfigVars
 	case strings.Contains(p.Message, "pgvector provider is incompatible with SQLite driver"):
 		return doctor.IDConfigVector
@@ -49,13 +50,19 @@ func warningKind(w config.Warning) string {
 		return doctor.IDConfigVector
 	case w.Key == "runtime.max_concurrent_workflows":
 		return doctor.IDConfigConcurrency
-	case w.Message == "plaintext password in the config file":
+	case w.Message == "plaintext password in the config file", secretFileMessage(w.Message):
 		return doctor.IDConfigSecrets
 	case strings.HasPrefix(w.Key, "database.busy_timeout"), strings.HasPrefix(w.Key, "database.journal_mode"):
 		return "" // reported by the sqlite checks
 	default:
 		return doctor.IDConfigKeys
 	}
+}
+
+// secretFileMessage reports whether msg is about the file a *_FILE variable names
+// (COMPOZY_DB_PASSWORD_FILE): one that cannot be read, or that others can read.
+func secretFileMessage(msg string) bool {
+	return strings.Contains(msg, config.FileSuffix+" names")
 }
 
 // ConfigChecks returns the config group. cfg is nil when loading failed with loadErr.
@@ -167,8 +174,12 @@ func ConfigChecks(cfg *config.Config, loadErr error) []doctor.Check {
 			return doctor.Pass("no plaintext password in the config file")
 		}
 		r := warnList(ws)
+		plaintext := false
+		for _, w := range ws {
+			plaintext = plaintext || !secretFileMessage(w.Message)
+		}
 		fi, err := os.Stat(cfg.File)
-		if err == nil && fi.Mode().Perm()&0o044 != 0 {
+		if plaintext && err == nil && fi.Mode().Perm()&0o044 != 0 {
 			r.Status = doctor.StatusFail
 			r.Summary = fmt.Sprintf("plaintext password in %s, which others can read (mode %04o)", cfg.File, fi.Mode().Perm())
 			r.Fix.Commands = []string{"chmod 600 " + shellQuote(cfg.File)}

@@ -228,15 +228,23 @@ func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 	return doctor.Pass(fmt.Sprintf("connected to %s as %s", target, cc.User))
 }
 
-// classify names the step of a failed PostgreSQL startup.
+// classify names the step of a failed PostgreSQL startup. An authentication failure says where
+// the password came from (the one door adds it to the error).
 func (p *pgProbe) classify(err error, where string) doctor.Result {
 	msg := p.redact(err.Error())
+	origin := factory.PasswordOrigin(err)
+	withOrigin := func(s string) string {
+		if origin == "" {
+			return s
+		}
+		return s + " (" + origin + ")"
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
 		case pgErr.Code == "28P01":
-			return doctor.Fail("authentication: password authentication failed for user "+p.user(), msg,
-				doctor.Fix{Text: "set the right password in COMPOZY_DB_PASSWORD (or ${VAR} in the config); check pg_hba.conf's method for this user"})
+			return doctor.Fail(withOrigin("authentication: password authentication failed for user "+p.user()), msg,
+				doctor.Fix{Text: p.passwordFix()})
 		case pgErr.Code == "3D000":
 			return doctor.Fail("database: "+pgErr.Message, msg,
 				doctor.Cmds("create it, or fix database.name", "createdb -h HOST -U OWNER "+shellQuote(p.cfg.Name)))
@@ -247,7 +255,7 @@ func (p *pgProbe) classify(err error, where string) doctor.Result {
 			return doctor.Fail("TLS: the server requires an encrypted connection", msg,
 				doctor.Fix{Text: "set database.ssl_mode: require (or verify-full)"})
 		case pgErr.Code == "28000":
-			return doctor.Fail("authentication: "+pgErr.Message, msg,
+			return doctor.Fail(withOrigin("authentication: "+pgErr.Message), msg,
 				doctor.Fix{Text: "add a pg_hba.conf rule for this user, database and address, or connect as another user"})
 		case pgErr.Code == "53300":
 			return doctor.Fail("the server has no free connection slots", msg, doctor.Fix{Text: "see postgres.connections"})
@@ -263,6 +271,20 @@ func (p *pgProbe) classify(err error, where string) doctor.Result {
 		return doctor.Fail("TCP: connection refused at "+where, msg, doctor.Fix{Text: "start PostgreSQL or fix the port"})
 	}
 	return doctor.Fail("cannot connect: "+lastPart(msg), msg, doctor.Fix{})
+}
+
+// passwordFix says where to correct a password the server refused: the place it came from.
+func (p *pgProbe) passwordFix() string {
+	const hba = "; check pg_hba.conf's method for this user"
+	from := p.cfg.PasswordSource
+	switch {
+	case from == "":
+		return "give the password: set COMPOZY_DB_PASSWORD (or COMPOZY_DB_PASSWORD_FILE, or pipe it to --db-password-stdin)" + hba
+	case strings.HasPrefix(from, "the conn_string"):
+		return "correct the password in the conn_string (" + strings.TrimPrefix(strings.TrimPrefix(from, "the conn_string URL, "), "the conn_string, ") +
+			"), or set it apart with a higher layer (COMPOZY_DB_PASSWORD beats the file, --db-password-stdin beats both)" + hba
+	}
+	return "correct the password in " + from + "; the order is file < environment < flags and --db-password-stdin (the higher wins)" + hba
 }
 
 func (p *pgProbe) user() string {

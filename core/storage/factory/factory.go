@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"strconv"
 	"time"
 
@@ -157,7 +158,7 @@ func openSQLite(ctx context.Context, db config.Database, mode Mode, naive bool) 
 func openPostgres(ctx context.Context, db config.Database, mode Mode) (*Handle, error) {
 	d, err := postgres.Open(ctx, PostgresOptions(db))
 	if err != nil {
-		return nil, err
+		return nil, PasswordError(db, err)
 	}
 	h := &Handle{Mode: mode, Dialect: config.DriverPostgres, db: db, pg: d, SQL: d.SQLDB(), Pool: d.Pool(),
 		Target: d.Redacted()}
@@ -214,6 +215,41 @@ func (h *Handle) Unchanged() error {
 		return nil
 	}
 	return h.ro.Unchanged()
+}
+
+// PasswordError is err with where the password came from added to an authentication failure
+// (SQLSTATE 28P01 or 28000): `password authentication failed for user "compozy" (password from
+// COMPOZY_DB_PASSWORD)`, or (no password was given). Other errors are returned as they are.
+func PasswordError(db config.Database, err error) error {
+	var ae *postgres.AuthError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch {
+	case db.PasswordSource != "":
+		ae.From = "password from " + db.PasswordSource
+	case !ae.HadPassword:
+		ae.From = "no password was given"
+	case db.Password != "":
+		ae.From = "password from the database settings"
+	case db.ConnString != "" && config.Redact(db.ConnString) != db.ConnString:
+		ae.From = "password from the connection string"
+	case os.Getenv("PGPASSWORD") != "":
+		ae.From = "password from PGPASSWORD"
+	default:
+		ae.From = "password from the password file (PGPASSFILE or ~/.pgpass)"
+	}
+	return err
+}
+
+// PasswordOrigin is what PasswordError added to err: "password from COMPOZY_DB_PASSWORD", "no
+// password was given"; "" when err is no authentication failure.
+func PasswordOrigin(err error) string {
+	var ae *postgres.AuthError
+	if !errors.As(err, &ae) {
+		return ""
+	}
+	return ae.From
 }
 
 // Target describes the database db points at without opening it, secrets redacted:

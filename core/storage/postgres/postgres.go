@@ -98,6 +98,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 // first one written. It never holds the password (pgx's connect errors name the user and
 // database only).
 func ConnectError(target string, cc *pgx.ConnConfig, err error) error {
+	if ae := authError(target, cc, err); ae != nil {
+		return ae
+	}
 	if !pgconn.Timeout(err) && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("connect to %s: %w", target, err)
 	}
@@ -107,6 +110,47 @@ func ConnectError(target string, cc *pgx.ConnConfig, err error) error {
 		limit = " within " + cc.ConnectTimeout.String() + " (database.connect_timeout)"
 	}
 	return &TimeoutError{Target: target, Where: where, Msg: "no answer from " + where + limit, Err: err}
+}
+
+// AuthError is a connection the server refused at authentication: SQLSTATE 28P01 (a wrong
+// password) or 28000 (no pg_hba.conf rule, an unknown role). Its text is the server's message
+// once, without the target, which the caller names ("open database TARGET: ..."), and with
+// where the password came from: `password authentication failed for user "compozy"
+// (password from COMPOZY_DB_PASSWORD)`.
+type AuthError struct {
+	Target string
+	// Code is the SQLSTATE; Message the server's message (no password in it).
+	Code, Message string
+	// HadPassword reports whether a password was sent (from the settings, PGPASSWORD or the
+	// password file).
+	HadPassword bool
+	// From says where the password came from, for people: "password from COMPOZY_DB_PASSWORD",
+	// "no password was given". The one door fills it from the configuration.
+	From string
+	Err  error
+}
+
+func (e *AuthError) Error() string {
+	if e.From == "" {
+		return e.Message
+	}
+	return e.Message + " (" + e.From + ")"
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// authError is err as an *AuthError when the server refused the connection at
+// authentication, else nil.
+func authError(target string, cc *pgx.ConnConfig, err error) *AuthError {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || (pe.Code != "28P01" && pe.Code != "28000") {
+		return nil
+	}
+	ae := &AuthError{Target: target, Code: pe.Code, Message: pe.Message, HadPassword: cc != nil && cc.Password != "", Err: err}
+	if !ae.HadPassword {
+		ae.From = "no password was given"
+	}
+	return ae
 }
 
 // silentServers names, as HOST:PORT (or the socket) the way the settings spell the host, every
