@@ -49,12 +49,16 @@ func newConfigShowCmd(f *Factory) *cobra.Command {
 		Use:   "show",
 		Short: "Print the resolved configuration and where each value came from",
 		Long: `Print every configuration key with its value and its source: default, the file and line,
-the environment variable, or the flag. Passwords are shown as [redacted], also inside
-connection strings and URLs.`,
+the environment variable, the secret file (COMPOZY_DB_PASSWORD_FILE), or the flag. Passwords
+are shown as [redacted], also inside connection strings and URLs. A key that has no effect says
+why: a conn_string decides host, port, user, name and ssl_mode, and of two passwords the one
+of the higher layer is used (the file, then the environment, then flags and
+--db-password-stdin).`,
 		Example: `  compozy config show
   compozy config show --db-driver sqlite --db-path ./x.db
   compozy config show --json | jq '.values[] | select(.source != "default")'`,
-		Args: noArgs,
+		Args:        noArgs,
+		Annotations: map[string]string{ownWarnings: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.LoadConfig(cmd.Context())
 			if err != nil {
@@ -109,6 +113,10 @@ func configShowRun(cfg *config.Config, opts *configShowOptions) error {
 			hidden++
 			continue
 		}
+		if v.Unused != "" {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t(unused: %s)\n", v.Key, v.String(), v.Source, v.Unused)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Key, v.String(), v.Source)
 	}
 	if err := tw.Flush(); err != nil {
@@ -132,7 +140,8 @@ func newConfigValidateCmd(f *Factory) *cobra.Command {
 		Long: `Check compozy.yaml, the environment and the flags. Every problem is listed with its file,
 line and column (or the variable or flag it came from) and how to fix it. Exit status: 0 valid
 (warnings are printed but do not fail), 2 invalid.`,
-		Args: noArgs,
+		Args:        noArgs,
+		Annotations: map[string]string{ownWarnings: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.LoadConfig(cmd.Context())
 			if err != nil {

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
+	xterm "github.com/charmbracelet/x/term"
 	"github.com/redis/go-redis/v9/logging"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -61,7 +63,17 @@ type Factory struct {
 	global *globalFlags
 	// workDir overrides the working directory used to find ./compozy.yaml (tests).
 	workDir string
+	// running is the command being run (set before it runs), so that LoadConfig knows whether
+	// the command reports the config's warnings itself.
+	running *cobra.Command
+	// warned is true once LoadConfig has printed the config's warnings.
+	warned bool
 }
+
+// ownWarnings is the annotation of a command that reports the config's warnings itself
+// (config show and validate print them, doctor makes checks of them); LoadConfig prints them
+// on standard error for every other command.
+const ownWarnings = "compozy/own-config-warnings"
 
 // globalFlags are the persistent flags of the root command (DESIGN.md section 2).
 type globalFlags struct {
@@ -115,8 +127,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 workflow state, and the vector database for knowledge bases.
 
 Configuration comes from compozy.yaml (or --config), then COMPOZY_DB_* environment
-variables, then flags. Passwords never go on the command line: use COMPOZY_DB_PASSWORD
-or --db-password-stdin.`,
+variables, then flags; the later wins, also for the password. Passwords never go on the
+command line: use COMPOZY_DB_PASSWORD, COMPOZY_DB_PASSWORD_FILE or --db-password-stdin.`,
 		Version:       build(f),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -126,6 +138,7 @@ or --db-password-stdin.`,
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			f.IO.SetNoColor(g.noColor)
+			f.running = cmd
 			return nil
 		},
 	}
@@ -153,6 +166,15 @@ or --db-password-stdin.`,
 		newQuickstartCmd(f),
 		newDocsCmd(f),
 	)
+	for _, c := range root.Commands() {
+		if c.Name() == "doctor" {
+			// The doctor reports every config warning as a check (config.keys, config.secrets, ...).
+			if c.Annotations == nil {
+				c.Annotations = map[string]string{}
+			}
+			c.Annotations[ownWarnings] = "true"
+		}
+	}
 	return root
 }
 
@@ -175,8 +197,26 @@ func noArgs(cmd *cobra.Command, args []string) error {
 }
 
 // LoadConfig resolves the configuration from the config file, the environment and the global
-// flags.
+// flags. The warnings about secrets (two places that give different passwords, a secret file
+// others can read, a password on the command line) are printed on standard error, once,
+// unless the command reports every warning itself (config show and validate, doctor): they
+// say which password a connection uses, so every command that connects says them.
 func (f *Factory) LoadConfig(ctx context.Context) (*config.Config, error) {
+	cfg, err := f.loadConfig(ctx)
+	if err == nil && !f.warned && (f.running == nil || f.running.Annotations[ownWarnings] == "") {
+		f.warned = true
+		var secret []config.Warning
+		for _, w := range cfg.Warnings {
+			if w.Secret {
+				secret = append(secret, w)
+			}
+		}
+		printConfigWarnings(f.IO.ErrOut, secret)
+	}
+	return cfg, err
+}
+
+func (f *Factory) loadConfig(ctx context.Context) (*config.Config, error) {
 	g := f.global
 	opts := config.LoadOptions{
 		WorkDir: f.workDir,
@@ -196,7 +236,7 @@ func (f *Factory) LoadConfig(ctx context.Context) (*config.Config, error) {
 		}
 	}
 	if g.passwordStdin {
-		pw, err := readPassword(f.IO.In)
+		pw, err := f.stdinPassword()
 		if err != nil {
 			return nil, err
 		}
@@ -205,15 +245,52 @@ func (f *Factory) LoadConfig(ctx context.Context) (*config.Config, error) {
 	return config.Load(ctx, opts)
 }
 
-// readPassword reads the first line of r, without its line ending.
-func readPassword(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("read password from standard input: %w", err)
+// stdinPassword reads --db-password-stdin's password: the first line of standard input, or,
+// when standard input is a terminal, a line typed after a prompt on standard error and not
+// echoed, so that the password never reaches the screen.
+func (f *Factory) stdinPassword() (string, error) {
+	in, ok := f.IO.In.(*os.File)
+	if !ok || !f.IO.IsStdinTTY() {
+		return readPassword(f.IO.In)
 	}
-	line = strings.TrimRight(line, "\r\n")
-	if line == "" {
+	fmt.Fprint(f.IO.ErrOut, "Database password (--db-password-stdin; not shown): ")
+	b, err := xterm.ReadPassword(in.Fd())
+	fmt.Fprintln(f.IO.ErrOut)
+	if err != nil {
+		return "", fmt.Errorf("read password from the terminal: %w", err)
+	}
+	if len(b) == 0 {
+		return "", usageErrorf("--db-password-stdin: no password was typed")
+	}
+	return string(b), nil
+}
+
+// maxPasswordLine bounds what --db-password-stdin reads: a password is far shorter, and a
+// line without end (a file piped by mistake) must not be read into memory whole.
+const maxPasswordLine = config.MaxSecretFileSize
+
+// readPassword reads the first line of r, without its line ending. The password counts as a
+// flag: it beats the environment and the file (see config's password order), and ${VAR}
+// references to COMPOZY_DB_PASSWORD or DB_PASSWORD in the file read it.
+func readPassword(r io.Reader) (string, error) {
+	br := bufio.NewReaderSize(io.LimitReader(r, maxPasswordLine+1), 4096)
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > maxPasswordLine {
+			return "", usageErrorf("--db-password-stdin: the first line of standard input is longer than %d KiB; pipe the password only", maxPasswordLine>>10)
+		}
+		if err == nil || errors.Is(err, io.EOF) {
+			break
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return "", fmt.Errorf("read password from standard input: %w", err)
+		}
+	}
+	pw := strings.TrimRight(string(line), "\r\n")
+	if pw == "" {
 		return "", usageErrorf("--db-password-stdin: standard input is empty; pipe the password, for example: printenv DB_PASSWORD | compozy ... --db-password-stdin")
 	}
-	return line, nil
+	return pw, nil
 }
