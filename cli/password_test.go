@@ -425,3 +425,17 @@ func TestReadPasswordBounded(t *testing.T) {
 		t.Errorf("an empty line is no password")
 	}
 }
+
+// TestPasswordUnknownRole: a role that does not exist (SQLSTATE 28000) is said once, without a
+// password source, which is not why the server refused.
+func TestPasswordUnknownRole(t *testing.T) {
+	bin := buildCompozy(t)
+	db := testenv.PostgresDB(t)
+	host, port, _, name := pgParts(t, db)
+	url := fmt.Sprintf("postgres://compozy_no_such_role@%s:%s/%s?sslmode=disable", host, port, name)
+	r := binRun(t, bin, t.TempDir(), []string{"COMPOZY_DB_PASSWORD=" + wrongPassword, "COMPOZY_DB_CONN_STRING=" + url}, "migrate", "status")
+	if r.code != 1 || strings.Count(r.errOut, `role "compozy_no_such_role" does not exist`) != 1 || strings.Contains(r.errOut, "password from") {
+		t.Errorf("exit %d\n%s", r.code, r.errOut)
+	}
+	noSecret(t, r, "migrate status")
+}

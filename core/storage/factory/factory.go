@@ -222,7 +222,7 @@ func (h *Handle) Unchanged() error {
 // COMPOZY_DB_PASSWORD)`, or (no password was given). Other errors are returned as they are.
 func PasswordError(db config.Database, err error) error {
 	var ae *postgres.AuthError
-	if !errors.As(err, &ae) {
+	if !errors.As(err, &ae) || !ae.PasswordMatters() {
 		return err
 	}
 	switch {

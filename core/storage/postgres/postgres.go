@@ -147,10 +147,16 @@ func authError(target string, cc *pgx.ConnConfig, err error) *AuthError {
 		return nil
 	}
 	ae := &AuthError{Target: target, Code: pe.Code, Message: pe.Message, HadPassword: cc != nil && cc.Password != "", Err: err}
-	if !ae.HadPassword {
+	if !ae.HadPassword && ae.PasswordMatters() {
 		ae.From = "no password was given"
 	}
 	return ae
+}
+
+// PasswordMatters reports whether the password may be why the server refused: not for a role
+// that does not exist (28000), where naming the password's source would mislead.
+func (e *AuthError) PasswordMatters() bool {
+	return e.Code == "28P01" || !strings.Contains(e.Message, "does not exist")
 }
 
 // silentServers names, as HOST:PORT (or the socket) the way the settings spell the host, every
