@@ -5,26 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
-	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/config"
-	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/vector"
-	vfactory "compozy.dev/setup/core/vector/factory"
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/templates"
 	"compozy.dev/setup/tui/termbg"
 	"compozy.dev/setup/wizard"
+	"compozy.dev/setup/wizard/prompt"
 )
+
+// init wires flags and the terminal to package wizard, which holds the rules (defaults,
+// missing flags, per-answer checks, the connection test, the write) and the questions.
 
 type initOptions struct {
 	output     string
@@ -54,18 +54,22 @@ knowledge bases are needed, whether a PostgreSQL server can be run or reached, a
 for vector search), show the recommendation with its reasons, ask the driver's settings, test
 the connections, show the YAML and write compozy.yaml (or -o FILE) atomically.
 
-On a terminal this is an interactive form; --accessible (or ACCESSIBLE=1) asks plain numbered
-questions for screen readers and piped answers. Every question also has a flag; --yes takes
-the recommendation (and the defaults) for whatever the flags leave open. Without a terminal,
-the matrix questions must come from flags (or --use-case with --yes).
+On a terminal this is an interactive form: each answer is checked as it is typed, Shift-Tab
+goes back one question, Esc asks whether to quit without writing, Ctrl-C quits at once.
+--accessible (or ACCESSIBLE=1, or TERM=dumb) asks plain numbered questions for screen readers
+and piped answers. Every question also has a flag; --yes takes the recommendation (and the
+defaults) for whatever the flags leave open. Without a terminal, the matrix questions must come
+from flags (or --use-case with --yes).
 
 An existing file is never overwritten: --update (or --force) replaces only database: and
 knowledge.vector_dbs, keeps every other section and comment as it is, and writes a backup first.
-The password is never written: the file reads ${COMPOZY_DB_PASSWORD}.`,
+No password is ever written or shown: the file reads ${COMPOZY_DB_PASSWORD} (and a vector DB's
+secrets from ${COMPOZY_VECTOR_PASSWORD} or ${COMPOZY_VECTOR_API_KEY}), and the last lines name
+the variables to set. A PostgreSQL host that is not this machine gets ssl_mode require.`,
 		Example: `  compozy init
   compozy init --use-case dev --yes
   compozy init --use-case production --workflows 100+ --vectors --server --vector-available pgvector \
-      --db-host db.internal --db-user compozy --db-ssl-mode require --yes
+      --db-host db.internal --db-user compozy --yes
   compozy init --db-driver sqlite --vector-provider qdrant --vector-url http://qdrant:6333 --yes --dry-run
   printf '1\n1\nn\nn\n\n\ny\nn\n' | compozy init --accessible`,
 		Args: noArgs,
@@ -95,21 +99,7 @@ The password is never written: the file reads ${COMPOZY_DB_PASSWORD}.`,
 	return cmd
 }
 
-// initRun is the state of one `compozy init`.
-type initRun struct {
-	f        *Factory
-	cmd      *cobra.Command
-	opts     *initOptions
-	target   configTarget
-	answers  wizard.Answers
-	settings wizard.Settings
-	given    wizard.Given
-	password string
-	form     *wizard.Form
-}
-
 func runInit(ctx context.Context, f *Factory, cmd *cobra.Command, opts *initOptions) error {
-	r := &initRun{f: f, cmd: cmd, opts: opts, settings: wizard.DefaultSettings()}
 	target, err := f.configTarget()
 	if err != nil {
 		return err
@@ -119,125 +109,125 @@ func runInit(ctx context.Context, f *Factory, cmd *cobra.Command, opts *initOpti
 			return err
 		}
 	}
-	r.target = target
-	if err := r.fromFlags(); err != nil {
-		return err
-	}
 	// huh turns accessible mode on by itself for TERM=dumb; decide it here so that the
-	// one-line-per-read input wrapper is in place then too.
+	// line-by-line input is in place then too.
 	accessible := opts.accessible || truthy(f.IO.Getenv("ACCESSIBLE")) || f.IO.Getenv("TERM") == "dumb"
 	interactive := !opts.yes && (f.IO.CanPrompt() || accessible)
-	if interactive {
-		if !accessible {
-			termbg.Detect(f.IO.Out) // the colour question start-up skipped: ask it now, before the form
-		}
-		r.form = wizard.NewForm(f.IO.In, f.IO.Out, accessible)
-	} else if missing := r.missingFlags(); len(missing) > 0 {
-		why := "standard input is not a terminal"
-		if opts.yes {
-			why = "--yes takes the recommendation, but the matrix needs to know what the setup is for"
-		}
-		return usageErrorf("%s: compozy init needs %s (or use --accessible to answer on standard input)\n  for example: compozy init --use-case dev --yes",
-			why, strings.Join(missing, ", "))
-	}
-
-	// The existing file: refuse early, before any question.
-	existing, exists, err := target.read()
+	in, err := initFlags(f, cmd, opts, target)
 	if err != nil {
 		return err
 	}
-	if exists && !opts.force && !opts.update && !opts.dryRun {
-		if !interactive {
-			return usageErrorf("%s exists and is kept: pass --update to replace only its database: and knowledge.vector_dbs (a backup is written first), or -o FILE to write another file", target.shown)
+	if !interactive {
+		if missing := wizard.MissingFlags(in.a, in.g, opts.yes); len(missing) > 0 {
+			why := "standard input is not a terminal"
+			if opts.yes {
+				why = "--yes takes the recommendation, but the matrix needs to know what the setup is for"
+			}
+			return usageErrorf("%s: compozy init needs %s (or use --accessible to answer on standard input)\n  for example: compozy init --use-case dev --yes",
+				why, strings.Join(missing, ", "))
 		}
-		ok, err := r.form.Confirm(ctx, fmt.Sprintf("%s exists. Update its database: and knowledge.vector_dbs, keeping everything else (a backup is written first)?", target.shown), true)
-		if err != nil {
-			return abortErr(err)
-		}
-		if !ok {
-			fmt.Fprintf(f.IO.Out, "%s is kept as it is; nothing was written.\n", target.shown)
-			return ErrAborted
-		}
-		opts.update = true
 	}
 
-	for {
-		plan, err := r.ask(ctx, interactive)
-		if err != nil {
-			return err
-		}
-		content, err := r.render(existing, exists, plan)
-		if err != nil {
-			return err
-		}
-		cfg, err := r.check(ctx, content)
-		if err != nil {
-			return err
-		}
-		// Never orphan data: answers that move the database away from one that holds Compozy
-		// data keep it, copy it over, or leave it knowingly.
-		var held *heldData
-		choice := keepDatabase
-		if exists {
-			if held, err = orphanedData(ctx, f, target, existing, cfg.Database); err != nil {
-				return err
-			}
-		}
-		if held != nil {
-			if choice, err = r.guardData(ctx, held, factory.Target(cfg.Database), interactive); err != nil {
-				return err
-			}
-			if choice == keepDatabase {
-				if content, err = wizard.KeepDatabase(existing, content); err != nil {
-					return fmt.Errorf("keep the current database section of %s: %w", target.shown, err)
-				}
-				if cfg, err = r.check(ctx, content); err != nil {
-					return fmt.Errorf("keeping the current database: %w (choose the vector DB with --vector-provider)", err)
-				}
-			}
-		}
-		if opts.dryRun {
-			fmt.Fprintf(f.IO.ErrOut, "Dry run: %s would be written as below; nothing was written.\n", target.shown)
-			_, err := f.IO.Out.Write(content)
-			return err
-		}
-		if !interactive {
-			printInitPlan(f.IO.Out, plan)
-		}
-		retry, err := r.test(ctx, cfg, interactive)
-		if err != nil {
-			return err
-		}
-		if retry {
-			continue
-		}
-		if interactive {
-			fmt.Fprintf(f.IO.Out, "\n%s to be written:\n\n%s\n", target.shown, content)
-			ok, err := r.form.Confirm(ctx, "Write "+target.shown+"?", true)
-			if err != nil {
-				return abortErr(err)
-			}
-			if !ok {
-				fmt.Fprintln(f.IO.Out, "Nothing was written.")
-				return ErrAborted
-			}
-		}
-		if err := r.write(content, exists, holdsSecret(cfg)); err != nil {
-			return err
-		}
-		if held != nil && choice == switchAndCopy {
-			if err := copyHeld(ctx, f.IO.Out, held, cfg.Database); err != nil {
-				return err
-			}
-		}
-		return r.next(ctx, cfg, interactive)
+	var ui prompt.UI
+	endTerminal := func() {}
+	parent := ctx
+	switch {
+	case interactive && accessible:
+		lipgloss.SetColorProfile(termenv.Ascii) // a screen reader reads no colour codes
+		ui = prompt.NewAccessible(ctx, f.IO.In, f.IO.Out)
+	case interactive:
+		ui, ctx, endTerminal = startTerminal(ctx, f)
+	default:
+		ui = &prompt.Plain{Out: f.IO.Out, ErrOut: f.IO.ErrOut, ErrTTY: f.IO.IsStderrTTY()}
 	}
+	env := wizard.Env{
+		Target: target.wizard(),
+		Load:   wizard.LoadEnv{WorkDir: f.workDir, Getenv: f.IO.Getenv, Environ: f.IO.Environ},
+		Out:    f.IO.Out, ErrOut: f.IO.ErrOut,
+		Copy: func(ctx context.Context, w io.Writer, held *wizard.Held, next config.Database) error {
+			return copyHeld(ctx, w, held, next)
+		},
+	}
+	wopts := wizard.Options{Force: opts.force, Update: opts.update, Yes: opts.yes, DryRun: opts.dryRun, SkipTest: opts.skipTest,
+		Migrate: opts.migrate, Interactive: interactive, Accessible: accessible}
+	res, err := wizard.NewRun(env, wopts, ui, in.a, in.s, in.g, in.password).Do(ctx)
+	ui.Close()
+	endTerminal()
+	if err != nil {
+		return initError(f, err)
+	}
+	if res.DryRun {
+		return nil
+	}
+	return initNext(parent, f, target, res)
 }
 
-// fromFlags fills the answers and settings from the flags that were given.
-func (r *initRun) fromFlags() error {
-	fl, o := r.cmd.Flags(), r.opts
-	a, s, g := &r.answers, &r.settings, &r.given
+// startTerminal starts the interactive form on the terminal: one session for the whole wizard
+// (raw mode, the background asked at most once and briefly, keys typed meanwhile kept), one
+// Bubble Tea program reading it. Without colour (NO_COLOR, --no-color, TERM=dumb) nothing is
+// asked of the terminal.
+func startTerminal(ctx context.Context, f *Factory) (prompt.UI, context.Context, func()) {
+	color := f.IO.ColorEnabled()
+	if !color {
+		lipgloss.SetColorProfile(termenv.Ascii)
+	}
+	var input io.Reader = f.IO.In
+	end := func() {}
+	stdin, okIn := f.IO.In.(*os.File)
+	stdout, okOut := f.IO.Out.(*os.File)
+	if okIn && okOut {
+		if s, err := termbg.Start(stdin, stdout, color && termbg.Allowed(f.IO.Getenv)); err == nil {
+			input, end = s, func() { _ = s.Close() }
+		}
+	}
+	ui, work := prompt.NewTerminal(ctx, input, f.IO.Out, prompt.Options{Color: color})
+	return ui, work, end
+}
+
+// initError maps how the wizard ended to the command's exit.
+func initError(f *Factory, err error) error {
+	var quit *wizard.QuitError
+	var ended *prompt.InputEndedError
+	var flag *wizard.FlagError
+	var refused *wizard.RefusedError
+	var failed *wizard.FailedError
+	switch {
+	case errors.As(err, &quit):
+		fmt.Fprintln(f.IO.Out, quit.Message)
+		return nil
+	case errors.Is(err, prompt.ErrQuit):
+		fmt.Fprintln(f.IO.Out, "Nothing was written.")
+		return nil
+	case errors.Is(err, prompt.ErrInterrupted), errors.Is(err, context.Canceled):
+		return ErrAborted
+	case errors.As(err, &ended):
+		return &ExitError{Code: ExitUsage, Err: err}
+	case errors.As(err, &flag):
+		return &UsageError{Err: err}
+	case errors.As(err, &refused):
+		return &ExitError{Code: ExitUsage, Err: err}
+	case errors.As(err, &failed):
+		return &ExitError{Code: ExitFailed, Err: err}
+	}
+	return err
+}
+
+// initFlagValues is what the flags say: answers, settings, which of them were given, and the
+// password for the connection test.
+type initFlagValues struct {
+	a        wizard.Answers
+	s        wizard.Settings
+	g        wizard.Given
+	password string
+}
+
+// initFlags reads the flags that were given, each checked as the form checks its answer.
+func initFlags(f *Factory, cmd *cobra.Command, o *initOptions, target configTarget) (initFlagValues, error) {
+	v := initFlagValues{s: wizard.DefaultSettings()}
+	fl := cmd.Flags()
+	a, s, g := &v.a, &v.s, &v.g
+	base := filepath.Dir(target.path)
+	bad := func(flag string, err error) error { return &UsageError{Err: fmt.Errorf("%s: %w", flag, err)} }
 	if fl.Changed("use-case") {
 		a.UseCase, g.UseCase = wizard.UseCase(o.useCase), true
 	}
@@ -260,51 +250,71 @@ func (r *initRun) fromFlags() error {
 		}
 	}
 	global := func(name string) (string, bool) {
-		f := r.f.global.flags.Lookup(name)
+		f := f.global.flags.Lookup(name)
 		if f == nil || !f.Changed {
 			return "", false
 		}
 		return f.Value.String(), true
 	}
-	if v, ok := global("db-driver"); ok {
-		a.Driver, g.Driver = strings.ToLower(v), true
+	if val, ok := global("db-driver"); ok {
+		a.Driver, g.Driver = strings.ToLower(val), true
+		if a.Driver != wizard.DriverSQLite && a.Driver != wizard.DriverPostgres {
+			return v, usageErrorf("--db-driver %q: want sqlite or postgres", a.Driver)
+		}
 	}
-	if v, ok := global("db-path"); ok {
-		s.SQLitePath, g.SQLitePath = v, true
+	if val, ok := global("db-path"); ok {
+		if err := wizard.ValidateSQLitePath(base, val); err != nil {
+			return v, bad("--db-path", err)
+		}
+		s.SQLitePath, g.SQLitePath = val, true
 	}
-	if v, ok := global("db-conn-string"); ok {
-		clean, pw, err := wizard.SplitPassword(v)
+	if val, ok := global("db-conn-string"); ok {
+		if err := wizard.ValidateConnStringFlag(val); err != nil {
+			return v, bad("--db-conn-string", err)
+		}
+		clean, pw, err := wizard.SplitPassword(wizard.NormalizeURL(val))
 		if err != nil {
-			return &UsageError{Err: fmt.Errorf("--db-conn-string: %w", err)}
+			return v, bad("--db-conn-string", err)
 		}
 		s.ConnString, g.ConnString = clean, true
 		if pw != "" {
-			r.password = pw
+			v.password = pw
+			fmt.Fprintf(f.IO.ErrOut, "warning: flag --db-conn-string: a password on the command line is visible to other users (ps) and kept in shell history\n"+
+				"    fix: %s reads it from the environment (conn_string: %s): set %s to it, and leave it out of --db-conn-string next time\n",
+				target.shown, clean, wizard.PasswordEnv)
 		}
 	}
-	if v, ok := global("db-host"); ok {
-		s.Host, g.Host = v, true
+	if val, ok := global("db-host"); ok {
+		if err := wizard.ValidateHost(val); err != nil {
+			return v, bad("--db-host", err)
+		}
+		s.Host, g.Host = strings.TrimSpace(val), true
 	}
-	if v, ok := global("db-port"); ok {
-		p, err := strconv.Atoi(v)
-		if err != nil || p < 1 || p > 65535 {
-			return usageErrorf("--db-port %q is not a port (1-65535)", v)
+	if val, ok := global("db-port"); ok {
+		p, err := wizard.ParsePort(val)
+		if err != nil {
+			return v, bad("--db-port", err)
 		}
 		s.Port, g.Port = p, true
 	}
-	if v, ok := global("db-user"); ok {
-		s.User, g.User = v, true
+	if val, ok := global("db-user"); ok {
+		s.User, g.User = val, true
 	}
-	if v, ok := global("db-name"); ok {
-		s.Name, g.Name = v, true
+	if val, ok := global("db-name"); ok {
+		s.Name, g.Name = val, true
 	}
-	if v, ok := global("db-ssl-mode"); ok {
-		s.SSLMode, g.SSLMode = v, true
+	if val, ok := global("db-ssl-mode"); ok {
+		s.SSLMode, g.SSLMode = val, true
 	}
 	if fl.Changed("vector-url") {
-		clean, secrets, err := wizard.SplitVectorURL(o.vectorURL)
+		if g.Provider {
+			if err := wizard.ValidateVectorURL(o.provider, o.vectorURL); err != nil {
+				return v, bad("--vector-url", err)
+			}
+		}
+		clean, secrets, err := wizard.SplitVectorURL(wizard.NormalizeURL(o.vectorURL))
 		if err != nil {
-			return &UsageError{Err: fmt.Errorf("--vector-url: %w", err)}
+			return v, bad("--vector-url", err)
 		}
 		s.VectorURL, s.VectorSecrets, g.VectorURL = clean, secrets, true
 		if len(secrets) > 0 {
@@ -312,367 +322,80 @@ func (r *initRun) fromFlags() error {
 			for _, sec := range secrets {
 				envs = append(envs, sec.Env)
 			}
-			fmt.Fprintf(r.f.IO.ErrOut, "warning: flag --vector-url: a password on the command line is visible to other users (ps) and kept in shell history\n"+
+			fmt.Fprintf(f.IO.ErrOut, "warning: flag --vector-url: a password on the command line is visible to other users (ps) and kept in shell history\n"+
 				"    fix: %s reads it from the environment (url: %s): set %s to what the URL held, and leave it out of --vector-url next time\n",
-				r.target.shown, clean, strings.Join(envs, " and "))
+				target.shown, clean, strings.Join(envs, " and "))
 		}
 	}
 	if fl.Changed("vector-path") {
+		if err := wizard.ValidateFolder(base, o.vectorPath); err != nil {
+			return v, bad("--vector-path", err)
+		}
 		s.VectorPath, g.VectorPath = o.vectorPath, true
 	}
 	if fl.Changed("dimension") {
-		s.Dimension, g.Dimension = o.dimension, true
+		d, err := wizard.ParseDimension(strconv.Itoa(o.dimension))
+		if err != nil {
+			return v, bad("--dimension", err)
+		}
+		s.Dimension, g.Dimension = d, true
 	}
 	if fl.Changed("metric") {
 		s.Metric = o.metric
 	}
-	if r.f.global.passwordStdin {
-		pw, err := readPassword(r.f.IO.In)
+	switch {
+	case f.global.passwordStdin:
+		// One byte per read: in accessible mode the answers follow the password's line.
+		pw, err := readPassword(byteReader{f.IO.In})
 		if err != nil {
-			return err
+			return v, err
 		}
-		r.password = pw
-	} else if pw := r.f.IO.Getenv(wizard.PasswordEnv); pw != "" && r.password == "" {
-		r.password = pw
+		v.password = pw
+	case v.password == "":
+		v.password = f.IO.Getenv(wizard.PasswordEnv)
 	}
-	if r.password != "" {
+	if v.password != "" {
 		s.Password, g.PasswordFromEnv = true, true
 	}
-	if g.Driver && a.Driver != wizard.DriverSQLite && a.Driver != wizard.DriverPostgres {
-		return usageErrorf("--db-driver %q: want sqlite or postgres", a.Driver)
-	}
-	// The file reads a vector DB URL's secrets from ${VAR} references: the connection test (and
-	// --migrate) use what the URL held, as the user's environment will.
-	getenv := r.f.IO.Getenv
-	r.f.IO.Getenv = func(k string) string {
-		for _, sec := range r.settings.VectorSecrets {
-			if sec.Env == k {
-				return sec.Value
-			}
-		}
-		return getenv(k)
-	}
-	return nil
+	return v, nil
 }
 
-// byFlags reports whether the driver and the vector DB are both named by flags, so the
-// matrix questions are not needed.
-func (r *initRun) byFlags() bool {
-	return r.given.Driver && r.given.Provider
+// byteReader returns at most one byte per Read, so that a reader that buffers reads no further
+// than the line it wants.
+type byteReader struct{ r io.Reader }
+
+func (b byteReader) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:1]
+	}
+	return b.r.Read(p)
 }
 
-// missingFlags names the flags a run without questions still needs.
-func (r *initRun) missingFlags() []string {
-	if r.byFlags() {
-		return nil
-	}
-	g := r.given
-	if r.opts.yes {
-		if !g.UseCase {
-			return []string{"--use-case"}
-		}
-		return nil
-	}
-	var missing []string
-	for _, m := range []struct {
-		ok   bool
-		flag string
-	}{{g.UseCase, "--use-case"}, {g.Workflows, "--workflows"}, {g.Vectors, "--vectors"}, {g.Server, "--server"}} {
-		if !m.ok {
-			missing = append(missing, m.flag)
-		}
-	}
-	if g.Vectors && r.answers.Vectors && !g.Available && !g.Provider {
-		missing = append(missing, "--vector-available")
-	}
-	return missing
-}
-
-// ask fills the answers (form or defaults) and returns the plan.
-func (r *initRun) ask(ctx context.Context, interactive bool) (wizard.Plan, error) {
-	a := &r.answers
-	if r.byFlags() && !r.given.UseCase {
-		return r.flagPlan()
-	}
-	if interactive {
-		if err := r.form.AskMatrix(ctx, a, r.given); err != nil {
-			return wizard.Plan{}, abortErr(err)
-		}
-		if err := r.form.AskChoice(ctx, a, r.given); err != nil {
-			return wizard.Plan{}, abortErr(err)
-		}
-	} else {
-		r.defaults()
-	}
-	plan, err := wizard.Decide(*a)
-	if err != nil {
-		return wizard.Plan{}, &UsageError{Err: err}
-	}
-	if interactive {
-		if err := r.form.AskSettings(ctx, plan, &r.settings, r.given, &r.password); err != nil {
-			return wizard.Plan{}, abortErr(err)
-		}
-	} else if err := r.settings.Validate(plan); err != nil {
-		return wizard.Plan{}, &UsageError{Err: err}
-	}
-	return plan, nil
-}
-
-// defaults answers what --yes leaves open: the smallest band, knowledge bases wanted, a server
-// for production only, nothing available for vector search yet.
-func (r *initRun) defaults() {
-	a, g := &r.answers, r.given
-	if !g.Workflows {
-		a.Workflows = wizard.Workflows1to10
-	}
-	if !g.Vectors {
-		a.Vectors = true
-	}
-	if !g.Server {
-		a.Server = a.UseCase == wizard.UseProduction || a.UseCase == wizard.UseSingleTenant || a.Driver == wizard.DriverPostgres
-	}
-	if a.Vectors && !g.Available {
-		a.Available = wizard.AvailNone
-	}
-}
-
-// flagPlan is the plan when --db-driver and --vector-provider name both choices.
-func (r *initRun) flagPlan() (wizard.Plan, error) {
-	p, err := wizard.Direct(r.answers.Driver, r.answers.Provider)
-	if err != nil {
-		return wizard.Plan{}, &UsageError{Err: err}
-	}
-	if err := r.settings.Validate(p); err != nil {
-		return wizard.Plan{}, &UsageError{Err: err}
-	}
-	return p, nil
-}
-
-// render produces the file's new content: the whole file, or the existing one with the owned
-// sections replaced.
-func (r *initRun) render(existing []byte, exists bool, plan wizard.Plan) ([]byte, error) {
-	if exists {
-		if _, hasVectors, err := wizard.Sections(existing); err == nil && hasVectors {
-			plan = plan.KeepingVectorDBs()
-		}
-	}
-	data := wizard.Data(plan, r.settings)
-	if !exists {
-		return templates.Render(data)
-	}
-	out, err := wizard.Merge(existing, data)
-	if err == nil {
-		return out, nil
-	}
-	if r.opts.force {
-		fmt.Fprintf(r.f.IO.ErrOut, "%s cannot be updated in place (%v); --force replaces it whole (a backup is kept).\n", r.target.shown, err)
-		return templates.Render(data)
-	}
-	return nil, &UsageError{Err: fmt.Errorf("update %s: %w; fix the file, or pass --force to replace it whole (a backup is kept)", r.target.shown, err)}
-}
-
-// check loads content as the config file it will be, with the password the test will use.
-func (r *initRun) check(ctx context.Context, content []byte) (*config.Config, error) {
-	cfg, err := checkContent(ctx, r.f, r.target, content, r.password)
-	if err != nil {
-		return nil, err
-	}
-	if r.password == "" {
-		cfg.Database.Password = ""
-	}
-	return cfg, nil
-}
-
-// test checks the connections before anything is written. It returns retry when the user
-// wants to change the answers.
-func (r *initRun) test(ctx context.Context, cfg *config.Config, interactive bool) (retry bool, err error) {
-	if r.opts.skipTest {
-		return false, nil
-	}
-	out := r.f.IO.Out
-	var failed []string
-	report := func(ok bool, line string) {
-		mark := "✓"
-		if !ok {
-			mark = "✗"
-			failed = append(failed, line)
-		}
-		fmt.Fprintf(out, "%s %s\n", mark, line)
-	}
-	stop := startSpinner(r.f.IO.ErrOut, r.f.IO.IsStderrTTY(), "Testing the connections…")
-	results := testConnections(ctx, cfg, r.f.IO.Getenv)
-	stop()
-	for _, res := range results {
-		report(res.ok, res.line)
-	}
-	if len(failed) == 0 {
-		return false, nil
-	}
-	if !interactive {
-		return false, &ExitError{Code: ExitFailed, Err: fmt.Errorf("connection test failed; nothing was written (fix the settings, or pass --skip-test to write anyway)")}
-	}
-	choice, err := r.form.Choose(ctx, "The connection test failed.", strings.Join(failed, "\n"),
-		"Change the answers", "Write anyway", "Quit without writing")
-	if err != nil {
-		return false, abortErr(err)
-	}
-	switch choice {
-	case 0:
-		r.given = wizard.Given{PasswordFromEnv: r.given.PasswordFromEnv}
-		return true, nil
-	case 1:
-		return false, nil
-	}
-	fmt.Fprintln(out, "Nothing was written.")
-	return false, ErrAborted
-}
-
-// connResult is one line of the connection test.
-type connResult struct {
-	ok   bool
-	line string
-}
-
-// testConnections connects to the database and to each vector DB, and says whether the
-// database already holds a Compozy schema with data.
-func testConnections(ctx context.Context, cfg *config.Config, getenv func(string) string) []connResult {
-	var out []connResult
-	db := cfg.Database
-	target := factory.Target(db)
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	switch {
-	case db.Driver == config.DriverSQLite && db.Path == config.MemoryPath:
-		out = append(out, connResult{true, "SQLite :memory: (nothing to test)"})
-	case db.Driver == config.DriverSQLite && !fileExists(db.Path):
-		out = append(out, connResult{true, fmt.Sprintf("SQLite %s does not exist yet; compozy migrate up creates it", db.Path)})
-	default:
-		out = append(out, testDatabase(ctx, db, target))
-	}
-	for _, entry := range cfg.Knowledge.VectorDBs {
-		out = append(out, testVector(ctx, cfg, entry, getenv))
-	}
-	return out
-}
-
-func testDatabase(ctx context.Context, db config.Database, target string) connResult {
-	// Read-only: testing the connection changes nothing, not even a file beside a SQLite database.
-	h, err := factory.Open(ctx, db, factory.ReadOnly)
-	if err != nil {
-		msg := config.Redact(err.Error())
-		if db.Password == "" && strings.Contains(msg, "password") {
-			msg += " (set " + wizard.PasswordEnv + " for the test)"
-		}
-		return connResult{false, fmt.Sprintf("database %s: %s", target, msg)}
-	}
-	defer h.Close()
-	if err := h.Ping(ctx); err != nil {
-		return connResult{false, fmt.Sprintf("database %s: %s", target, config.Redact(err.Error()))}
-	}
-	line := fmt.Sprintf("database %s answers", target)
-	if m := h.Migrator; m != nil {
-		if v, err := m.Version(ctx); err == nil && v.Current > 0 {
-			var n int64
-			_ = h.SQL.QueryRowContext(ctx, "SELECT count(*) FROM workflow_states").Scan(&n)
-			line += fmt.Sprintf("; it already holds a Compozy database at version %d with %d workflow(s), which will be used as it is", v.Current, n)
-		}
-	}
-	return connResult{true, line}
-}
-
-func testVector(ctx context.Context, cfg *config.Config, entry config.VectorDB, getenv func(string) string) connResult {
-	name := fmt.Sprintf("vector DB %q (%s)", entry.ID, entry.Provider)
-	opts := vfactory.Options{Database: cfg.Database, Getenv: getenv}
-	st, err := vfactory.Open(ctx, entry, opts)
-	if err != nil {
-		return connResult{false, name + ": " + config.Redact(err.Error())}
-	}
-	defer st.Close()
-	if entry.Provider == vector.ProviderFilesystem {
-		if _, err := st.Health(ctx); err != nil {
-			if errors.Is(err, vector.ErrNotFound) {
-				return connResult{true, fmt.Sprintf("%s: %s does not exist yet; it is created on first use", name, entry.Path)}
-			}
-			return connResult{false, name + ": " + config.Redact(err.Error())}
-		}
-	} else {
-		// The provider's own checks that need no collection yet: the server answers, and has
-		// what the provider needs (RediSearch 2.4+, the vector extension).
-		checks, closeChecks := vfactory.Checks(ctx, entry, opts)
-		defer func() { _ = closeChecks() }()
-		for _, c := range checks {
-			if !strings.HasSuffix(c.ID, ".reachable") && !strings.HasSuffix(c.ID, ".module") && !strings.HasSuffix(c.ID, ".extension") {
-				continue
-			}
-			if r := c.Run(ctx); r.Status == vector.StatusFail {
-				return connResult{false, name + ": " + config.Redact(r.Summary)}
-			}
-		}
-	}
-	line := fmt.Sprintf("%s at %s answers", name, config.Redact(st.Target()))
-	if info, err := st.Describe(ctx); err == nil && info.Count > 0 {
-		line += fmt.Sprintf("; it already holds %d vectors of %d dimensions", info.Count, info.Dimension)
-	}
-	return connResult{true, line}
-}
-
-// write writes the file atomically, after a backup of the existing one.
-func (r *initRun) write(content []byte, exists, secret bool) error {
-	backup, err := r.target.write(content, exists, secret)
-	if err != nil {
-		return err
-	}
-	if backup != "" {
-		fmt.Fprintf(r.f.IO.Out, "✓ Updated %s (backup of the previous file: %s)\n", r.target.shown, backup)
-	} else {
-		fmt.Fprintf(r.f.IO.Out, "✓ Wrote %s\n", r.target.shown)
-	}
-	return nil
-}
-
-// next prints what to run next and runs it when asked.
-func (r *initRun) next(ctx context.Context, cfg *config.Config, interactive bool) error {
-	run := r.opts.migrate
-	if interactive && !run {
-		ok, err := r.form.Confirm(ctx, "Run compozy migrate up and compozy doctor now?", true)
-		if err != nil {
-			return abortErr(err)
-		}
-		run = ok
-	}
-	// The variables the written file reads (the database password, a vector DB's secrets).
-	var envs []string
-	if cfg.Database.Driver == config.DriverPostgres && r.settings.Password {
-		envs = append(envs, wizard.PasswordEnv)
-	}
-	if len(cfg.Knowledge.VectorDBs) > 0 {
-		for _, v := range wizard.References(r.settings.VectorURL) {
-			if !slices.Contains(envs, v) {
-				envs = append(envs, v)
-			}
-		}
-	}
-	if !run {
-		printNextSteps(r.f.IO.Out, r.target, true)
-		if len(envs) > 0 {
-			fmt.Fprintf(r.f.IO.Out, "  (with %s set in the environment)\n", strings.Join(envs, " and "))
+// initNext applies the migrations and runs the doctor when asked, and says what to run next
+// and which variables to set.
+func initNext(ctx context.Context, f *Factory, target configTarget, res *wizard.Result) error {
+	out := f.IO.Out
+	cfg := res.Config
+	if !res.RunNow {
+		printNextStepsAs(out, f.self(), target, true)
+		if len(res.Envs) > 0 {
+			fmt.Fprintf(out, "  (with %s set in the environment)\n", strings.Join(res.Envs, " and "))
 		}
 		return nil
 	}
 	defer func() {
-		if len(envs) > 0 {
-			fmt.Fprintf(r.f.IO.Out, "\nSet %s in the environment where Compozy runs: %s reads them.\n", strings.Join(envs, " and "), r.target.shown)
+		if len(res.Envs) > 0 {
+			fmt.Fprintf(out, "\nSet %s in the environment where Compozy runs: %s reads them.\n", strings.Join(res.Envs, " and "), target.shown)
 		}
 	}()
-	out := r.f.IO.Out
 	for _, entry := range cfg.Knowledge.VectorDBs {
 		if entry.Provider != vector.ProviderFilesystem {
 			continue
 		}
-		if created, err := ensureVectorStore(ctx, cfg, entry, r.f.IO.Getenv); err != nil {
+		if created, err := ensureVectorStore(ctx, cfg, entry, res.Getenv); err != nil {
 			return err
 		} else if created {
-			fmt.Fprintf(out, "✓ Created vector store %q at %s\n", entry.ID, displayPath(r.f, entry.Path))
+			fmt.Fprintf(out, "✓ Created vector store %q at %s\n", entry.ID, displayPath(f, entry.Path))
 		}
 	}
 	applied, version, err := migrateUp(ctx, out, cfg.Database)
@@ -680,7 +403,7 @@ func (r *initRun) next(ctx context.Context, cfg *config.Config, interactive bool
 		return err
 	}
 	fmt.Fprintf(out, "✓ Applied %s; the database is at version %d\n", countMigrations(applied), version)
-	report := runChecks(ctx, cfg, r.f.IO.Getenv)
+	report := runChecks(ctx, cfg, res.Getenv)
 	if err := doctor.WritePlain(out, report); err != nil {
 		return err
 	}
@@ -688,27 +411,6 @@ func (r *initRun) next(ctx context.Context, cfg *config.Config, interactive bool
 		return &ExitError{Code: code, Err: errors.New("init: the doctor found problems"), Silent: true}
 	}
 	return nil
-}
-
-func printInitPlan(w io.Writer, p wizard.Plan) {
-	fmt.Fprintf(w, "Plan: %s + vector DB %s (%s)\n", p.Driver, p.Provider, p.Row)
-	for _, reason := range p.Reasons {
-		fmt.Fprintf(w, "  - %s\n", reason)
-	}
-	for _, warn := range p.Warnings {
-		fmt.Fprintf(w, "  ! %s\n", warn)
-	}
-}
-
-// abortErr maps the form's abort to the command's.
-func abortErr(err error) error {
-	switch {
-	case errors.Is(err, wizard.ErrAborted):
-		return ErrAborted
-	case errors.Is(err, wizard.ErrInputEnded):
-		return &UsageError{Err: err}
-	}
-	return err
 }
 
 func truthy(s string) bool {
@@ -719,53 +421,15 @@ func truthy(s string) bool {
 	return true
 }
 
-// holdsSecret reports whether the file cfg was loaded from writes a password out (in a section
-// compozy keeps as it is, since compozy itself writes ${VAR} references).
-func holdsSecret(cfg *config.Config) bool {
-	for _, w := range cfg.Warnings {
-		if strings.Contains(w.Message, "plaintext password") {
-			return true
-		}
-	}
-	return false
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-// startSpinner shows a spinner on w while a slow step runs, when w is a terminal; otherwise it
-// prints the label once. The returned func stops it and clears the line.
-func startSpinner(w io.Writer, tty bool, label string) func() {
-	if !tty {
-		fmt.Fprintln(w, label)
-		return func() {}
-	}
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
-		t := time.NewTicker(80 * time.Millisecond)
-		defer t.Stop()
-		for i := 0; ; i++ {
-			fmt.Fprintf(w, "\r%s %s", frames[i%len(frames)], label)
-			select {
-			case <-done:
-				fmt.Fprint(w, "\r\x1b[2K")
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { close(done); <-stopped }
-}
-
-// configTarget is the config file a command writes.
+// configTarget is the config file a command writes (quickstart and init).
 type configTarget struct {
 	path  string // absolute
 	shown string // as the user named it
 	flag  string // the --config value that names it again ("" for the default)
+}
+
+func (t configTarget) wizard() wizard.Target {
+	return wizard.Target{Path: t.path, Shown: t.shown, Flag: t.flag}
 }
 
 // configTarget is the file named by --config or COMPOZY_CONFIG_FILE, else ./compozy.yaml.
@@ -799,73 +463,12 @@ func (f *Factory) namedTarget(name string) (configTarget, error) {
 }
 
 // read returns the file's content and whether it exists.
-func (t configTarget) read() ([]byte, bool, error) {
-	data, err := os.ReadFile(t.path)
-	switch {
-	case err == nil:
-		return data, true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, false, nil
-	}
-	return nil, false, fmt.Errorf("read %s: %w", t.shown, err)
-}
+func (t configTarget) read() ([]byte, bool, error) { return t.wizard().Read() }
 
-// write replaces the file atomically (core/atomicfile: a temporary file in the same folder,
-// synced, then renamed), with mode 0600 when it holds a plaintext secret. When backup is set, the current file is first
-// copied to a new FILE.YYYYMMDD-HHMMSS.bak, whose name is returned.
+// write replaces the file atomically, after a backup of the existing one when backup is set
+// (see wizard.Target.Write); it returns the backup's name.
 func (t configTarget) write(content []byte, backup, secret bool) (string, error) {
-	dir := filepath.Dir(t.path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("write %s: create folder: %w", t.shown, err)
-	}
-	mode := fileMode(t.path, secret)
-	bak := ""
-	if backup {
-		old, err := os.ReadFile(t.path)
-		if err != nil {
-			return "", fmt.Errorf("back up %s: %w", t.shown, err)
-		}
-		base := t.path + "." + time.Now().Format("20060102-150405")
-		for i := 0; ; i++ {
-			name := base + ".bak"
-			if i > 0 {
-				name = fmt.Sprintf("%s-%d.bak", base, i)
-			}
-			p, err := atomicfile.Create(name, mode)
-			if err != nil {
-				return "", fmt.Errorf("back up %s: %w", t.shown, err)
-			}
-			err = os.WriteFile(p.Path, old, mode)
-			if err == nil {
-				err = p.CommitNew()
-			}
-			p.Abort()
-			if errors.Is(err, fs.ErrExist) {
-				continue
-			}
-			if err != nil {
-				return "", fmt.Errorf("back up %s: %w", t.shown, err)
-			}
-			bak = name
-			break
-		}
-	}
-	// A config file that is a symbolic link is replaced where the link points, keeping the link.
-	path := t.path
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
-	}
-	if err := atomicfile.WriteFile(path, content, mode); err != nil {
-		return "", fmt.Errorf("write %s: %w", t.shown, err)
-	}
-	return shownBackup(t, bak), nil
-}
-
-func shownBackup(t configTarget, bak string) string {
-	if bak == "" {
-		return ""
-	}
-	return filepath.Join(filepath.Dir(t.shown), filepath.Base(bak))
+	return t.wizard().Write(content, backup, secret)
 }
 
 // renderFile renders a whole compozy.yaml for the plan.
@@ -881,22 +484,12 @@ func renderFile(p wizard.Plan, s wizard.Settings) ([]byte, error) {
 // written that compozy cannot read. password, when set, is what ${COMPOZY_DB_PASSWORD} reads;
 // otherwise a stand-in lets the file validate.
 func checkContent(ctx context.Context, f *Factory, t configTarget, content []byte, password string) (*config.Config, error) {
-	getenv := func(k string) string {
-		if k == wizard.PasswordEnv {
-			if password != "" {
-				return password
-			}
-			if v := f.IO.Getenv(k); v != "" {
-				return v
-			}
-			return "stand-in"
-		}
-		return f.IO.Getenv(k)
-	}
-	environ := func() []string { return append(f.IO.Environ(), wizard.PasswordEnv+"="+getenv(wizard.PasswordEnv)) }
-	cfg, err := config.LoadBytes(ctx, t.path, content, config.LoadOptions{WorkDir: f.workDir, Getenv: getenv, Environ: environ})
+	cfg, err := wizard.LoadContent(ctx, t.path, content, wizard.LoadEnv{WorkDir: f.workDir, Getenv: f.IO.Getenv, Environ: f.IO.Environ}, password)
 	if err != nil {
 		return nil, fmt.Errorf("the file to write does not load (nothing was written): %w", err)
 	}
 	return cfg, nil
 }
+
+// holdsSecret reports whether the file cfg was loaded from writes a password out.
+func holdsSecret(cfg *config.Config) bool { return wizard.HoldsSecret(cfg) }

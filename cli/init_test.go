@@ -237,10 +237,11 @@ func TestInitAccessible(t *testing.T) {
 		}
 	}
 
-	// ACCESSIBLE=1 turns it on too; input that ends early writes nothing and exits 2.
+	// ACCESSIBLE=1 turns it on too; input that ends early writes nothing and exits 2, naming
+	// the question it ended at.
 	dir2 := t.TempDir()
 	r = runWithStdin(t, dir2, []string{"ACCESSIBLE=1"}, "2\n", "init")
-	if r.code != 2 || !strings.Contains(r.errOut, "standard input ended before every question was answered") {
+	if r.code != 2 || !strings.Contains(r.errOut, `standard input ended at the question "How many workflows run at once?"`) {
 		t.Errorf("short input: exit %d\n%s", r.code, r.errOut)
 	}
 	if _, err := os.Stat(filepath.Join(dir2, "compozy.yaml")); err == nil {
@@ -328,9 +329,11 @@ func TestInitConnectionFailureChoices(t *testing.T) {
 		code       int
 		provider   string
 	}{
-		{"quit", "3\n", 130, ""},
+		{"quit", "3\n", 0, ""},
 		{"write anyway", "2\ny\nn\n", 0, "qdrant"},
-		{"change the answers", "1\n1\n1\ny\nn\n3\ny\n\n\n\ny\nn\n", 0, "filesystem"},
+		// Back at the recommendation, every answer kept: choose sqlite and the filesystem
+		// store; path, folder and dimension as they were; write; do not run.
+		{"change the answers", "1\nn\n1\n3\n\n\n\ny\nn\n", 0, "filesystem"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -342,6 +345,9 @@ func TestInitConnectionFailureChoices(t *testing.T) {
 			if tc.provider == "" {
 				if err == nil {
 					t.Error("quit wrote the file")
+				}
+				if !strings.HasSuffix(strings.TrimSpace(r.out), "Nothing was written.") {
+					t.Errorf("quitting does not end with \"Nothing was written.\":\n%s", r.out)
 				}
 				return
 			}
@@ -425,12 +431,14 @@ func TestInitAccessiblePostgres(t *testing.T) {
 }
 
 // TestInitAccessibleExistingFile: asked about an existing file, the wizard offers to update it
-// (keeping the rest, with a backup) before any other question; declining writes nothing.
+// (keeping the rest, with a backup) before any other question; declining writes nothing and
+// exits 0 (quitting by choice).
 func TestInitAccessibleExistingFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "compozy.yaml")
 	writeFile(t, path, existingConfig)
-	if r := runWithStdin(t, dir, nil, "n\n", "init", "--accessible"); r.code != 130 || readFile(t, path) != existingConfig {
+	if r := runWithStdin(t, dir, nil, "n\n", "init", "--accessible"); r.code != 0 || readFile(t, path) != existingConfig ||
+		!strings.Contains(r.out, "compozy.yaml is kept as it is; nothing was written.") {
 		t.Fatalf("declined: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	// update yes, dev, 1-10, no vectors, no server, accept, path; the kept vector DB (old, a

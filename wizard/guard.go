@@ -1,0 +1,92 @@
+package wizard
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/factory"
+)
+
+// DataChoice is what `init --update` does when the answers move the database away from one
+// that holds Compozy data.
+type DataChoice int
+
+const (
+	// KeepCurrent writes the file with its current database: section.
+	KeepCurrent DataChoice = iota
+	// SwitchAndCopy writes the new database and copies the data into it (compozy db copy).
+	SwitchAndCopy
+	// SwitchAnyway writes the new database; the data stays where it is.
+	SwitchAnyway
+)
+
+// Held is the database a file names today, when it holds Compozy data the answers would
+// leave behind.
+type Held struct {
+	DB     config.Database
+	Target string
+	Rows   map[string]int64
+	Total  int64
+}
+
+// HeldData reports whether the file being updated (existing) names a database that holds
+// Compozy data while the new content names another one (by identity: another file, another
+// server or database; not just another spelling). It only reads: the current database is
+// opened read-only, and one that cannot be read (missing, unreachable) holds nothing to lose
+// here.
+func HeldData(ctx context.Context, path string, existing []byte, env LoadEnv, next config.Database) *Held {
+	cur, err := config.LoadBytes(ctx, path, existing, config.LoadOptions{WorkDir: env.WorkDir, Getenv: env.Getenv, Environ: env.Environ})
+	if err != nil {
+		return nil // a file that does not load names no database we could read
+	}
+	db := cur.Database
+	if db.Driver == config.DriverSQLite && (db.Path == "" || db.Path == config.MemoryPath) {
+		return nil
+	}
+	curID, err := factory.Identify(ctx, db)
+	if err != nil {
+		return nil
+	}
+	if nextID, err := factory.Identify(ctx, next); err == nil && curID.Same(nextID) {
+		return nil
+	}
+	h, err := factory.Open(ctx, db, factory.ReadOnly)
+	if err != nil {
+		return nil
+	}
+	defer h.Close()
+	rows, err := h.Migrator.RowCounts(ctx)
+	if err != nil {
+		return nil
+	}
+	held := &Held{DB: db, Target: h.Target, Rows: rows}
+	for _, n := range rows {
+		held.Total += n
+	}
+	if held.Total == 0 {
+		return nil
+	}
+	return held
+}
+
+// Describe lists the tables and their rows.
+func (d *Held) Describe() string {
+	var parts []string
+	for _, t := range slices.Sorted(maps.Keys(d.Rows)) {
+		parts = append(parts, fmt.Sprintf("%s %d", t, d.Rows[t]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// CopyFrom is how a db copy command names the held database: its SQLite path, or the old
+// config file (a PostgreSQL URL would need the password on the command line).
+func (d *Held) CopyFrom() string {
+	if d.DB.Driver == config.DriverSQLite {
+		return d.DB.Path
+	}
+	return "OLD-CONFIG.yaml"
+}
