@@ -112,8 +112,8 @@ func Registry() []Info {
 		}},
 		{ID: IDSQLiteFolder, Group: GroupSQLite, Title: "Database folder exists and is writable", Explain: Explain{
 			Symptom: "'unable to open database file' or 'attempt to write a readonly database' although the file itself is writable.",
-			Cause:   "SQLite creates the -wal and -shm files (and rollback journals) next to the database, so the folder must exist and be writable by the user compozy runs as.",
-			Fix:     "Create the folder and give the service user write access: mkdir -p DIR && chown USER DIR && chmod 750 DIR.",
+			Cause:   "SQLite creates the -wal and -shm files (and rollback journals) next to the database, so the folder must exist and be writable by the user compozy runs as. Right after compozy init the folder may not exist yet: that is a warning, not a failure, when compozy migrate up can create it.",
+			Fix:     "Run compozy migrate up, which creates a missing folder with the database; or create the folder and give the service user write access: mkdir -p DIR && chown USER DIR && chmod 750 DIR.",
 		}, Fixable: true},
 		{ID: IDSQLiteFile, Group: GroupSQLite, Title: "Database file is a readable SQLite database", DependsOn: []string{IDSQLiteFolder}, Fixable: true, Explain: Explain{
 			Symptom: "'file is not a database', 'database disk image is malformed', 'unable to open database file', 'attempt to write a readonly database' from a read, or 'disk I/O error' where the path is a folder.",
@@ -121,7 +121,8 @@ func Registry() []Info {
 				"A process that crashed in the middle of a write leaves a hot rollback journal (-journal) that must be rolled back before anything can read the file; a -wal without its -shm cannot be read without creating one. " +
 				"A file with several hard links is one database under several names, and SQLite keeps a -wal and -journal per name: writing through two of them corrupts it, so compozy refuses to write until one name is left. " +
 				"Run as root, SQLite gives every -wal, -shm and -journal it opens to the database's owner, even to read; compozy refuses to read side files of another owner as root rather than change their owner. " +
-				"An empty database file beside a non-empty -wal holds its data in the -wal only: the first open for writing would delete it.",
+				"An empty database file beside a non-empty -wal holds its data in the -wal only: the first open for writing would delete it. " +
+				"A file that does not exist yet (nothing was migrated) is the next step, not a failure; but when its -wal, -journal or migration lock, or another SQLite database, is in the folder, a database was there and the check fails.",
 			Fix: "Point database.path at the right file, restore it from a backup, or move the broken file away and let 'compozy migrate up' create a new one. " +
 				"A hot journal or a lone -wal is recovered by the next writer: 'compozy migrate up', or 'compozy doctor --fix'. Remove the extra hard links (find / -xdev -samefile FILE). " +
 				"Run the doctor as the user Compozy runs as (or chown the side files to the database's owner). Copy an empty file and its -wal away together before anything opens them.",

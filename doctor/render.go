@@ -31,7 +31,14 @@ type Summary struct {
 	// ExitCode is the exit code of the run (see Report.ExitCode).
 	ExitCode   int   `json:"exit_code"`
 	DurationMS int64 `json:"duration_ms"`
+	// next counts the skipped checks that name a next step (NextStep).
+	next int
 }
+
+// NextStep reports whether r is a step still to take rather than a problem: a check skipped
+// because what it looks at does not exist yet, with the command that creates it (a SQLite file
+// before the first compozy migrate up).
+func NextStep(r Result) bool { return r.Status == StatusSkip && !r.Fix.IsZero() }
 
 // Report is one doctor run: where it looked, what it found, and how long it took.
 type Report struct {
@@ -58,6 +65,9 @@ func (r Report) Summarize() Summary {
 			s.Fail++
 		case StatusSkip:
 			s.Skip++
+			if NextStep(res) {
+				s.next++
+			}
 		case StatusError:
 			s.Error++
 		}
@@ -170,7 +180,7 @@ func WritePlain(w io.Writer, r Report) error {
 			fmt.Fprintf(&b, "\n%s\n", GroupTitle(group))
 		}
 		fmt.Fprintf(&b, "  %s %-5s %-*s  %s\n", Mark(res.Status), strings.ToUpper(string(res.Status)), width, resultLabel(res), res.Summary)
-		if res.Status == StatusPass || res.Status == StatusSkip {
+		if res.Status == StatusPass || res.Status == StatusSkip && !NextStep(res) {
 			continue
 		}
 		writeDetail(&b, res, "          ")
@@ -234,6 +244,8 @@ func SummaryLine(s Summary) string {
 		verdict = "Problems found."
 	case s.Warn > 0:
 		verdict = "No failures; see the warnings."
+	case s.next > 0:
+		verdict = "No problems found; not set up yet: see the next step."
 	}
 	return fmt.Sprintf("%s %s (%s in %dms)", verdict, strings.Join(parts, ", "), plural(s.Total, "check", "checks"), s.DurationMS)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
@@ -71,6 +73,60 @@ func (p *dbProbe) close() {
 	}
 }
 
+// existingDir is dir, or the nearest of its parents that exists: where a folder that does not
+// exist yet would be created.
+func existingDir(dir string) string {
+	for {
+		if _, err := os.Lstat(dir); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return dir
+		}
+		dir = parent
+	}
+}
+
+// leftovers names what in the folder of a missing database file says a database was there:
+// its side files (-wal, -shm, -journal, the migration lock), or other SQLite databases
+// (a backup, a copy under another name). It looks at the first 1000 names only.
+func leftovers(path string) []string {
+	var found []string
+	for _, sfx := range []string{sqlitefile.WALSuffix, sqlitefile.SHMSuffix, sqlitefile.JournalSuffix, migrate.LockSuffix} {
+		if exists(path + sfx) {
+			found = append(found, filepath.Base(path+sfx))
+		}
+	}
+	f, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return found
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(1000)
+	sort.Strings(names)
+	var dbs []string
+	for _, n := range names {
+		p := filepath.Join(filepath.Dir(path), n)
+		if strings.HasPrefix(n, filepath.Base(path)+"-") || strings.HasSuffix(n, migrate.LockSuffix) {
+			continue
+		}
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if h, err := sqlitefile.ReadHeader(p); err == nil && h.Size > 0 {
+			dbs = append(dbs, n)
+		}
+	}
+	switch {
+	case len(dbs) == 1:
+		found = append(found, "another SQLite database ("+dbs[0]+")")
+	case len(dbs) > 1:
+		found = append(found, fmt.Sprintf("other SQLite databases (%s)", strings.Join(dbs, ", ")))
+	}
+	return found
+}
+
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
@@ -97,7 +153,20 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		fi, err := os.Stat(dir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			r := doctor.Fail("folder "+dir+" does not exist", "", doctor.Cmds("create it (compozy migrate up also does)", "mkdir -p "+shellQuote(dir)))
+			// A setup nobody migrated yet (right after compozy init): migrate up creates the
+			// folder with the database, when the nearest folder that exists lets it.
+			parent := existingDir(dir)
+			if pi, err := os.Stat(parent); err != nil || !pi.IsDir() {
+				return doctor.Fail(fmt.Sprintf("folder %s does not exist, and cannot be created: %s is not a folder", dir, parent), "",
+					doctor.Fix{Text: "point database.path at a file inside a folder"})
+			} else if err := unix.Access(parent, unix.W_OK|unix.X_OK); err != nil {
+				who := currentUser()
+				return doctor.Fail(fmt.Sprintf("folder %s does not exist, and %s may not create it in %s", dir, who, parent),
+					fmt.Sprintf("%s (owner %s, mode %04o)", pathReason(err), ownerOf(pi), pi.Mode().Perm()),
+					doctor.Cmds("create it for the user compozy runs as", "mkdir -p "+shellQuote(dir), "chown "+who+" "+shellQuote(dir)))
+			}
+			r := doctor.Warn("folder "+dir+" does not exist yet; compozy migrate up creates it, with the database", "",
+				doctor.Cmds("create the database, its folder and its tables", "compozy migrate up"))
 			r.Fixable = true
 			return r
 		case err != nil:
@@ -113,23 +182,29 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		}
 		return doctor.Pass("folder " + dir + " is writable")
 	})
+	// The folder's only fix is the missing folder, which migrate up creates with the database
+	// (the same plan as sqlite.file's, so --fix applies it once).
 	folder.Repair = &doctor.Repair{
-		Plan: func(doctor.Result) string { return "mkdir -p -m 750 " + shellQuote(dir) },
-		Apply: func(context.Context, doctor.Result) error {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return fmt.Errorf("create folder: %w", err)
-			}
-			return nil
-		},
+		Plan:  func(doctor.Result) string { return "compozy migrate up on " + factory.Target(db) },
+		Apply: func(ctx context.Context, r doctor.Result) error { return s.migrateRepair(db).Apply(ctx, r) },
 	}
 
 	file := check(doctor.IDSQLiteFile, func(ctx context.Context) doctor.Result {
 		fi, err := os.Lstat(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			r := doctor.Fail(path+" does not exist", "",
-				doctor.Cmds("create it with the schema", "compozy migrate up"))
-			r.Fixable = true
+			if found := leftovers(path); len(found) > 0 {
+				// Something of a database was here: it was moved or deleted, or database.path
+				// names the wrong file. A new empty database would hide that (and beside a
+				// stale -journal or -wal, take it for its own).
+				return doctor.Fail(fmt.Sprintf("%s does not exist, but its folder holds %s", path, strings.Join(found, ", ")),
+					"a database was here, or database.path names the wrong file; compozy migrate up would start an empty one",
+					doctor.Fix{Text: "point database.path at the database, or restore it from a backup; if it is gone for good, move what is left aside, then run compozy migrate up"})
+			}
+			// Never created (right after compozy init): the next step, not a failure. The
+			// checks that read the file are skipped.
+			r := doctor.Skip(path + " does not exist yet; compozy migrate up creates it")
+			r.Fix = doctor.Cmds("create the database and its tables", "compozy migrate up")
 			return r
 		case err != nil:
 			return doctor.Fail("cannot reach "+path, pathReason(err), doctor.Fix{})
@@ -276,7 +351,7 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 
 	fsys := check(doctor.IDSQLiteFilesystem, func(context.Context) doctor.Result {
 		var st unix.Statfs_t
-		if err := unix.Statfs(dir, &st); err != nil {
+		if err := unix.Statfs(existingDir(dir), &st); err != nil { // a folder not created yet: where it will be
 			return doctor.Fail("cannot read the filesystem of "+dir, err.Error(), doctor.Fix{})
 		}
 		name, kind := fsName(int64(st.Type))
@@ -303,7 +378,7 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 
 	disk := check(doctor.IDSQLiteDisk, func(context.Context) doctor.Result {
 		var st unix.Statfs_t
-		if err := unix.Statfs(dir, &st); err != nil {
+		if err := unix.Statfs(existingDir(dir), &st); err != nil {
 			return doctor.Fail("cannot read free space of "+dir, err.Error(), doctor.Fix{})
 		}
 		free := int64(st.Bavail) * st.Bsize
