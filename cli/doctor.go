@@ -119,6 +119,41 @@ type doctorRun struct {
 	set    *checks.Set
 	sel    doctor.Selection
 	report doctor.Report
+	// unconfigured is set when nothing names a database (see Unconfigured); dir is the folder
+	// where compozy.yaml was looked for.
+	unconfigured bool
+	dir          string
+}
+
+// Unconfigured reports whether cfg names no database at all: no config file was read, and
+// every database key has its default value (none came from the environment or a flag). The
+// doctor then has nothing of the user's to check: the default postgres://postgres@localhost is
+// not a setup anyone made.
+func Unconfigured(cfg *config.Config) bool {
+	if cfg == nil || cfg.File != "" {
+		return false
+	}
+	for k, src := range cfg.Sources {
+		if strings.HasPrefix(k, "database.") && src.Kind != config.SourceDefault {
+			return false
+		}
+	}
+	return true
+}
+
+// nothingConfigured says that there is nothing to check and how to set compozy up (exit 2).
+func nothingConfigured(f *Factory, dir string) error {
+	where := "here"
+	if dir != "" {
+		where = "in " + dir
+	}
+	fmt.Fprintf(f.IO.ErrOut, `Nothing is configured: there is no compozy.yaml %s, and no database setting comes from the
+environment (COMPOZY_DB_*, DB_*) or a flag (--db-*). Set compozy up first:
+  compozy quickstart   # a local SQLite database, ready in a second
+  compozy init         # choose the database and vector DB for your setup
+or point the doctor at a config file: compozy doctor --config PATH
+`, where)
+	return &ExitError{Code: ExitUsage, Err: errors.New("doctor: nothing is configured"), Silent: true}
 }
 
 // prepareDoctor loads the configuration and builds and selects the checks.
@@ -134,7 +169,12 @@ func prepareDoctor(ctx context.Context, f *Factory, opts *doctorOptions) (*docto
 		set.Close()
 		return nil, &UsageError{Err: serr}
 	}
-	return &doctorRun{set: set, sel: sel, report: doctor.Report{Target: set.Target, Strict: opts.strict, ConfigInvalid: cfg == nil}}, nil
+	d := &doctorRun{set: set, sel: sel, report: doctor.Report{Target: set.Target, Strict: opts.strict, ConfigInvalid: cfg == nil},
+		unconfigured: Unconfigured(cfg)}
+	if cfg != nil {
+		d.dir = cfg.Dir
+	}
+	return d, nil
 }
 
 // run runs the selected checks and fills the report.
@@ -157,8 +197,11 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 		return err
 	}
 	defer func() { d.set.Close() }()
+	if d.unconfigured {
+		return nothingConfigured(f, d.dir)
+	}
 
-	if !opts.json && !opts.fix && f.IO.CanPrompt() {
+	if !opts.json && !opts.fix && f.IO.CanPrompt() && doctorpane.CanDraw(f.IO.Getenv("TERM")) {
 		return runDoctorPane(ctx, f, opts, d)
 	}
 	d.run(ctx, opts.timeout)

@@ -1,13 +1,17 @@
 // Package doctorpane is the live terminal pane of `compozy doctor`: checks appear with spinners
-// and settle to ✓ ! ✗, grouped; the arrow keys move, Enter expands the detail and fix, r runs
-// the checks again, f applies the fix of the selected check, q quits. It only renders doctor
-// data: the checks run in tea.Cmds through doctor.RunOne-style runs, so Update never blocks.
+// and settle to ✓ ! ✗, grouped; the arrow keys move, Enter expands the detail and fix (wrapped
+// to the width, scrolled with the arrows, PgUp/PgDn, Home/End and g/G), r runs the checks again,
+// f applies the fix of the selected check, q or Esc quits. It only renders doctor data: the
+// checks run in tea.Cmds through doctor.RunOne-style runs, so Update never blocks.
+//
+// The pane never asks the terminal anything (no background-colour or cursor query): its colours
+// read on a dark and a light background alike, so it draws its first screen at once even on a
+// terminal that never answers, and keys typed meanwhile reach it.
 package doctorpane
 
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -44,24 +48,28 @@ type Options struct {
 
 // KeyMap is the pane's keys; help is generated from it.
 type KeyMap struct {
-	Up, Down, Expand, Rerun, Fix, Yes, No, Quit key.Binding
+	Up, Down, PageUp, PageDown, Top, Bottom, Expand, Rerun, Fix, Yes, Quit key.Binding
 }
 
 // DefaultKeyMap returns the pane's keys.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		Expand: key.NewBinding(key.WithKeys("enter", " "), key.WithHelp("enter", "details")),
-		Rerun:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
-		Fix:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "fix")),
-		Yes:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "apply")),
-		No:     key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "cancel")),
-		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "top")),
+		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "end")),
+		Expand:   key.NewBinding(key.WithKeys("enter", " "), key.WithHelp("enter", "details")),
+		Rerun:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
+		Fix:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "fix")),
+		Yes:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "apply")),
+		Quit:     key.NewBinding(key.WithKeys("q", "esc", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
 }
 
-// Styles are the pane's colours, built from one renderer.
+// Styles are the pane's colours, built from one renderer. They use no adaptive colour: each
+// reads on a dark and a light background, so the pane needs no background query.
 type Styles struct {
 	Title, Group, Pass, Warn, Fail, Skip, Error, Cursor, Detail, Help, Note lipgloss.Style
 }
@@ -70,8 +78,8 @@ type Styles struct {
 func NewStyles(r *lipgloss.Renderer) Styles {
 	return Styles{
 		Title:  r.NewStyle().Bold(true),
-		Group:  r.NewStyle().Bold(true).Foreground(lipgloss.AdaptiveColor{Light: "62", Dark: "105"}),
-		Pass:   r.NewStyle().Foreground(lipgloss.Color("42")),
+		Group:  r.NewStyle().Bold(true).Foreground(lipgloss.Color("5")), // the terminal's own magenta
+		Pass:   r.NewStyle().Foreground(lipgloss.Color("2")),
 		Warn:   r.NewStyle().Foreground(lipgloss.Color("214")),
 		Fail:   r.NewStyle().Foreground(lipgloss.Color("196")).Bold(true),
 		Skip:   r.NewStyle().Faint(true),
@@ -106,7 +114,11 @@ type Model struct {
 	start   time.Time
 	elapsed time.Duration
 
-	cursor   int
+	cursor int
+	// moved is set once the user moved the cursor; until then it follows the first failure
+	// (or warning) as results come in.
+	moved    bool
+	offset   int // the first body line shown
 	expanded map[string]bool
 	confirm  bool // asking whether to apply the selected fix
 	note     string
@@ -186,6 +198,12 @@ func wait(gen int, ch <-chan indexed) tea.Cmd {
 
 // Update records results and moves the cursor; it never waits for a check.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	nm, cmd := m.update(msg)
+	nm.settle()
+	return nm, cmd
+}
+
+func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -227,6 +245,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				m.items[i].result, m.items[i].done = msg.result, true
 			}
 		}
+		if !m.moved {
+			m.cursor = m.firstProblem()
+			m.showSelected()
+		}
 		return m, wait(msg.gen, msg.ch)
 	case runDoneMsg:
 		if msg.gen == m.gen {
@@ -247,6 +269,26 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// firstProblem is the index of the first failed (or crashed) check, else of the first warning,
+// else 0.
+func (m Model) firstProblem() int {
+	warn := -1
+	for i, it := range m.items {
+		if !it.done {
+			continue
+		}
+		switch it.result.Status {
+		case doctor.StatusFail, doctor.StatusError:
+			return i
+		case doctor.StatusWarn:
+			if warn < 0 {
+				warn = i
+			}
+		}
+	}
+	return max(warn, 0)
+}
+
 func (m *Model) rerun() tea.Cmd {
 	m.running = true
 	m.gen++
@@ -263,21 +305,18 @@ func (m *Model) closeSession() {
 	m.session = nil
 }
 
-func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 	if msg.Type == tea.KeyCtrlC {
 		m.quitting, m.aborted = true, true
 		return m, tea.Quit
 	}
 	if m.confirm {
-		switch {
-		case key.Matches(msg, m.keys.Yes):
-			m.confirm = false
+		m.confirm = false
+		if key.Matches(msg, m.keys.Yes) {
 			return m, m.applyFix()
-		default:
-			m.confirm = false
-			m.note = "fix cancelled"
-			return m, nil
 		}
+		m.note = "fix cancelled"
+		return m, nil
 	}
 	// Several runes typed at once arrive as one KeyMsg ("jj"): handle each.
 	keys := []tea.KeyMsg{msg}
@@ -294,13 +333,30 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.quitting = true
 			return m, tea.Quit
 		case key.Matches(k, m.keys.Up):
-			m.cursor = max(m.cursor-1, 0)
+			m.moved = true
+			m.lineUp()
 		case key.Matches(k, m.keys.Down):
-			m.cursor = min(m.cursor+1, max(len(m.items)-1, 0))
+			m.moved = true
+			m.lineDown()
+		case key.Matches(k, m.keys.PageUp):
+			m.moved = true
+			m.page(-1)
+		case key.Matches(k, m.keys.PageDown):
+			m.moved = true
+			m.page(1)
+		case key.Matches(k, m.keys.Top):
+			m.moved = true
+			m.cursor, m.offset = 0, 0
+		case key.Matches(k, m.keys.Bottom):
+			m.moved = true
+			m.cursor = max(len(m.items)-1, 0)
+			m.offset = 1 << 30 // settle clamps it to the last page
 		case key.Matches(k, m.keys.Expand):
 			if it, ok := m.selected(); ok {
 				id := key2(it)
 				m.expanded[id] = !m.expanded[id]
+				m.moved = true
+				m.showSelected()
 			}
 		case key.Matches(k, m.keys.Rerun):
 			if !m.running {
@@ -357,6 +413,8 @@ func label(r doctor.Result) string {
 	return r.ID
 }
 
+func itemLabel(it item) string { return label(doctor.Result{ID: it.check.ID, Entry: it.check.Entry}) }
+
 // Report is the last finished run, for the exit code and the plain report printed after quitting.
 func (m Model) Report() doctor.Report {
 	r := doctor.Report{Strict: m.opts.Strict, Duration: m.elapsed}
@@ -397,135 +455,4 @@ func (m Model) mark(it item) string {
 		return s.Error.Render("☠")
 	}
 	return s.Skip.Render("-")
-}
-
-// View draws the pane: title, grouped checks (the cursor's group scrolled into view), expanded
-// details, the summary line and the keys.
-func (m Model) View() string {
-	if m.quitting {
-		return ""
-	}
-	s := m.styles
-	var lines []string
-	cursorLine := 0
-	width := 0
-	for _, it := range m.items {
-		width = max(width, len(label(doctor.Result{ID: it.check.ID, Entry: it.check.Entry})))
-	}
-	group := "\x00"
-	for i, it := range m.items {
-		if it.check.Group != group {
-			group = it.check.Group
-			lines = append(lines, "", s.Group.Render(doctor.GroupTitle(group)))
-		}
-		pointer := "  "
-		if i == m.cursor {
-			pointer = s.Cursor.Render("> ")
-			cursorLine = len(lines)
-		}
-		summary := "checking…"
-		if it.done {
-			summary = it.result.Summary
-		}
-		name := fmt.Sprintf("%-*s", width, label(doctor.Result{ID: it.check.ID, Entry: it.check.Entry}))
-		line := pointer + m.mark(it) + " " + name + "  " + summary
-		lines = append(lines, truncate(line, m.width))
-		if it.done && m.expanded[key2(it)] {
-			lines = append(lines, m.detail(it)...)
-		}
-	}
-	title := s.Title.Render("compozy doctor") + "  " + targetOf(m.session)
-	if m.gen > 1 {
-		title += fmt.Sprintf(" · run %d", m.gen)
-	}
-	head := []string{title}
-	foot := []string{"", m.summary()}
-	if m.confirm {
-		it, _ := m.selected()
-		foot = append(foot, s.Note.Render(fmt.Sprintf("Apply fix for %s: %s? (y/n)", label(it.result), it.check.Repair.Plan(it.result))))
-	} else if m.note != "" {
-		foot = append(foot, s.Note.Render(m.note))
-	}
-	foot = append(foot, s.Help.Render(m.help()))
-	// Scroll the body so that the cursor stays visible.
-	room := max(m.height-len(head)-len(foot), 3)
-	first := 0
-	if len(lines) > room {
-		first = min(max(cursorLine-room/2, 0), len(lines)-room)
-		lines = lines[first : first+room]
-	}
-	return strings.Join(append(append(head, lines...), foot...), "\n")
-}
-
-func (m Model) detail(it item) []string {
-	s := m.styles
-	r := it.result
-	var out []string
-	add := func(t string) { out = append(out, truncate("      "+s.Detail.Render(t), m.width+40)) }
-	for _, l := range strings.Split(strings.TrimSpace(r.Detail), "\n") {
-		if l != "" {
-			add(l)
-		}
-	}
-	if r.Fix.Text != "" {
-		for i, l := range strings.Split(r.Fix.Text, "\n") {
-			if i == 0 {
-				l = "Fix: " + l
-			}
-			add(l)
-		}
-	}
-	for _, c := range r.Fix.Commands {
-		add("  $ " + c)
-	}
-	if r.Fixable && it.check.Repair != nil {
-		add("press f to apply: " + it.check.Repair.Plan(r))
-	}
-	if len(out) == 0 {
-		add("(no more detail)")
-	}
-	return out
-}
-
-func (m Model) summary() string {
-	if len(m.items) == 0 && m.running {
-		return m.spin.View() + " preparing…"
-	}
-	rep := m.Report()
-	sum := rep.Summarize()
-	done := 0
-	for _, it := range m.items {
-		if it.done {
-			done++
-		}
-	}
-	if m.running {
-		return fmt.Sprintf("%s %d of %d checks done", m.spin.View(), done, len(m.items))
-	}
-	return doctor.SummaryLine(sum)
-}
-
-func (m Model) help() string {
-	ks := []key.Binding{m.keys.Up, m.keys.Down, m.keys.Expand, m.keys.Rerun, m.keys.Fix, m.keys.Quit}
-	var parts []string
-	for _, k := range ks {
-		h := k.Help()
-		parts = append(parts, h.Key+" "+h.Desc)
-	}
-	return strings.Join(parts, " · ")
-}
-
-func targetOf(s *Session) string {
-	if s == nil || s.Target == "" {
-		return ""
-	}
-	return "Target: " + s.Target
-}
-
-// truncate cuts s to w cells (ANSI-aware).
-func truncate(s string, w int) string {
-	if w <= 0 || lipgloss.Width(s) <= w {
-		return s
-	}
-	return ansiTruncate(s, w)
 }

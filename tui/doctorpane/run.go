@@ -8,9 +8,9 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+	"github.com/xo/terminfo"
 
 	"compozy.dev/setup/doctor"
-	"compozy.dev/setup/tui/termbg"
 )
 
 // Result is how the pane ended.
@@ -21,13 +21,28 @@ type Result struct {
 	Aborted bool
 }
 
-// Run shows the pane on the terminal behind in and out until the user quits.
+// CanDraw reports whether a terminal of type term (the TERM variable) can show the pane: the
+// pane redraws in place, so the terminal must move its cursor. TERM=dumb, no TERM, and a type
+// whose terminfo entry has no cursor addressing (cup) cannot; they get the plain report. A type
+// the terminfo database here does not know is assumed to be able to, as Bubble Tea does.
+func CanDraw(term string) bool {
+	switch term {
+	case "", "dumb":
+		return false
+	}
+	ti, err := terminfo.Load(term)
+	if err != nil {
+		return true
+	}
+	return len(ti.Strings[terminfo.CursorAddress]) > 0
+}
+
+// Run shows the pane on the terminal behind in and out until the user quits. Nothing is asked
+// of the terminal: the styles need no background colour (see NewStyles), so the first screen is
+// drawn at once, and keys typed before it reach the pane.
 func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer, color bool) (Result, error) {
-	// Ask the terminal for its background now, before the program owns the terminal (start-up
-	// does not ask: see package termbg). A new renderer would otherwise ask on its first
-	// AdaptiveColor, while the program reads the terminal and the reply is lost: a 5 s stall.
-	termbg.Detect(out)
 	r := lipgloss.NewRenderer(out)
+	// Known, so that the renderer never asks (start-up set the default; see package termbg).
 	r.SetHasDarkBackground(lipgloss.HasDarkBackground())
 	if !color {
 		r.SetColorProfile(termenv.Ascii)
