@@ -18,6 +18,7 @@ import (
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/bench"
 	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/wizard"
 )
 
 type dbBenchOptions struct {
@@ -320,6 +321,32 @@ func benchRatios(rows []benchRow) []benchRate {
 // Naive reports whether the row is the naive SQLite variant.
 func (r benchRow) Naive() bool { return strings.Contains(r.Variant, "naive") }
 
+// matrixBand is the concurrency for which the decision matrix (wizard.Decide, the source of the
+// docs' matrix table too) recommends driver when a server can be run: consecutive bands joined,
+// as the docs print them ("1-100" for sqlite, "100+" for postgres).
+func matrixBand(driver string) string {
+	var bands []string
+	for _, w := range wizard.WorkflowBands() {
+		p, err := wizard.Decide(wizard.Answers{UseCase: wizard.UseSingleTenant, Workflows: w, Server: true})
+		if err == nil && p.Driver == driver {
+			bands = append(bands, string(w))
+		}
+	}
+	switch {
+	case len(bands) == 0:
+		return "no"
+	case len(bands) == len(wizard.WorkflowBands()):
+		return "any number of"
+	case len(bands) == 1:
+		return bands[0]
+	}
+	first, _, _ := strings.Cut(bands[0], "-")
+	if _, hi, ok := strings.Cut(bands[len(bands)-1], "-"); ok {
+		return first + "-" + hi
+	}
+	return first + "+"
+}
+
 // benchVerdict sums the run up against the decision matrix.
 func benchVerdict(doc benchDoc) string {
 	var b strings.Builder
@@ -340,13 +367,13 @@ func benchVerdict(doc benchDoc) string {
 		fmt.Fprintf(&b, "%s failed workflows at every level tested (first error: %s); fix the setup before relying on it.", first.Variant, first.FirstError)
 	case doc.Driver == config.DriverSQLite:
 		fmt.Fprintf(&b, "SQLite as configured ran %d concurrent workflows with no errors at %.0f workflows/s (write p99 %.1f ms) on this machine "+
-			"(the decision matrix says 5-10). It suits one Compozy process with up to that many concurrent workflows; "+
+			"(the decision matrix recommends SQLite for %s concurrent workflows in one process; %d were measured safe). It suits one Compozy process with up to that many concurrent workflows; "+
 			"choose PostgreSQL when several engine processes or hosts share the state, or for pgvector, not for concurrency.",
-			clean, best.WorkflowsPerSec, best.WriteP99MS)
+			clean, best.WorkflowsPerSec, best.WriteP99MS, matrixBand(config.DriverSQLite), wizard.SQLiteMeasuredSafe)
 	default:
 		fmt.Fprintf(&b, "PostgreSQL as configured ran %d concurrent workflows with no errors at %.0f workflows/s (write p99 %.1f ms) on this machine "+
-			"(the decision matrix says 100+); it also serves several engine processes or hosts.",
-			clean, best.WorkflowsPerSec, best.WriteP99MS)
+			"(the decision matrix recommends PostgreSQL for %s concurrent workflows); it also serves several engine processes or hosts.",
+			clean, best.WorkflowsPerSec, best.WriteP99MS, matrixBand(config.DriverPostgres))
 	}
 	for _, r := range doc.Results {
 		if r.Naive() && r.FailedWorkflows > 0 {

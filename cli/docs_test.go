@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/docs"
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/tui/term"
@@ -105,6 +106,35 @@ func TestDoctorExplainEndsWithDocsSection(t *testing.T) {
 		}
 		if s := runDocsCLI(t, false, nil, "docs", target); s.code != 0 || !strings.Contains(s.out, in.Title) {
 			t.Errorf("%s: compozy docs %s: exit %d", in.ID, target, s.code)
+		}
+	}
+}
+
+// TestBenchVerdictFollowsTheMatrix: db bench's verdict names the band the decision matrix
+// gives each driver, from the matrix itself (the docs' matrix table is generated from it too),
+// not the "5-10" the docs call a misconfigured SQLite.
+func TestBenchVerdictFollowsTheMatrix(t *testing.T) {
+	overview, err := docs.Read("database/overview")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		driver, band, row string
+	}{
+		{config.DriverSQLite, "1-100", "| Single-tenant server | yes | 1-100 | sqlite + none |"},
+		{config.DriverPostgres, "100+", "| Single-tenant server | yes | 100+ | postgres + none |"},
+	} {
+		if got := matrixBand(tc.driver); got != tc.band {
+			t.Errorf("matrixBand(%s) = %q, want %q", tc.driver, got, tc.band)
+		}
+		if !strings.Contains(overview, tc.row) {
+			t.Errorf("the docs' matrix has no row %q", tc.row)
+		}
+		row := benchRow{Variant: tc.driver}
+		row.Workers, row.WorkflowsPerSec = 10, 400
+		v := benchVerdict(benchDoc{Driver: tc.driver, Results: []benchRow{row}})
+		if !strings.Contains(v, "the decision matrix recommends") || !strings.Contains(v, " "+tc.band+" concurrent workflows") || strings.Contains(v, "5-10") {
+			t.Errorf("%s verdict: %s", tc.driver, v)
 		}
 	}
 }
