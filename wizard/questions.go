@@ -205,9 +205,10 @@ func (r *Run) steps() []step {
 		}, done: trim(&r.S.Name)},
 		{id: stepSSL, when: func() bool { return r.postgresFields() && !r.G.SSLMode }, ask: func() (prompt.Question, error) {
 			if r.S.SSLMode == r.sslOffered || r.S.SSLMode == "" {
-				r.S.SSLMode = SSLModeFor(r.S.Host) // not chosen by the user: follow the host
+				// Not chosen by the user (still what was offered): follow the host.
+				r.S.SSLMode = SSLModeFor(r.S.Host)
+				r.sslOffered = r.S.SSLMode
 			}
-			r.sslOffered = r.S.SSLMode
 			modes := []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 			opts := make([]huh.Option[string], len(modes))
 			for i, m := range modes {

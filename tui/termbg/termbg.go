@@ -302,7 +302,8 @@ func readable(fd, wake int, d time.Duration) bool {
 
 // foreground reports whether this process is in the terminal's foreground process group: a
 // background process that changes the terminal's mode or writes a query is stopped (SIGTTOU).
-func foreground(fd int) bool {
+// A variable, so that tests can use a terminal that is not their controlling one.
+var foreground = func(fd int) bool {
 	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
 	return err == nil && pgrp == unix.Getpgrp()
 }
