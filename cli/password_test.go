@@ -405,6 +405,17 @@ func TestPasswordStdinTerminal(t *testing.T) {
 	if strings.Contains(sc, "p@ss") {
 		t.Errorf("the typed password is on the screen:\n%s", sc)
 	}
+
+	// Ctrl-C at the prompt ends the command at once (exit 130).
+	s = startPTY(t, dir, bin, "config", "show", "--db-password-stdin")
+	s.waitFor("the prompt", func(sc string) bool {
+		return strings.Contains(sc, "Database password (--db-password-stdin; not shown):")
+	})
+	s.press("\x03")
+	_ = s.cmd.Wait()
+	if code := s.cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("Ctrl-C: exit %d, want 130\n%s", code, s.screen())
+	}
 }
 
 // TestReadPasswordBounded: --db-password-stdin reads the first line only, without its line

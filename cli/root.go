@@ -12,10 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	xterm "github.com/charmbracelet/x/term"
+	"github.com/charmbracelet/x/termios"
 	"github.com/redis/go-redis/v9/logging"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/tui/term"
@@ -236,7 +237,7 @@ func (f *Factory) loadConfig(ctx context.Context) (*config.Config, error) {
 		}
 	}
 	if g.passwordStdin {
-		pw, err := f.stdinPassword()
+		pw, err := f.stdinPassword(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -246,23 +247,50 @@ func (f *Factory) loadConfig(ctx context.Context) (*config.Config, error) {
 }
 
 // stdinPassword reads --db-password-stdin's password: the first line of standard input, or,
-// when standard input is a terminal, a line typed after a prompt on standard error and not
-// echoed, so that the password never reaches the screen.
-func (f *Factory) stdinPassword() (string, error) {
+// when standard input is a terminal, a line typed after a prompt on standard error with the
+// terminal's echo turned off before the prompt appears (so that keys typed ahead are not shown
+// either) and turned back on however the read ends, Ctrl-C included.
+func (f *Factory) stdinPassword(ctx context.Context) (string, error) {
 	in, ok := f.IO.In.(*os.File)
 	if !ok || !f.IO.IsStdinTTY() {
 		return readPassword(f.IO.In)
 	}
-	fmt.Fprint(f.IO.ErrOut, "Database password (--db-password-stdin; not shown): ")
-	b, err := xterm.ReadPassword(in.Fd())
-	fmt.Fprintln(f.IO.ErrOut)
+	fd := int(in.Fd())
+	t, err := termios.GetTermios(fd)
 	if err != nil {
 		return "", fmt.Errorf("read password from the terminal: %w", err)
 	}
-	if len(b) == 0 {
-		return "", usageErrorf("--db-password-stdin: no password was typed")
+	ispeed, ospeed := uint32(t.Ispeed), uint32(t.Ospeed)
+	echo := func(on bool) error {
+		return termios.SetTermios(fd, ispeed, ospeed, nil, nil, nil, nil, map[termios.L]bool{termios.ECHO: on})
 	}
-	return string(b), nil
+	if err := echo(false); err != nil {
+		return "", fmt.Errorf("read password from the terminal: turn off echo: %w", err)
+	}
+	wasOn := t.Lflag&unix.ECHO != 0
+	defer func() {
+		if wasOn {
+			_ = echo(true)
+		}
+	}()
+	fmt.Fprint(f.IO.ErrOut, "Database password (--db-password-stdin; not shown): ")
+	type result struct {
+		pw  string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		pw, err := readPassword(in)
+		done <- result{pw, err}
+	}()
+	select {
+	case r := <-done:
+		fmt.Fprintln(f.IO.ErrOut)
+		return r.pw, r.err
+	case <-ctx.Done():
+		fmt.Fprintln(f.IO.ErrOut)
+		return "", ctx.Err()
+	}
 }
 
 // maxPasswordLine bounds what --db-password-stdin reads: a password is far shorter, and a
