@@ -434,8 +434,8 @@ func TestDoctorAfterInit(t *testing.T) {
 	db := filepath.Join(dir, "data", "compozy.db")
 	r := runMigrateCLI(t, dir, nil, "doctor", "--json")
 	d := parseDoctor(t, r)
-	expectCheck(t, d, doctor.IDSQLiteFolder, doctor.StatusWarn, "does not exist yet; compozy migrate up creates it")
-	file := expectCheck(t, d, doctor.IDSQLiteFile, doctor.StatusSkip, "does not exist yet; compozy migrate up creates it")
+	expectCheck(t, d, doctor.IDSQLiteFolder, doctor.StatusWarn, "does not exist yet: compozy migrate up creates it")
+	file := expectCheck(t, d, doctor.IDSQLiteFile, doctor.StatusSkip, "does not exist yet: compozy migrate up creates it")
 	if strings.Join(file.Fix.Commands, " ") != "compozy migrate up" {
 		t.Errorf("sqlite.file names no next step: %+v", file.Fix)
 	}

@@ -165,7 +165,7 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 					fmt.Sprintf("%s (owner %s, mode %04o)", pathReason(err), ownerOf(pi), pi.Mode().Perm()),
 					doctor.Cmds("create it for the user compozy runs as", "mkdir -p "+shellQuote(dir), "chown "+who+" "+shellQuote(dir)))
 			}
-			r := doctor.Warn("folder "+dir+" does not exist yet; compozy migrate up creates it, with the database", "",
+			r := doctor.Warn("folder "+dir+" does not exist yet: compozy migrate up creates it, with the database", "",
 				doctor.Cmds("create the database, its folder and its tables", "compozy migrate up"))
 			r.Fixable = true
 			return r
@@ -203,7 +203,7 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 			}
 			// Never created (right after compozy init): the next step, not a failure. The
 			// checks that read the file are skipped.
-			r := doctor.Skip(path + " does not exist yet; compozy migrate up creates it")
+			r := doctor.Skip(path + " does not exist yet: compozy migrate up creates it")
 			r.Fix = doctor.Cmds("create the database and its tables", "compozy migrate up")
 			return r
 		case err != nil:
