@@ -10,7 +10,10 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/glamour"
+	gansi "github.com/charmbracelet/glamour/ansi"
+	"github.com/charmbracelet/glamour/styles"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	xterm "github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
@@ -120,13 +123,17 @@ func searchDocs(w io.Writer, term string) error {
 	return err
 }
 
-// htmlComment matches the generated-part markers and other comments, which a reader never needs.
-var htmlComment = regexp.MustCompile(`(?m)^<!--.*-->\n`)
-
 // showDoc renders one page (or one section of it).
 func showDoc(ctx context.Context, f *Factory, query string) error {
 	p, anchor, ok := docs.Find(query)
 	if !ok {
+		if near, ok := docs.Suggest(query); ok {
+			target := near.Name
+			if _, a, found := strings.Cut(query, "#"); found {
+				target += "#" + a
+			}
+			return usageErrorf("no page %q; did you mean %s? Run: compozy docs %s", query, near.Name, target)
+		}
 		return usageErrorf("no page %q; run 'compozy docs' for the list, or 'compozy docs search %s'", query, query)
 	}
 	md, err := docs.Read(p.Name)
@@ -140,41 +147,99 @@ func showDoc(ctx context.Context, f *Factory, query string) error {
 		}
 		md = sec + "\n"
 	}
-	md = htmlComment.ReplaceAllString(md, "")
 	if !f.IO.IsStdoutTTY() {
-		_, err := io.WriteString(f.IO.Out, md)
+		_, err := io.WriteString(f.IO.Out, htmlComment.ReplaceAllString(md, ""))
 		return err
 	}
-	out, err := renderMarkdown(f, docs.PlainLinks(md, p.Name))
+	out, err := renderPage(f, md, p.Name)
 	if err != nil {
 		return err
 	}
 	return page(ctx, f, out)
 }
 
-// renderMarkdown renders md for the terminal behind stdout: a light or dark style, or no colour.
-func renderMarkdown(f *Factory, md string) (string, error) {
+// htmlComment matches the generated-part markers and other comments, which a reader never needs.
+var htmlComment = regexp.MustCompile(`(?m)^<!--.*-->\n`)
+
+// renderPage renders page name's Markdown md for the terminal behind stdout: coloured for a
+// light or dark background, or without colour (NO_COLOR, --no-color, TERM=dumb) and without
+// any ** or * marker. The tables are laid out apart (docs.Table.Lines), so that a command or
+// an inline code span in a cell is never split across lines.
+func renderPage(f *Factory, md, name string) (string, error) {
+	colour := f.IO.ColorEnabled()
 	dark := true
-	if f.IO.ColorEnabled() {
-		termbg.Detect(f.IO.Out) // start-up skipped the background question; ask it now
+	if colour {
+		// Start-up skipped the background question; ask it now (never without colour, so
+		// NO_COLOR, --no-color and TERM=dumb send the terminal nothing).
+		termbg.Detect(f.IO.Out)
 		dark = lipgloss.HasDarkBackground()
 	}
-	style := docStyle(f.IO.ColorEnabled(), dark)
 	width := 80
 	if o, ok := f.IO.Out.(*os.File); ok {
 		if w, _, err := xterm.GetSize(o.Fd()); err == nil && w > 20 {
 			width = min(w-2, 100)
 		}
 	}
-	r, err := glamour.NewTermRenderer(glamour.WithStandardStyle(style), glamour.WithWordWrap(width))
+	opts := []glamour.TermRendererOption{glamour.WithWordWrap(width)}
+	tst := docs.TableStyle{ASCII: !colour}
+	if colour {
+		opts = append(opts, glamour.WithStandardStyle(docStyle(true, dark)))
+		lr := lipgloss.NewRenderer(f.IO.Out)
+		lr.SetHasDarkBackground(dark)
+		bold, code := lr.NewStyle().Bold(true), lr.NewStyle().Foreground(lipgloss.Color("203"))
+		tst.Header = func(s string) string { return bold.Render(s) }
+		tst.Code = func(s string) string { return code.Render(s) }
+	} else {
+		opts = append(opts, glamour.WithStyles(plainStyle()))
+	}
+	r, err := glamour.NewTermRenderer(opts...)
 	if err != nil {
 		return "", fmt.Errorf("render the page: %w", err)
 	}
-	out, err := r.Render(md)
-	if err != nil {
-		return "", fmt.Errorf("render the page: %w", err)
+	var parts []string
+	for _, part := range docs.SplitTables(docs.ForTerminal(md, name)) {
+		if part.Table != nil {
+			lines := part.Table.Lines(width-4, tst)
+			for i, l := range lines {
+				lines[i] = "  " + l
+			}
+			parts = append(parts, strings.Join(lines, "\n"))
+			continue
+		}
+		out, err := r.Render(part.Markdown)
+		if err != nil {
+			return "", fmt.Errorf("render the page: %w", err)
+		}
+		if out = trimBlankLines(out); out != "" {
+			parts = append(parts, out)
+		}
 	}
-	return out, nil
+	return "\n" + strings.Join(parts, "\n\n") + "\n\n", nil
+}
+
+// trimBlankLines drops the blank lines (spaces and escape codes only) at both ends of s.
+func trimBlankLines(s string) string {
+	lines := strings.Split(s, "\n")
+	blank := func(l string) bool { return strings.TrimSpace(ansi.Strip(l)) == "" }
+	for len(lines) > 0 && blank(lines[0]) {
+		lines = lines[1:]
+	}
+	for len(lines) > 0 && blank(lines[len(lines)-1]) {
+		lines = lines[:len(lines)-1]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// plainStyle is glamour's style for a terminal without colour: its ASCII style without the
+// ** and * it puts around strong and emphasised text (they read as noise, not emphasis), and
+// with inline code in backticks as a prefix and suffix (the ASCII style's block prefix breaks
+// the line after a code span that the wrap puts at the start of a line).
+func plainStyle() gansi.StyleConfig {
+	st := styles.ASCIIStyleConfig
+	st.Strong = gansi.StylePrimitive{}
+	st.Emph = gansi.StylePrimitive{}
+	st.Code = gansi.StyleBlock{StylePrimitive: gansi.StylePrimitive{Prefix: "`", Suffix: "`"}}
+	return st
 }
 
 // docStyle is glamour's style: without colour (NO_COLOR, --no-color, TERM=dumb) the plain
@@ -189,8 +254,15 @@ func docStyle(colour, dark bool) string {
 	return "light"
 }
 
-// page shows text in $PAGER (or less -R); when no pager runs, it prints text.
+// page shows text in $PAGER (or less -R); when no pager runs, it prints text. A dumb terminal
+// (TERM=dumb, or no TERM) gets the text without a pager: less would warn that the terminal is
+// not fully functional and wait for Enter. less gets LESS=FRX unless LESS is set: it quits at
+// once when the page fits the screen, keeps colours, and sends no terminal set-up strings.
 func page(ctx context.Context, f *Factory, text string) error {
+	if t := f.IO.Getenv("TERM"); t == "" || t == "dumb" {
+		_, err := io.WriteString(f.IO.Out, text)
+		return err
+	}
 	pager := strings.TrimSpace(f.IO.Getenv("PAGER"))
 	if pager == "" {
 		pager = "less -R"
@@ -208,9 +280,8 @@ func page(ctx context.Context, f *Factory, text string) error {
 	cmd := exec.CommandContext(ctx, bin, args[1:]...)
 	cmd.Stdin = strings.NewReader(text)
 	cmd.Stdout, cmd.Stderr = f.IO.Out, f.IO.ErrOut
-	cmd.Env = os.Environ()
+	cmd.Env = f.IO.Environ()
 	if f.IO.Getenv("LESS") == "" {
-		// Quit at once when the page fits the screen, keep colours, do not clear the screen.
 		cmd.Env = append(cmd.Env, "LESS=FRX")
 	}
 	if err := cmd.Run(); err != nil {

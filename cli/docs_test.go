@@ -58,14 +58,88 @@ func TestDocsPagePipedIsMarkdown(t *testing.T) {
 	}
 }
 
+// TestDocsRendersOnTerminalWithoutColour: without colour no escape code and no ** or *
+// marker; links name the command that shows their target; a Mermaid diagram is a short note.
 func TestDocsRendersOnTerminalWithoutColour(t *testing.T) {
-	r := runDocsCLI(t, true, []string{"PAGER=cat", "NO_COLOR=1"}, "docs", "database/overview")
+	r := runDocsCLI(t, true, []string{"PAGER=cat", "NO_COLOR=1", "TERM=xterm-256color"}, "docs", "database/overview")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.errOut)
 	}
 	if strings.Contains(r.out, "\x1b[") || strings.Contains(r.out, "<!--") || !strings.Contains(r.out, "Decision matrix") {
 		t.Errorf("rendered page:\n%.600s", r.out)
 	}
+	for _, bad := range []string{"**", "*misconfigured*", "```mermaid", "flowchart TD", "](sqlite.md", "docs/database/sqlite.md#"} {
+		if strings.Contains(r.out, bad) {
+			t.Errorf("the page shows %q:\n%s", bad, r.out)
+		}
+	}
+	for _, want := range []string{"SQLite (`compozy docs database/sqlite#concurrency`)", "[A Mermaid flowchart is not drawn in a terminal",
+		"PostgreSQL (`driver: postgres`, the default)"} {
+		if !strings.Contains(strings.Join(strings.Fields(r.out), " "), want) {
+			t.Errorf("the page lacks %q:\n%s", want, r.out)
+		}
+	}
+}
+
+// TestDocsUnknownPageSuggests: a page name with a typo suggests the nearest page.
+func TestDocsUnknownPageSuggests(t *testing.T) {
+	for q, want := range map[string]string{"sqllite": "did you mean database/sqlite? Run: compozy docs database/sqlite",
+		"postgress#backup": "did you mean database/postgresql? Run: compozy docs database/postgresql#backup",
+		"xyzzy":            "run 'compozy docs' for the list, or 'compozy docs search xyzzy'"} {
+		r := runDocsCLI(t, false, nil, "docs", q)
+		if r.code != ExitUsage || !strings.Contains(r.errOut, want) {
+			t.Errorf("%s: exit %d: %s", q, r.code, r.errOut)
+		}
+	}
+}
+
+// TestDocsSilentTerminal runs compozy docs through less on a terminal that never answers a
+// query: the first screen of the page shows and q leaves, with colour or without; without colour
+// (NO_COLOR, --no-color, TERM=dumb) nothing is asked of the terminal at all. Under TERM=dumb
+// there is no pager (less would warn and wait for Enter): the page is printed.
+func TestDocsSilentTerminal(t *testing.T) {
+	bin := buildCompozy(t)
+	dir := t.TempDir()
+	pager := []string{"PAGER=", "LESS=", "LESSOPEN=", "LESSCLOSE="}
+	for _, tc := range []struct {
+		name  string
+		env   []string
+		args  []string
+		quiet bool // must ask the terminal nothing
+	}{
+		{"NO_COLOR", nil, nil, true},
+		{"--no-color", []string{"NO_COLOR="}, []string{"--no-color"}, true},
+		{"colour", []string{"NO_COLOR=", "COLORTERM=truecolor"}, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startPTYWith(t, dir, bin, ptyOpts{cols: 60, rows: 15, silent: true, env: append(append([]string(nil), pager...), tc.env...)},
+				append([]string{"docs", "database/sqlite"}, tc.args...)...)
+			s.waitFor("the first screen of the page in less", func(sc string) bool {
+				l := strings.Split(sc, "\n")
+				return strings.Contains(sc, "SQLite") && strings.HasPrefix(strings.TrimSpace(l[len(l)-1]), ":")
+			})
+			s.press("q")
+			if code := s.ended("less to quit"); code != 0 {
+				t.Errorf("exit %d", code)
+			}
+			if q := s.queries(); tc.quiet && len(q) > 0 {
+				t.Errorf("compozy docs asked the terminal %v", q)
+			}
+		})
+	}
+	t.Run("TERM=dumb", func(t *testing.T) {
+		s := startPTYWith(t, dir, bin, ptyOpts{cols: 60, rows: 15, silent: true, env: append(pager, "TERM=dumb", "NO_COLOR=")}, "docs", "database/sqlite")
+		if code := s.ended("the page printed without a pager"); code != 0 {
+			t.Errorf("exit %d", code)
+		}
+		w := s.written()
+		if strings.Contains(w, "WARNING") || strings.Contains(w, "not fully functional") || !strings.Contains(w, "SQLite") {
+			t.Errorf("output:\n%s", w)
+		}
+		if q := s.queries(); len(q) > 0 || strings.Contains(w, "\x1b[") {
+			t.Errorf("compozy docs under TERM=dumb wrote escape codes or asked %v", q)
+		}
+	})
 }
 
 func TestDocStyle(t *testing.T) {

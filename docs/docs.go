@@ -113,3 +113,51 @@ func title(md string) string {
 	}
 	return ""
 }
+
+// Suggest returns the page nearest to what the user typed, for a "did you mean" when Find found
+// nothing: the fewest letters to change in its name or the last part of it ("sqllite" is
+// database/sqlite), its first part, or a name that starts with it. ok is false when nothing is
+// that near.
+func Suggest(query string) (Page, bool) {
+	query, _, _ = strings.Cut(strings.TrimSpace(query), "#")
+	query = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(query, "./"), "docs/"), ".md")
+	query = strings.ToLower(strings.Trim(query, "/"))
+	if query == "" {
+		return Page{}, false
+	}
+	best, bestScore := Page{}, -1
+	limit := 2 * max(1, len([]rune(query))/3) // in half letters
+	for _, p := range Pages() {
+		section, _, _ := strings.Cut(p.Name, "/")
+		score := 2 * min(distance(query, p.Name), distance(query, path.Base(p.Name)), distance(query, section))
+		if len(query) >= 3 && (strings.HasPrefix(path.Base(p.Name), query) || strings.HasPrefix(p.Name, query)) {
+			score = min(score, 1)
+		}
+		if score <= limit && (bestScore < 0 || score < bestScore) {
+			best, bestScore = p, score
+		}
+	}
+	return best, bestScore >= 0
+}
+
+// distance is the Levenshtein distance between a and b, in runes.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"compozy.dev/setup/core/config"
@@ -504,9 +505,124 @@ func TestFind(t *testing.T) {
 }
 
 func TestPlainLinks(t *testing.T) {
-	md := "See [SQLite](sqlite.md#concurrency), [up](../index.md), [here](#x) and [web](https://compozy.com).\n```sh\n[not](a.md)\n```\n"
-	want := "See SQLite (docs/database/sqlite.md#concurrency), up (docs/index.md), here (docs/database/overview.md#x) and [web](https://compozy.com).\n```sh\n[not](a.md)\n```\n"
+	md := "See [SQLite](sqlite.md#concurrency), [up](../index.md), [here](#x), [readme](../../README.md) and [web](https://compozy.com).\n```sh\n[not](a.md)\n```\n"
+	want := "See SQLite (`compozy docs database/sqlite#concurrency`), up (`compozy docs index`), here (`compozy docs database/overview#x`), " +
+		"readme (README.md) and [web](https://compozy.com).\n```sh\n[not](a.md)\n```\n"
 	if got := docs.PlainLinks(md, "database/overview"); got != want {
 		t.Errorf("PlainLinks:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestForTerminal: comments go, a Mermaid diagram becomes a note, the lines of a list item are
+// joined (not those of a code block or a table).
+func TestForTerminal(t *testing.T) {
+	md := "<!-- BEGIN GENERATED: x -->\n# T\n\n- one\n  two\n  three\n- four\n\n  more\n  text\n\nplain\nlines\n\n" +
+		"```mermaid\nflowchart TD\n  a --> b\n```\n\n```sh\nkeep\nthis\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+	want := "# T\n\n- one two three\n- four\n\n  more text\n\nplain\nlines\n\n" +
+		"[A Mermaid flowchart is not drawn in a terminal: see docs/database/overview.md on GitHub, or in an editor that renders Mermaid.]\n\n" +
+		"```sh\nkeep\nthis\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+	if got := docs.ForTerminal(md, "database/overview"); got != want {
+		t.Errorf("ForTerminal:\n%s\nwant\n%s", got, want)
+	}
+	for _, p := range docs.Pages() {
+		md, _ := docs.Read(p.Name)
+		if out := docs.ForTerminal(md, p.Name); strings.Contains(out, "```mermaid") || strings.Contains(out, "](") && strings.Contains(out, ".md)") {
+			t.Errorf("%s: a Mermaid block or a relative link is left", p.Name)
+		}
+	}
+}
+
+// codeSpan matches inline code.
+var codeSpan = regexp.MustCompile("`([^`]+)`")
+
+// TestTablesNeverSplitCode lays out every table of every page at several widths: no inline code
+// span (a command, a key, a link's compozy docs command) is ever split across lines, and no
+// line is wider than asked unless one unbreakable word is.
+func TestTablesNeverSplitCode(t *testing.T) {
+	tables := 0
+	for _, p := range docs.Pages() {
+		md, _ := docs.Read(p.Name)
+		for _, part := range docs.SplitTables(docs.ForTerminal(md, p.Name)) {
+			if part.Table == nil {
+				continue
+			}
+			tables++
+			var spans []string
+			for _, row := range append([][]string{part.Table.Header}, part.Table.Rows...) {
+				for _, c := range row {
+					for _, m := range codeSpan.FindAllStringSubmatch(c, -1) {
+						spans = append(spans, strings.TrimSpace(m[1]))
+					}
+				}
+			}
+			for _, w := range []int{36, 56, 76, 96} {
+				for _, ascii := range []bool{true, false} {
+					lines := part.Table.Lines(w, docs.TableStyle{ASCII: ascii})
+					all := strings.Join(lines, "\n")
+					for _, sp := range spans {
+						if !strings.Contains(all, sp) {
+							t.Errorf("%s, width %d: %q is split:\n%s", p.Name, w, sp, all)
+						}
+					}
+					for _, l := range lines {
+						if ansi.StringWidth(l) > w && !unbreakable(l, spans) {
+							t.Errorf("%s, width %d: line %q is wider", p.Name, w, l)
+						}
+					}
+				}
+			}
+		}
+	}
+	if tables < 10 {
+		t.Fatalf("found only %d tables", tables)
+	}
+}
+
+// unbreakable reports whether line is wide because of one code span that could not be broken.
+func unbreakable(line string, spans []string) bool {
+	for _, sp := range spans {
+		if strings.Contains(line, sp) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestTableLayouts(t *testing.T) {
+	md := "| Flag | What |\n|---|---|\n| `--db-path` | the **SQLite** file, see [SQLite](https://x.y/z) and `compozy db bench` |\n"
+	parts := docs.SplitTables(md)
+	if len(parts) != 1 || parts[0].Table == nil {
+		t.Fatalf("parts: %+v", parts)
+	}
+	tb := parts[0].Table
+	for _, tc := range []struct {
+		width int
+		want  string
+	}{
+		{100, "Flag      | What\n----------|-----------------------------------------------------------------\n--db-path | the SQLite file, see SQLite (https://x.y/z) and compozy db bench"},
+		{40, "Flag      | What\n----------|-----------------------------\n--db-path | the SQLite file, see SQLite\n          | (https://x.y/z) and\n          | compozy db bench"},
+		{24, "Flag: --db-path\nWhat:\n  the SQLite file, see\n  SQLite (https://x.y/z)\n  and compozy db bench"},
+	} {
+		if got := strings.Join(tb.Lines(tc.width, docs.TableStyle{ASCII: true}), "\n"); got != tc.want {
+			t.Errorf("width %d:\n%s\nwant\n%s", tc.width, got, tc.want)
+		}
+	}
+	if got := docs.SplitTables("a | b\n\n```\n| x | y |\n|---|---|\n```\n"); len(got) != 1 || got[0].Table != nil {
+		t.Errorf("a table in a code block or a line with a pipe was taken for a table: %+v", got)
+	}
+	if got := docs.SplitTables("| a \\| b | c |\n|---|---|\n| `x` | y |"); len(got) != 1 || got[0].Table == nil ||
+		strings.Join(got[0].Table.Header, ",") != "a | b,c" {
+		t.Errorf("escaped pipe: %+v", got)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	for q, want := range map[string]string{"sqllite": "database/sqlite", "sqlit": "database/sqlite", "database/sqllite": "database/sqlite",
+		"postgress": "database/postgresql", "qickstart": "getting-started/quickstart", "troubleshoting#sqlitelock": "troubleshooting/database",
+		"benchmark": "benchmarks", "xyzzy": "", "": ""} {
+		p, ok := docs.Suggest(q)
+		if got := p.Name; !ok && got != "" || got != want {
+			t.Errorf("Suggest(%q) = %q, %v; want %q", q, got, ok, want)
+		}
 	}
 }
