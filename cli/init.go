@@ -163,8 +163,8 @@ func runInit(ctx context.Context, f *Factory, cmd *cobra.Command, opts *initOpti
 }
 
 // startTerminal starts the interactive form on the terminal: one session for the whole wizard
-// (raw mode, the background asked at most once and briefly, keys typed meanwhile kept), one
-// Bubble Tea program reading it. Without colour (NO_COLOR, --no-color, TERM=dumb) nothing is
+// (raw mode, the background asked at most once without waiting for it, every key read once),
+// one Bubble Tea program reading it. Without colour (NO_COLOR, --no-color, TERM=dumb) nothing is
 // asked of the terminal.
 func startTerminal(ctx context.Context, f *Factory) (prompt.UI, context.Context, func()) {
 	color := f.IO.ColorEnabled()
@@ -172,16 +172,22 @@ func startTerminal(ctx context.Context, f *Factory) (prompt.UI, context.Context,
 		lipgloss.SetColorProfile(termenv.Ascii)
 	}
 	var input io.Reader = f.IO.In
-	end := func() {}
+	var session *termbg.Session
 	stdin, okIn := f.IO.In.(*os.File)
 	stdout, okOut := f.IO.Out.(*os.File)
 	if okIn && okOut {
 		if s, err := termbg.Start(stdin, stdout, color && termbg.Allowed(f.IO.Getenv)); err == nil {
-			input, end = s, func() { _ = s.Close() }
+			input, session = s, s
 		}
 	}
 	ui, work := prompt.NewTerminal(ctx, input, f.IO.Out, prompt.Options{Color: color})
-	return ui, work, end
+	if session == nil {
+		return ui, work, func() {}
+	}
+	// The first question shows at once, in the colours of a dark background; when the terminal
+	// says its background, the question is drawn again in the right ones.
+	session.OnAnswer(func(bool) { ui.Refresh() })
+	return ui, work, func() { _ = session.Close() }
 }
 
 // initError maps how the wizard ended to the command's exit.

@@ -1,7 +1,11 @@
-// Package wizard turns what the user says about a setup into a plan for compozy.yaml: the
-// answers (filled by the huh form or by flags), the decision matrix (data plus the pure function
-// Decide), and the rendering and merging of the sections this tool owns. It draws nothing and
-// opens no database: the cli package runs the form, the connection tests and the writes.
+// Package wizard is `compozy init` without its command line: the answers (filled by questions
+// or by flags), the decision matrix (data plus the pure function Decide), the rules around them
+// (the defaults --yes takes, the flags a run without questions needs, the check of each answer
+// as it is typed), the rendering and merging of the sections this tool owns, the connection
+// test, the data guard of an update, and the atomic write. Run asks its questions through a
+// prompt.UI (package wizard/prompt: a terminal, accessible line-by-line, or none); the cli
+// package only reads the flags, picks the UI for the terminal it has, and runs the commands
+// that follow (migrate up, doctor, db copy).
 package wizard
 
 import (

@@ -13,10 +13,10 @@ import (
 )
 
 // Session is the terminal of one interactive command, from its first question to its last: the
-// terminal is in raw mode throughout, its background colour is asked once (when allowed), and
-// every key typed since the session started is read exactly once, in order, by whoever reads
-// the Session (one Bubble Tea program for the whole command, not one per question). An answer
-// that arrives after [Timeout] is recognised and dropped instead of being read as keys.
+// terminal is in raw mode throughout, its background colour is asked once (when allowed) without
+// waiting for the answer, and every key typed since the session started is read exactly once,
+// in order, by whoever reads the Session (one Bubble Tea program for the whole command, not
+// one per question). The terminal's answers are recognised among the keys and taken out.
 //
 // Give it to Bubble Tea with tea.WithInput: it is not an *os.File, so Bubble Tea leaves the
 // terminal's mode to the Session.
@@ -35,12 +35,15 @@ type Session struct {
 
 	answered bool
 	dark     bool
+	onAnswer func(dark bool)
 }
 
 // Start begins a session on the terminal in (keys) and out (where the query goes). When ask is
-// set and the terminal may be asked ([Allowed] is the caller's business: pass false with
-// NO_COLOR, --no-color or TERM=dumb), it asks the background colour, waits at most [Timeout],
-// and tells Lip Gloss. Close ends the session and restores the terminal.
+// set (the caller's business: pass false with NO_COLOR, --no-color or TERM=dumb, and see
+// [Allowed]), it asks the background colour and returns at once, without waiting for the
+// answer: the answer is taken out of the keys whenever it comes, and Lip Gloss told then (see
+// OnAnswer to redraw). A terminal that never answers costs nothing. Close ends the session and
+// restores the terminal.
 func Start(in, out *os.File, ask bool) (*Session, error) {
 	fd := int(in.Fd())
 	if !term.IsTerminal(uintptr(fd)) {
@@ -56,50 +59,56 @@ func Start(in, out *os.File, ask bool) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{fd: fd, old: old, wakeR: p[0], wakeW: p[1]}
-	if ask && foreground(fd) {
-		a := askOnce(fd, out)
-		s.answered, s.dark = a.osc, a.dark
-		s.ready, s.held = a.rest, a.held
-		// Not answered in time: the answers may still come, mixed with keys.
-		s.wantOSC, s.wantCPR = !a.cpr && !a.osc, !a.cpr
-		if a.osc {
-			lipgloss.SetHasDarkBackground(a.dark)
+	// Keys typed before raw mode, already waiting: take them now, with their Enter mapped back
+	// from cooked mode's newline (ICRNL).
+	buf := make([]byte, 4096)
+	for readable(fd, -1, 0) {
+		n, err := unix.Read(fd, buf)
+		if n <= 0 || err != nil {
+			break
 		}
-	} else {
-		// Keys typed before raw mode, already waiting: read them now, with their Enter mapped
-		// back from cooked mode's newline.
-		buf := make([]byte, 4096)
-		for readable(fd, -1, 0) {
-			n, err := unix.Read(fd, buf)
-			if n <= 0 || err != nil {
-				break
+		s.ready = append(s.ready, bytes.ReplaceAll(buf[:n], []byte("\n"), []byte("\r"))...)
+	}
+	if ask && foreground(fd) {
+		asked := false
+		detectOnce.Do(func() { asked = true })
+		if asked {
+			if _, err := io.WriteString(out, query); err == nil {
+				s.wantOSC, s.wantCPR = true, true
 			}
-			s.ready = append(s.ready, bytes.ReplaceAll(buf[:n], []byte("\n"), []byte("\r"))...)
+		} else {
+			// Detect asked already: the answer is in Lip Gloss; take the keys it kept.
+			s.ready = append(TakePending(), s.ready...)
 		}
 	}
 	return s, nil
 }
 
-// askOnce asks through Detect's once, so that a process asks at most one time.
-func askOnce(fd int, out *os.File) answer {
-	var a answer
-	done := false
-	detectOnce.Do(func() {
-		a = ask(fd, out, Timeout)
-		done = true
-	})
-	if !done {
-		// Asked already (Detect): the answer is in Lip Gloss; only collect what Detect kept.
-		a.cpr, a.rest = true, TakePending()
+// OnAnswer calls f when the terminal tells its background colour (at once if it has already):
+// a program drawn before the answer can redraw in the right colours.
+func (s *Session) OnAnswer(f func(dark bool)) {
+	s.mu.Lock()
+	s.onAnswer = f
+	answered, dark := s.answered, s.dark
+	s.mu.Unlock()
+	if answered && f != nil {
+		f(dark)
 	}
-	return a
 }
 
-// Answered reports whether the terminal said its background colour; Dark is the answer.
-func (s *Session) Answered() bool { return s.answered }
+// Answered reports whether the terminal has said its background colour so far.
+func (s *Session) Answered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.answered
+}
 
-// Dark reports whether the background is dark (true when the terminal did not say).
-func (s *Session) Dark() bool { return !s.answered || s.dark }
+// Dark reports whether the background is dark (true while the terminal has not said).
+func (s *Session) Dark() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.answered || s.dark
+}
 
 // Read returns the keys typed, in order: first those read while the question was out, then the
 // terminal's input as it comes. It returns io.EOF once the session is closed.
@@ -137,14 +146,24 @@ func (s *Session) Read(p []byte) (int, error) {
 		s.mu.Lock()
 		data := append(s.held, buf[:n]...)
 		s.held = nil
+		var tell func(bool)
+		dark := false
 		if s.wantOSC || s.wantCPR {
 			st := strip(data, s.wantOSC, s.wantCPR)
-			s.wantOSC = s.wantOSC && !st.osc
+			if st.osc {
+				s.answered, s.dark = true, st.dark
+				tell, dark = s.onAnswer, st.dark
+				lipgloss.SetHasDarkBackground(st.dark)
+			}
+			s.wantOSC = s.wantOSC && !st.osc && !st.cpr // the colour comes before the cursor, or never
 			s.wantCPR = s.wantCPR && !st.cpr
 			data, s.held = st.out, st.held
 		}
 		s.ready = append(s.ready, data...)
 		s.mu.Unlock()
+		if tell != nil {
+			tell(dark)
+		}
 	}
 }
 

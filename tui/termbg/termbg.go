@@ -4,10 +4,11 @@
 // Bubble Tea v1's package init asks the terminal for its background colour (OSC 11) and waits
 // up to five seconds for the answer, in every command, even `compozy --version`. This package's
 // init runs first and tells Lip Gloss the background is already known, so nothing is asked at
-// start-up. A command that draws in colour asks later, once, with a deadline of [Timeout]
-// (termenv's own query waits a fixed five seconds): [Detect] for a command that only needs the
-// answer, [Start] for an interactive session that also reads keys, so that keys typed while
-// the question was out are handed on, not swallowed.
+// start-up. A command that draws in colour asks later, once: [Detect] for a command that needs
+// the answer before it draws (it waits at most [Timeout]; termenv's own query waits a fixed five
+// seconds), [Start] for an interactive session that reads keys (it does not wait at all: the
+// answer is taken out of the keys when it comes). Either way keys typed while the question was
+// out are handed on, not swallowed.
 //
 // The ordering is guaranteed by the Go specification (since Go 1.21): packages are initialised
 // in the order of their sorted import paths, as soon as their own imports are initialised. This

@@ -103,42 +103,56 @@ func readSome(t *testing.T, s *Session, want string) string {
 	return got.String()
 }
 
-// TestSessionAnswered: a terminal that answers sets the background; keys typed around the
-// answer are read, in order.
+// TestSessionAnswered: Start does not wait for the answer; when it comes among the keys it is
+// taken out, Lip Gloss and OnAnswer are told, and the keys around it are read, in order.
 func TestSessionAnswered(t *testing.T) {
 	m, sl := fakeTerm(t)
-	go func() {
-		buf := make([]byte, 64)
-		var q []byte
-		for !bytes.Contains(q, []byte("\x1b[6n")) {
-			n, err := m.Read(buf)
-			if err != nil {
-				return
-			}
-			q = append(q, buf[:n]...)
-		}
-		_, _ = m.Write([]byte("ab\x1b]11;rgb:ffff/ffff/ffff\x1b\\\x1b[5;1Rc"))
-	}()
 	s, err := Start(sl, sl, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if !s.Answered() || s.Dark() {
-		t.Errorf("answered %v dark %v", s.Answered(), s.Dark())
+	told := make(chan bool, 1)
+	s.OnAnswer(func(dark bool) { told <- dark })
+	buf := make([]byte, 64)
+	var q []byte
+	for !bytes.Contains(q, []byte("\x1b[6n")) {
+		n, err := m.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q = append(q, buf[:n]...)
+	}
+	if !bytes.Contains(q, []byte("\x1b]11;?")) {
+		t.Fatalf("query %q", q)
+	}
+	if _, err := m.Write([]byte("ab\x1b]11;rgb:ffff/ffff/ffff\x1b\\\x1b[5;1Rc")); err != nil {
+		t.Fatal(err)
 	}
 	if got := readSome(t, s, "abc"); got != "abc" {
 		t.Errorf("keys %q", got)
 	}
+	if !s.Answered() || s.Dark() {
+		t.Errorf("answered %v dark %v", s.Answered(), s.Dark())
+	}
+	select {
+	case dark := <-told:
+		if dark {
+			t.Error("told dark")
+		}
+	case <-time.After(time.Second):
+		t.Error("OnAnswer was not called")
+	}
 }
 
-// TestSessionSilent: a terminal that does not answer costs at most Timeout; the keys typed
-// before are read (Enter as Enter), and the answer that comes late is dropped, not read as keys.
+// TestSessionSilent: a terminal that does not answer costs nothing; the keys typed before are
+// read (Enter as Enter), and an answer that comes late is dropped, not read as keys.
 func TestSessionSilent(t *testing.T) {
 	m, sl := fakeTerm(t)
 	if _, err := m.Write([]byte("x\r")); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(10 * time.Millisecond) // let the line discipline take the keys
 	go func() { _, _ = io.Copy(io.Discard, m) }()
 	start := time.Now()
 	s, err := Start(sl, sl, true)

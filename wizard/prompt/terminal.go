@@ -68,9 +68,10 @@ type (
 		q     Question
 		reply chan result
 	}
-	busyMsg  struct{ label string }
-	tickMsg  struct{}
-	closeMsg struct{}
+	busyMsg    struct{ label string }
+	tickMsg    struct{}
+	closeMsg   struct{}
+	refreshMsg struct{}
 	// taggedMsg is a field's message, with the question it belongs to.
 	taggedMsg struct {
 		id  int
@@ -119,6 +120,10 @@ func (t *Terminal) Println(text string) {
 	// Program.Println blocks forever once the program has ended; Send does not.
 	t.prog.Send(tea.Println(text)())
 }
+
+// Refresh redraws the question (after the terminal said its background colour: the colours
+// of the theme follow it).
+func (t *Terminal) Refresh() { t.prog.Send(refreshMsg{}) }
 
 // Busy shows a spinner and label in place of a question until stop is called.
 func (t *Terminal) Busy(label string) func() {
@@ -220,6 +225,8 @@ func (h *host) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case closeMsg:
 		h.closing = true
 		return h, tea.Quit
+	case refreshMsg:
+		return h, nil // View runs again after every message
 	case taggedMsg:
 		if h.cur == nil || msg.id != h.cur.id {
 			return h, nil // a message of a question already left
