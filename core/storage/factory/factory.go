@@ -226,10 +226,11 @@ func PasswordError(db config.Database, err error) error {
 		return err
 	}
 	switch {
+	case !ae.HadPassword:
+		// Whatever the settings say: nothing was sent (init clears a stand-in password).
+		ae.From = "no password was given"
 	case db.PasswordSource != "":
 		ae.From = "password from " + db.PasswordSource
-	case !ae.HadPassword:
-		ae.From = "no password was given"
 	case db.Password != "":
 		ae.From = "password from the database settings"
 	case db.ConnString != "" && config.Redact(db.ConnString) != db.ConnString:
