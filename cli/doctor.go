@@ -39,11 +39,15 @@ func newDoctorCmd(f *Factory) *cobra.Command {
 error for each, with the fix for anything that did not pass. Checks only read: nothing is
 changed unless --fix is given.
 
-On a terminal the report is a live pane; piped, it is plain text; --json prints a document
-for machines (schema_version 1). Secrets are redacted in all three.
+On a terminal the report is a live pane (plain text under TERM=dumb or on a terminal that
+cannot move its cursor); piped, it is plain text; --json prints a document for machines
+(schema_version 1). Secrets are redacted in all three.
+
+With no compozy.yaml and no database setting from the environment or a flag there is nothing
+to check: the doctor says so and suggests compozy quickstart or compozy init.
 
 Exit codes: 0 nothing failed (warnings allowed, unless --strict), 1 a check failed,
-2 usage error or unreadable configuration, 3 a check timed out or crashed.`,
+2 usage error, unreadable configuration or nothing configured, 3 a check timed out or crashed.`,
 		Example: `  compozy doctor
   compozy doctor --json | jq '.checks[] | select(.status != "pass")'
   compozy doctor --only sqlite,migrations --timeout 10s
