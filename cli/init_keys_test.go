@@ -2,9 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -478,4 +480,48 @@ func TestInitAccessibleSecret(t *testing.T) {
 	if strings.Contains(written+r.out+r.errOut, secret) || !strings.Contains(r.out, "(with COMPOZY_DB_PASSWORD set in the environment)") {
 		t.Errorf("the password was shown or written, or the variable not named:\n%s\n%s", written, r.out)
 	}
+}
+
+// TestInitCtrlCDuringTest: Ctrl-C while the connection test waits for a server that does not
+// answer ends init at once (130), and nothing is written.
+func TestInitCtrlCDuringTest(t *testing.T) {
+	bin := buildCompozy(t)
+	// A server that accepts connections and never says a word.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	dir := t.TempDir()
+	s := startTTY(t, dir, bin, ttyOpts{}, "init", "--db-driver", "postgres", "--db-host", "127.0.0.1", "--db-port", port, "--vector-provider", "none")
+	s.waitFor("the connection test", func(sc string) bool { return strings.Contains(sc, "Testing the connections…") })
+	start := time.Now()
+	s.press(keyCtrlC)
+	code, sc := s.wait()
+	t.Logf("ended %v after Ctrl-C", time.Since(start).Round(time.Millisecond))
+	if code != ExitAborted {
+		t.Errorf("exit %d, want %d\n%s", code, ExitAborted, sc)
+	}
+	emptyDir(t, dir)
 }

@@ -186,38 +186,38 @@ func absUnder(base, p string) string {
 }
 
 // writableFolder checks that dir is a folder a file can be created in, or that it can be
-// created. It creates a probe file (or the missing folders) and removes what it created.
+// created: the folder, or its nearest existing parent, may be written by this user, on a file
+// system that takes files (not read-only, not /proc or /sys). It writes nothing: --dry-run
+// changes no file, not even a folder's time.
 func writableFolder(dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case err == nil && !fi.IsDir():
 		return fmt.Errorf("%s is a file, not a folder: choose another path", dir)
 	case err == nil:
-		f, err := os.CreateTemp(dir, ".compozy-probe-*")
-		if err != nil {
-			return fmt.Errorf("cannot write in %s (%s): choose a folder you may write to, or fix its permissions", dir, reason(err))
+		if err := canCreateIn(dir); err != nil {
+			return fmt.Errorf("cannot write in %s (%s): choose a folder you may write to, or fix its permissions", dir, err)
 		}
-		name := f.Name()
-		f.Close()
-		_ = os.Remove(name)
 		return nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("cannot use %s (%s): choose another folder", dir, reason(err))
 	}
-	// Missing: create it (and any missing parents), then remove what was created.
-	var created []string
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+	parent := filepath.Dir(dir)
+	for {
+		fi, err := os.Stat(parent)
+		if err == nil && !fi.IsDir() {
+			return fmt.Errorf("cannot create the folder %s (%s is a file): choose another path", dir, parent)
+		}
+		if err == nil {
 			break
 		}
-		created = append(created, d)
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(parent) == parent {
+			return fmt.Errorf("cannot create the folder %s (%s): choose a folder you may write to", dir, reason(err))
+		}
+		parent = filepath.Dir(parent)
 	}
-	err = os.MkdirAll(dir, 0o750)
-	for _, d := range created {
-		_ = os.Remove(d) // deepest first; fails harmlessly for one that was not created
-	}
-	if err != nil {
-		return fmt.Errorf("cannot create the folder %s (%s): choose a folder you may write to", dir, reason(err))
+	if err := canCreateIn(parent); err != nil {
+		return fmt.Errorf("cannot create the folder %s (%s: %s): choose a folder you may write to", dir, parent, err)
 	}
 	return nil
 }
