@@ -304,12 +304,21 @@ func initFlags(f *Factory, cmd *cobra.Command, o *initOptions, target configTarg
 		s.Port, g.Port = p, true
 	}
 	if val, ok := global("db-user"); ok {
+		if err := wizard.ValidateName("PostgreSQL user")(val); err != nil {
+			return v, bad("--db-user", err)
+		}
 		s.User, g.User = val, true
 	}
 	if val, ok := global("db-name"); ok {
+		if err := wizard.ValidateName("PostgreSQL database")(val); err != nil {
+			return v, bad("--db-name", err)
+		}
 		s.Name, g.Name = val, true
 	}
 	if val, ok := global("db-ssl-mode"); ok {
+		if err := wizard.ValidateSSLMode(val); err != nil {
+			return v, bad("--db-ssl-mode", err)
+		}
 		s.SSLMode, g.SSLMode = val, true
 	}
 	if fl.Changed("vector-url") {

@@ -407,6 +407,8 @@ func TestInitFlagsChecked(t *testing.T) {
 		{[]string{"--dimension", "0"}, "--dimension: enter a whole number above 0"},
 		{[]string{"--db-conn-string", "mysql://x@y/z"}, "--db-conn-string: enter a URL that starts with postgres://"},
 		{[]string{"--vector-provider", "redis", "--vector-url", "http://x:6379"}, "--vector-url: enter a redis URL"},
+		{[]string{"--db-ssl-mode", "required"}, "--db-ssl-mode: want one of disable, allow"},
+		{[]string{"--db-user", ""}, "--db-user: enter the PostgreSQL user"},
 	} {
 		r := runMigrateCLI(t, dir, nil, append([]string{"init", "--use-case", "dev", "--yes"}, tc.args...)...)
 		if r.code != ExitUsage || !strings.Contains(r.errOut, tc.want) {
@@ -524,4 +526,24 @@ func TestInitCtrlCDuringTest(t *testing.T) {
 		t.Errorf("exit %d, want %d\n%s", code, ExitAborted, sc)
 	}
 	emptyDir(t, dir)
+}
+
+// TestInitAccessiblePasswordStdin: with --db-password-stdin the password is the first line of
+// standard input and the answers follow it: reading the password takes nothing more.
+func TestInitAccessiblePasswordStdin(t *testing.T) {
+	dsn := testenv.PostgresDB(t)
+	host, port, user, name := pgParts(t, dsn)
+	dir := t.TempDir()
+	// production, 1-10, no vectors, server, accept; host/port/user/database, SSL disable; write; do not run.
+	answers := "S3cretLine\n5\n1\nn\ny\ny\n1\n" + host + "\n" + port + "\n" + user + "\n" + name + "\n1\ny\nn\n"
+	r := runWithStdin(t, dir, nil, answers, "init", "--accessible", "--db-password-stdin")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	if strings.Contains(r.out, "Password: not asked here") || strings.Contains(r.out+r.errOut, "S3cretLine") {
+		t.Errorf("the password was asked for or shown:\n%s", r.out)
+	}
+	if !strings.Contains(readFile(t, filepath.Join(dir, "compozy.yaml")), `password: "${COMPOZY_DB_PASSWORD}"`) {
+		t.Errorf("no password reference written")
+	}
 }

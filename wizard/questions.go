@@ -209,9 +209,8 @@ func (r *Run) steps() []step {
 				r.S.SSLMode = SSLModeFor(r.S.Host)
 				r.sslOffered = r.S.SSLMode
 			}
-			modes := []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
-			opts := make([]huh.Option[string], len(modes))
-			for i, m := range modes {
+			opts := make([]huh.Option[string], len(SSLModes))
+			for i, m := range SSLModes {
 				opts[i] = huh.NewOption(m, m)
 			}
 			return selectQ("SSL mode", SSLExplanation(r.S.Host), &r.S.SSLMode, opts, func(s string) string { return s }), nil

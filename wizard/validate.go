@@ -242,6 +242,17 @@ func IsLocalHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// SSLModes are the values of ssl_mode, weakest first.
+var SSLModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+// ValidateSSLMode checks an ssl_mode.
+func ValidateSSLMode(s string) error {
+	if !contains(SSLModes, s) {
+		return fmt.Errorf("want one of %s (require, or verify-full with the server's CA, for a server on another host)", strings.Join(SSLModes, ", "))
+	}
+	return nil
+}
+
 // SSLModeFor is the ssl_mode to preselect for host: disable on this machine (DefaultSSLMode),
 // require on any other (the connection crosses a network). verify-full is stronger still, and
 // needs the server's CA certificate (sslrootcert), which only the user has.
