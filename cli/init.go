@@ -113,7 +113,7 @@ func runInit(ctx context.Context, f *Factory, cmd *cobra.Command, opts *initOpti
 	// line-by-line input is in place then too.
 	accessible := opts.accessible || truthy(f.IO.Getenv("ACCESSIBLE")) || f.IO.Getenv("TERM") == "dumb"
 	interactive := !opts.yes && (f.IO.CanPrompt() || accessible)
-	in, err := initFlags(f, cmd, opts, target)
+	in, err := initFlags(ctx, f, cmd, opts, target)
 	if err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ type initFlagValues struct {
 }
 
 // initFlags reads the flags that were given, each checked as the form checks its answer.
-func initFlags(f *Factory, cmd *cobra.Command, o *initOptions, target configTarget) (initFlagValues, error) {
+func initFlags(ctx context.Context, f *Factory, cmd *cobra.Command, o *initOptions, target configTarget) (initFlagValues, error) {
 	v := initFlagValues{s: wizard.DefaultSettings()}
 	fl := cmd.Flags()
 	a, s, g := &v.a, &v.s, &v.g
@@ -360,8 +360,14 @@ func initFlags(f *Factory, cmd *cobra.Command, o *initOptions, target configTarg
 	}
 	switch {
 	case f.global.passwordStdin:
-		// One byte per read: in accessible mode the answers follow the password's line.
-		pw, err := readPassword(byteReader{f.IO.In})
+		var pw string
+		var err error
+		if f.IO.IsStdinTTY() {
+			pw, err = f.stdinPassword(ctx) // typed, with the echo off
+		} else {
+			// One byte per read: in accessible mode the answers follow the password's line.
+			pw, err = readPassword(byteReader{f.IO.In})
+		}
 		if err != nil {
 			return v, err
 		}
