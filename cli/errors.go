@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
 )
 
 // Exit codes, in one place (DESIGN.md section 2).
@@ -19,6 +20,19 @@ const (
 	ExitDatabaseNewer = 13 // migrate status --check: the database is newer than this binary
 	ExitAborted       = 130
 )
+
+// verdictExit is the exit code of `migrate status --check` for a verdict.
+func verdictExit(v migrate.Verdict) int {
+	switch v {
+	case migrate.VerdictPending:
+		return ExitPending
+	case migrate.VerdictUnknownVersion:
+		return ExitDatabaseNewer
+	case migrate.VerdictProblem:
+		return ExitFailed
+	}
+	return ExitOK
+}
 
 // UsageError is a problem with the command line: a missing or wrong flag or argument.
 type UsageError struct{ Err error }

@@ -617,8 +617,9 @@ func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOption
 	for _, o := range check.OutOfOrder {
 		doc.OutOfOrder = append(doc.OutOfOrder, o.Version)
 	}
-	code := 0
-	doc.Check, doc.Message, code = verdict(check, missing, s.cfg.Database.Path)
+	v, msg := check.Verdict(missing, s.cfg.Database.Path)
+	doc.Check, doc.Message = string(v), msg
+	code := verdictExit(v)
 
 	out := f.IO.Out
 	switch {
@@ -642,28 +643,6 @@ func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOption
 		return &ExitError{Code: code, Err: errors.New(doc.Message), Silent: true}
 	}
 	return nil
-}
-
-// verdict is the --check outcome: a state name, a one-line message, and the exit code.
-func verdict(c *migrate.CheckResult, missing bool, path string) (string, string, int) {
-	switch {
-	case len(c.Newer) > 0:
-		return "unknown_version", fmt.Sprintf("The database is at version %d, newer than the latest this binary knows (%d): upgrade compozy.",
-			c.Current, c.Latest), ExitDatabaseNewer
-	case len(c.Unknown) > 0:
-		return "unknown_version", fmt.Sprintf("The database holds %s that this binary does not know (migrated by a different Compozy build).",
-			versionList(c.Unknown)), ExitDatabaseNewer
-	case len(c.Problems) > 0:
-		return "problem", fmt.Sprintf("The database is in a broken state: %s", c.Problems[0]), ExitFailed
-	case missing:
-		return "pending", fmt.Sprintf("%s does not exist yet: all %s are pending; run 'compozy migrate up'.",
-			path, countMigrations(len(c.Pending))), ExitPending
-	case len(c.Pending) > 0:
-		return "pending", fmt.Sprintf("%s pending (database at version %d, latest %d); run 'compozy migrate up'.",
-			capitalize(countMigrations(len(c.Pending))), c.Current, c.Latest), ExitPending
-	default:
-		return "up_to_date", fmt.Sprintf("The database is up to date at version %d.", c.Current), ExitOK
-	}
 }
 
 func printStatusTable(w io.Writer, st []migrate.Status) {

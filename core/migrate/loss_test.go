@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"strings"
 	"testing"
 
 	"compozy.dev/setup/migrations"
@@ -39,6 +40,27 @@ func TestDropsReadsEveryDownStep(t *testing.T) {
 		}
 		if len(got) != len(want) {
 			t.Errorf("%s: found %v, want exactly %v", dialect, got, want)
+		}
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		c       CheckResult
+		missing bool
+		want    Verdict
+		msg     string
+	}{
+		{CheckResult{Versions: Versions{Current: 5, Latest: 5}}, false, VerdictUpToDate, "up to date at version 5"},
+		{CheckResult{Versions: Versions{Current: 4, Latest: 5}, Pending: []Migration{{Version: 5}}}, false, VerdictPending, "1 migration pending"},
+		{CheckResult{Versions: Versions{Latest: 5}, Pending: []Migration{{Version: 4}, {Version: 5}}}, true, VerdictPending, "does not exist yet: all 2 migrations"},
+		{CheckResult{Versions: Versions{Current: 9, Latest: 5}, Unknown: []int64{9}, Newer: []int64{9}}, false, VerdictUnknownVersion, "newer than the latest"},
+		{CheckResult{Versions: Versions{Current: 5, Latest: 5}, Unknown: []int64{3}}, false, VerdictUnknownVersion, "version 3 that this binary does not know"},
+		{CheckResult{Versions: Versions{Current: 5, Latest: 5}, Problems: []string{"index x is INVALID"}}, false, VerdictProblem, "broken state: index x"},
+	} {
+		v, msg := tc.c.Verdict(tc.missing, "/x.db")
+		if v != tc.want || !strings.Contains(msg, tc.msg) {
+			t.Errorf("%+v: %s %q, want %s %q", tc.c, v, msg, tc.want, tc.msg)
 		}
 	}
 }

@@ -685,3 +685,55 @@ func joinVersions(vs []int64) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// Verdict is the state of a database in one word, as `migrate status --check` reports it.
+type Verdict string
+
+// The verdicts.
+const (
+	VerdictUpToDate Verdict = "up_to_date"
+	// VerdictPending: known migrations are not applied (or the SQLite file does not exist yet).
+	VerdictPending Verdict = "pending"
+	// VerdictUnknownVersion: the database holds versions this binary does not know.
+	VerdictUnknownVersion Verdict = "unknown_version"
+	// VerdictProblem: a dirty or partial state, such as an invalid index.
+	VerdictProblem Verdict = "problem"
+)
+
+// Verdict says where the database stands, with a one-line message for people. missing says
+// that the database is a SQLite file at path that does not exist yet (c then lists every known
+// migration as pending).
+func (c *CheckResult) Verdict(missing bool, path string) (Verdict, string) {
+	switch {
+	case len(c.Newer) > 0:
+		return VerdictUnknownVersion, fmt.Sprintf("The database is at version %d, newer than the latest this binary knows (%d): upgrade compozy.",
+			c.Current, c.Latest)
+	case len(c.Unknown) > 0:
+		return VerdictUnknownVersion, fmt.Sprintf("The database holds %s that this binary does not know (migrated by a different Compozy build).",
+			versionsNamed(c.Unknown))
+	case len(c.Problems) > 0:
+		return VerdictProblem, "The database is in a broken state: " + c.Problems[0]
+	case missing:
+		return VerdictPending, fmt.Sprintf("%s does not exist yet: all %s are pending; run 'compozy migrate up'.",
+			path, countNamed(len(c.Pending)))
+	case len(c.Pending) > 0:
+		n := countNamed(len(c.Pending))
+		return VerdictPending, fmt.Sprintf("%s pending (database at version %d, latest %d); run 'compozy migrate up'.",
+			strings.ToUpper(n[:1])+n[1:], c.Current, c.Latest)
+	}
+	return VerdictUpToDate, fmt.Sprintf("The database is up to date at version %d.", c.Current)
+}
+
+func countNamed(n int) string {
+	if n == 1 {
+		return "1 migration"
+	}
+	return strconv.Itoa(n) + " migrations"
+}
+
+func versionsNamed(vs []int64) string {
+	if len(vs) == 1 {
+		return "version " + strconv.FormatInt(vs[0], 10)
+	}
+	return "versions " + joinVersions(vs)
+}
