@@ -587,9 +587,9 @@ func expectMissing(t *testing.T, fx *roFixture, u roUser, c roCommand, r cliRun)
 	case "doctor --json":
 		d := parseDoctor(t, r)
 		if _, err := os.Stat(filepath.Dir(fx.db)); err != nil {
-			expectCheck(t, d, doctor.IDSQLiteFolder, doctor.StatusFail, "does not exist")
+			expectCheck(t, d, doctor.IDSQLiteFolder, doctor.StatusWarn, "does not exist yet: compozy migrate up creates it")
 		} else {
-			expectCheck(t, d, doctor.IDSQLiteFile, doctor.StatusFail, "does not exist")
+			expectCheck(t, d, doctor.IDSQLiteFile, doctor.StatusSkip, "does not exist yet: compozy migrate up creates it")
 		}
 	case "migrate status --check":
 		if r.code != ExitPending || !strings.Contains(r.out, "does not exist yet") {
