@@ -50,7 +50,8 @@ type options struct {
 
 // OwnedLike gives the new file, when compozy runs as root, the owner and group of like (a file
 // or folder; symbolic links followed): the database a lock or backup belongs to, the folder a
-// new file is created in. Replacing an existing file keeps that file's owner instead.
+// new file is created in. Replacing an existing file keeps that file's owner instead. A like
+// that does not exist changes nothing.
 func OwnedLike(like string) Option {
 	return func(o *options) { o.like = like }
 }
@@ -65,6 +66,9 @@ func ownerOf(like string) (uid, gid int, ok bool, err error) {
 		return 0, 0, false, nil
 	}
 	fi, err := os.Stat(like)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, 0, false, nil
+	}
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("owner of %s: %w", like, err)
 	}
@@ -90,10 +94,20 @@ func ChownLike(path, like string) error {
 	if st, isUnix := fi.Sys().(*syscall.Stat_t); isUnix && int(st.Uid) == uid && int(st.Gid) == gid {
 		return nil
 	}
-	if err := os.Lchown(path, uid, gid); err != nil {
+	if err := ownedBy(os.Lchown(path, uid, gid)); err != nil {
 		return fmt.Errorf("give %s the owner of %s: %w", path, like, err)
 	}
 	return nil
+}
+
+// ownedBy filters a chown error: a file system that keeps no owners (vfat, exfat) or does not
+// let root give files away (NFS with root_squash, an ID outside a user namespace) answers EPERM,
+// ENOTSUP or EINVAL, and then the file stays as it would have been before this rule existed.
+func ownedBy(err error) error {
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EINVAL) {
+		return nil
+	}
+	return err
 }
 
 // MkdirAll creates dir and the missing folders above it with perm, like os.MkdirAll; when
@@ -156,7 +170,7 @@ func Create(path string, mode fs.FileMode, opts ...Option) (*Pending, error) {
 		// The umask may have taken bits away; the mode asked for is the mode wanted.
 		err = f.Chmod(mode)
 		if err == nil && chown {
-			err = f.Chown(uid, gid)
+			err = ownedBy(f.Chown(uid, gid))
 		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
@@ -210,7 +224,7 @@ func (p *Pending) keepOwner() error {
 	if !ok || !fi.Mode().IsRegular() {
 		return nil
 	}
-	if err := os.Lchown(p.Path, int(st.Uid), int(st.Gid)); err != nil {
+	if err := ownedBy(os.Lchown(p.Path, int(st.Uid), int(st.Gid))); err != nil {
 		return fmt.Errorf("give %s the owner of %s: %w", p.Path, p.final, err)
 	}
 	if err := os.Chmod(p.Path, fi.Mode().Perm()&p.mode.Perm()); err != nil {

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
+
+	"compozy.dev/setup/core/atomicfile"
 )
 
 // lock serialises writing runs on a SQLite database across goroutines and processes. goose has
@@ -28,6 +31,10 @@ import (
 // the lock when the process dies, so a crash never leaves a stale lock. The file is left in
 // place: deleting it would race with a process that has it open and is waiting.
 //
+// When compozy runs as root the lock file belongs to the database's owner (core/atomicfile's
+// rule), also when an earlier root run left it root's: otherwise the service user, who owns the
+// database, could no longer open it and every later migration of theirs would fail.
+//
 // Waiting polls LOCK_NB so the context's deadline and cancellation are honoured.
 func (m *Migrator) lock(ctx context.Context) (unlock func(), err error) {
 	if m.readOnly {
@@ -39,6 +46,10 @@ func (m *Migrator) lock(ctx context.Context) (unlock func(), err error) {
 	f, err := os.OpenFile(m.lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: open lock file: %w", err)
+	}
+	if err := atomicfile.ChownLike(m.lockPath, strings.TrimSuffix(m.lockPath, LockSuffix)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("migrate: lock file: %w", err)
 	}
 	fd := int(f.Fd())
 	for {
