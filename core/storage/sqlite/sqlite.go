@@ -34,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/sqlitefile"
 
@@ -229,19 +230,27 @@ func oneOf(s string, set ...string) bool {
 // that SQLite's -wal and -shm files, which copy the database file's mode, are private too. A
 // file with more than one hard link is refused: SQLite names its -wal and -journal after the
 // path, so two names for one file would each get their own and corrupt it.
+//
+// Run as root, the folders and the file it creates take the owner and group of the folder they
+// are created in (core/atomicfile), so a database root makes in the service user's folder is
+// that user's; SQLite itself gives the -wal, -shm and -journal files the database file's owner.
 func prepareFile(path string) (string, error) {
 	real, err := sqlitefile.Resolve(path)
 	if err != nil {
 		return "", fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	dir := filepath.Dir(real)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := atomicfile.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("create sqlite folder %s: %w", dir, err)
 	}
 	f, err := os.OpenFile(real, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	switch {
 	case err == nil:
-		if err := f.Close(); err != nil {
+		err = f.Close()
+		if err == nil {
+			err = atomicfile.ChownLike(real, dir)
+		}
+		if err != nil {
 			return "", fmt.Errorf("create sqlite file %s: %w", real, err)
 		}
 	case errors.Is(err, fs.ErrExist):
