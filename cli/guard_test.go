@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/internal/testenv"
 )
@@ -294,5 +295,55 @@ func TestInitUpdateSwitchAndCopy(t *testing.T) {
 	}
 	if n := sqliteCount(t, prod, "workflow_states"); n != 300 {
 		t.Errorf("prod.db holds %d workflows, want 300", n)
+	}
+}
+
+// TestMigrateDownRechecksUnderTheLock: two `migrate down` started together on PostgreSQL plan
+// the same revert (an index only, no question); the second finds, under the lock, that the
+// database changed and would now drop a column that holds values: it changes nothing. Rounds
+// repeat the race; api_keys.fingerprint and its values survive every one.
+func TestMigrateDownRechecksUnderTheLock(t *testing.T) {
+	bin := buildCompozy(t)
+	for round := range 3 {
+		dsn := testenv.PostgresDB(t)
+		env := []string{"COMPOZY_DB_DRIVER=postgres", "COMPOZY_DB_CONN_STRING=" + dsn}
+		dir := t.TempDir()
+		wantCode(t, binRun(t, bin, dir, env, "migrate", "up", "--to", "20250712120000"), 0, "up --to")
+		adminExec(t, dsn, `INSERT INTO users (id, email, role) VALUES ('u1', 'a@example.com', 'admin');
+			INSERT INTO api_keys (id, user_id, hash, fingerprint, prefix) VALUES ('k1', 'u1', '\x01', '\x0a', 'p1'), ('k2', 'u1', '\x02', '\x0b', 'p2')`)
+		results := make(chan cliRun, 2)
+		for range 2 {
+			go func() { results <- binRun(t, bin, dir, env, "migrate", "down") }()
+		}
+		a, b := <-results, <-results
+		var n int
+		if err := openTestDB(t, "pgx", dsn).QueryRowContext(t.Context(), "SELECT count(fingerprint) FROM api_keys").Scan(&n); err != nil || n != 2 {
+			t.Fatalf("round %d: api_keys.fingerprint after two downs: %d values, %v\nfirst (exit %d):\n%s%s\nsecond (exit %d):\n%s%s",
+				round, n, err, a.code, a.out, a.errOut, b.code, b.out, b.errOut)
+		}
+		if a.code == 0 && b.code == 0 {
+			t.Fatalf("round %d: both downs succeeded", round)
+		}
+	}
+}
+
+// TestStillAsShown: a down whose plan under the lock differs from the one shown is refused, with
+// --yes too; data that grew after it was listed is refused unless --yes.
+func TestStillAsShown(t *testing.T) {
+	s := &migrateSession{}
+	m1, m2 := migrate.Migration{Version: 1, File: "1_a.sql"}, migrate.Migration{Version: 2, File: "2_b.sql"}
+	shown := migratePlan{plan: []migrate.Migration{m2}, losses: []migrate.Loss{{Table: "users", Rows: 1}}}
+	if err := s.stillAsShown(migrateRun{}, shown, []migrate.Migration{m2}, []migrate.Loss{{Table: "users", Rows: 1}}); err != nil {
+		t.Errorf("the same plan and data: %v", err)
+	}
+	if err := s.stillAsShown(migrateRun{yes: true}, shown, []migrate.Migration{m1}, nil); err == nil {
+		t.Error("another plan was accepted with --yes")
+	}
+	more := []migrate.Loss{{Table: "users", Rows: 501}}
+	if err := s.stillAsShown(migrateRun{}, shown, []migrate.Migration{m2}, more); err == nil || !strings.Contains(err.Error(), "users: 501 rows") {
+		t.Errorf("more rows than confirmed: %v", err)
+	}
+	if err := s.stillAsShown(migrateRun{yes: true}, shown, []migrate.Migration{m2}, more); err != nil {
+		t.Errorf("--yes with more rows: %v", err)
 	}
 }

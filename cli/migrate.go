@@ -198,7 +198,7 @@ func (s *migrateSession) open(ctx context.Context, mode factory.Mode) (missing b
 	case mode == factory.ReadOnly && factory.IsNotExist(err):
 		return true, nil
 	}
-	return false, fmt.Errorf("open database %s: %w", s.target, err)
+	return false, err // the door's errors name the database and the step
 }
 
 func (s *migrateSession) close() {
@@ -336,22 +336,30 @@ func runMigrate(ctx context.Context, f *Factory, r migrateRun, rawTo string) err
 	if db.Driver == config.DriverSQLite && db.Path == config.MemoryPath && up {
 		fmt.Fprintln(out, "Note: an in-memory database is gone when this command exits.")
 	}
-	if len(p.plan) > 0 && !r.noBackup {
-		if err := s.backupFirst(ctx, p.current); err != nil {
+	// What runs is planned again under the migration lock; the guard checks it against what
+	// was shown (and confirmed), and backs up a SQLite file with rows, before anything changes.
+	guard := func(ctx context.Context, plan []migrate.Migration, losses []migrate.Loss) error {
+		if !up {
+			if err := s.stillAsShown(r, p, plan, losses); err != nil {
+				return err
+			}
+		}
+		if r.noBackup {
+			return nil
+		}
+		v, err := s.m.Version(ctx)
+		if err != nil {
 			return err
 		}
+		return s.backupFirst(ctx, v.Current)
 	}
 	start := time.Now()
 	var res []migrate.Result
 	switch {
-	case up && r.toSet:
-		res, err = s.m.UpTo(ctx, r.to)
 	case up:
-		res, err = s.m.Up(ctx)
-	case r.toSet:
-		res, err = s.m.DownTo(ctx, r.to)
+		res, err = s.m.UpGuarded(ctx, r.to, guard)
 	default:
-		res, err = s.m.Down(ctx)
+		res, err = s.m.DownGuarded(ctx, r.to, guard)
 	}
 	printResults(out, res)
 	if err != nil {
@@ -385,6 +393,52 @@ func latestNote(v migrate.Versions, to int64) string {
 	default:
 		return fmt.Sprintf(" (latest known %d)", v.Latest)
 	}
+}
+
+// stillAsShown refuses a down whose plan, made again under the migration lock, is not the one
+// shown, or which drops data that was not listed and confirmed (rows written meanwhile, another
+// migrate that ran first). --yes accepts more data, not another plan.
+func (s *migrateSession) stillAsShown(r migrateRun, shown migratePlan, plan []migrate.Migration, losses []migrate.Loss) error {
+	if !samePlan(shown.plan, plan) {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("the database changed after the plan was made (another compozy migrate ran?): it would now revert %s; nothing was changed: run the command again", planFiles(plan))}
+	}
+	if r.yes {
+		return nil
+	}
+	confirmed := map[string]int64{}
+	for _, l := range shown.losses {
+		confirmed[l.Table+"."+l.Column] = l.Rows
+	}
+	var more []migrate.Loss
+	for _, l := range losses {
+		if n, ok := confirmed[l.Table+"."+l.Column]; !ok || l.Rows > n {
+			more = append(more, l)
+		}
+	}
+	if len(more) > 0 {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("rows were written after the list was shown: the revert would now drop %s; nothing was changed: run the command again", lossSummary(more))}
+	}
+	return nil
+}
+
+func samePlan(a, b []migrate.Migration) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Version != b[i].Version {
+			return false
+		}
+	}
+	return true
+}
+
+func planFiles(plan []migrate.Migration) string {
+	names := make([]string, len(plan))
+	for i, m := range plan {
+		names[i] = m.File
+	}
+	return strings.Join(names, ", ")
 }
 
 // migratePlan is what a run will do, worked out on the read-only handle.
@@ -425,6 +479,7 @@ func (s *migrateSession) printDryRun(ctx context.Context, r migrateRun, p migrat
 		}
 		fmt.Fprintf(out, "Dry run: the database is at version %d; %s would be applied (nothing was written):\n", v.Current, countMigrations(len(p.plan)))
 		printPlan(out, p.plan)
+		s.printBackupNote(ctx, r)
 		return nil
 	}
 	if len(p.plan) == 0 {
@@ -438,7 +493,26 @@ func (s *migrateSession) printDryRun(ctx context.Context, r migrateRun, p migrat
 	} else {
 		fmt.Fprintln(out, "No table or column that holds rows would be dropped.")
 	}
+	s.printBackupNote(ctx, r)
 	return nil
+}
+
+// printBackupNote says, in a dry run, that a SQLite database with rows would be backed up first.
+func (s *migrateSession) printBackupNote(ctx context.Context, r migrateRun) {
+	if r.noBackup || s.h.Dialect != config.DriverSQLite || s.h.Path == config.MemoryPath {
+		return
+	}
+	counts, err := s.m.RowCounts(ctx)
+	if err != nil {
+		return
+	}
+	var rows int64
+	for _, n := range counts {
+		rows += n
+	}
+	if rows > 0 {
+		fmt.Fprintf(s.out, "A backup of the database (%d rows) would be written next to it first (--no-backup skips it).\n", rows)
+	}
 }
 
 // confirmLoss lists the data a down would drop and asks; without a terminal it needs --yes.

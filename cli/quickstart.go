@@ -211,7 +211,7 @@ func migrateUp(ctx context.Context, out io.Writer, db config.Database) (int, int
 	}
 	h, err := factory.Open(ctx, db, factory.ReadWrite)
 	if err != nil {
-		return 0, 0, fmt.Errorf("open database %s: %w", factory.Target(db), err)
+		return 0, 0, err // the door's errors name the database and the step
 	}
 	defer h.Close()
 	s := &migrateSession{cfg: &config.Config{Database: db}, h: h, m: h.Migrator, target: h.Target, out: out}

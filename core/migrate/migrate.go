@@ -305,28 +305,43 @@ func (m *Migrator) Lookup(version int64) (Migration, bool) {
 	return m.known[i], true
 }
 
+// Guard is called with the migration lock held, after the run is planned and before anything
+// changes, with what the run will do: the migrations in order and, for a down, the data it
+// drops (see Losses). An error stops the run there; nothing is changed.
+type Guard func(ctx context.Context, plan []Migration, losses []Loss) error
+
 // Up applies every pending migration. It refuses a database that holds versions newer than
 // this binary knows (*NewerError).
 func (m *Migrator) Up(ctx context.Context) ([]Result, error) {
-	return m.up(ctx, 0)
+	return m.UpGuarded(ctx, 0, nil)
 }
 
 // UpTo applies the pending migrations up to and including version, which must be known.
 func (m *Migrator) UpTo(ctx context.Context, version int64) ([]Result, error) {
-	if _, ok := m.Lookup(version); !ok {
-		return nil, fmt.Errorf("migrate up: unknown version %d", version)
-	}
-	return m.up(ctx, version)
+	return m.UpGuarded(ctx, version, nil)
 }
 
-func (m *Migrator) up(ctx context.Context, to int64) ([]Result, error) {
-	unlock, err := m.lock(ctx)
+// UpGuarded applies the pending migrations up to and including to (0 = all), after guard (when
+// not nil) accepted the plan made under the migration lock.
+func (m *Migrator) UpGuarded(ctx context.Context, to int64, guard Guard) ([]Result, error) {
+	if to != 0 {
+		if _, ok := m.Lookup(to); !ok {
+			return nil, fmt.Errorf("migrate up: unknown version %d", to)
+		}
+	}
+	unlock, err := m.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if _, err := m.Plan(ctx, to); err != nil {
+	plan, err := m.Plan(ctx, to)
+	if err != nil {
 		return nil, err
+	}
+	if guard != nil && len(plan) > 0 {
+		if err := guard(ctx, plan, nil); err != nil {
+			return nil, err
+		}
 	}
 	var res []*goose.MigrationResult
 	if to == 0 {
@@ -340,41 +355,77 @@ func (m *Migrator) up(ctx context.Context, to int64) ([]Result, error) {
 // Down reverts the most recently applied migration. It returns no results when nothing is
 // applied.
 func (m *Migrator) Down(ctx context.Context) ([]Result, error) {
-	unlock, err := m.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if _, err := m.PlanDown(ctx, -1); err != nil {
-		return nil, err
-	}
-	r, err := m.provider.Down(ctx)
-	if errors.Is(err, goose.ErrNoNextVersion) {
-		return nil, nil
-	}
-	var res []*goose.MigrationResult
-	if r != nil {
-		res = []*goose.MigrationResult{r}
-	}
-	return m.results(DirectionDown, res, err)
+	return m.DownGuarded(ctx, -1, nil)
 }
 
 // DownTo reverts applied migrations above version (version itself stays applied; 0 reverts
 // everything). version must be 0 or known.
 func (m *Migrator) DownTo(ctx context.Context, version int64) ([]Result, error) {
-	if _, ok := m.Lookup(version); !ok && version != 0 {
+	if version < 0 {
 		return nil, fmt.Errorf("migrate down: unknown version %d", version)
 	}
-	unlock, err := m.lock(ctx)
+	return m.DownGuarded(ctx, version, nil)
+}
+
+// DownGuarded reverts what PlanDown(to) lists (to < 0: the most recent migration only), after
+// guard (when not nil) accepted the plan and the data it drops, both worked out under the
+// migration lock, so that what was shown and confirmed is what is reverted. Nothing to revert
+// changes nothing (not even a version table is created).
+func (m *Migrator) DownGuarded(ctx context.Context, to int64, guard Guard) ([]Result, error) {
+	if to > 0 {
+		if _, ok := m.Lookup(to); !ok {
+			return nil, fmt.Errorf("migrate down: unknown version %d", to)
+		}
+	}
+	unlock, err := m.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if _, err := m.PlanDown(ctx, version); err != nil {
+	plan, err := m.PlanDown(ctx, to)
+	if err != nil {
 		return nil, err
 	}
-	res, err := m.provider.DownTo(ctx, version)
+	if len(plan) == 0 {
+		return nil, nil
+	}
+	if guard != nil {
+		losses, err := m.Losses(ctx, plan)
+		if err != nil {
+			return nil, err
+		}
+		if err := guard(ctx, plan, losses); err != nil {
+			return nil, err
+		}
+	}
+	var res []*goose.MigrationResult
+	if to < 0 {
+		var r *goose.MigrationResult
+		r, err = m.provider.Down(ctx)
+		if errors.Is(err, goose.ErrNoNextVersion) {
+			return nil, nil
+		}
+		if r != nil {
+			res = []*goose.MigrationResult{r}
+		}
+	} else {
+		res, err = m.provider.DownTo(ctx, to)
+	}
 	return m.results(DirectionDown, res, err)
+}
+
+// acquire takes the lock that serialises writing runs: the lock file of a SQLite database, or
+// on PostgreSQL a session advisory lock of compozy's own, held on one connection for the whole
+// run (goose's own lock, taken inside each of its calls, still serialises against Compozy's
+// auto-migration).
+func (m *Migrator) acquire(ctx context.Context) (func(), error) {
+	if m.readOnly {
+		return nil, ErrReadOnly
+	}
+	if m.dialect == migrations.Postgres {
+		return m.lockPostgres(ctx)
+	}
+	return m.lock(ctx)
 }
 
 // results converts goose's results, and a *goose.PartialError into a *RunError.

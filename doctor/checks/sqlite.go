@@ -240,15 +240,6 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 			return openFail(path, err)
 		}
 		if h.Size == 0 {
-			// SQLite never leaves its data in a -wal beside an empty file (switching to WAL
-			// writes the header first); and the next process that opens it, even to read,
-			// deletes such a -wal. Say so before anyone runs migrate up.
-			if sides := sqlitefile.SideFiles(path); sides.WALSize > 0 {
-				return doctor.Fail(fmt.Sprintf("%s is empty, but its -wal holds %s: the database file was truncated or replaced", path, humanBytes(sides.WALSize)),
-					"the next process that opens the database (compozy migrate up, or Compozy starting) deletes a -wal beside an empty file, and with it what the -wal holds",
-					doctor.Cmds("keep both files before anything opens them, then restore the database from a backup",
-						"cp -p "+shellQuote(path)+" "+shellQuote(path+sqlitefile.WALSuffix)+" /SAFE/PLACE/"))
-			}
 			return doctor.Warn(path+" is empty (no schema yet)", "", doctor.Cmds("create the schema", "compozy migrate up"))
 		}
 		return doctor.Pass(fmt.Sprintf("SQLite database, %s (%d-byte pages)", humanBytes(h.Size), h.PageSize))
@@ -533,6 +524,14 @@ func sqliteQueryFail(what string, err error) doctor.Result {
 // reading: each reason says what happened and what to do.
 func openFail(path string, err error) doctor.Result {
 	switch {
+	case errors.Is(err, sqlitefile.ErrWALOnly):
+		// SQLite never leaves its data in a -wal beside an empty file (switching to WAL writes
+		// the header first); and the next process that opens it deletes such a -wal. compozy
+		// refuses to open it; say so before anyone starts Compozy on it.
+		return doctor.Fail(fmt.Sprintf("%s is empty, but its -wal holds %s: the database file was truncated or replaced", path, humanBytes(sqlitefile.SideFiles(path).WALSize)),
+			"compozy refuses to open it; the next other program that opens the database (Compozy starting, sqlite3) deletes a -wal beside an empty file, and with it what the -wal holds",
+			doctor.Cmds("keep both files before anything opens them, then restore the database from a backup",
+				"cp -p "+shellQuote(path)+" "+shellQuote(path+sqlitefile.WALSuffix)+" /SAFE/PLACE/"))
 	case errors.Is(err, factory.ErrHotJournal):
 		r := doctor.Fail("another process crashed in the middle of a write to "+path+" and left a hot rollback journal",
 			"the -journal holds the pages to put back; until a process opens the database for writing (which rolls the crashed write back) nothing can read it, so the checks that read the database are skipped; the doctor only reads",

@@ -89,6 +89,9 @@ func openReadOnly(ctx context.Context, path string, busyTimeout time.Duration) (
 	if err != nil {
 		return nil, false, fmt.Errorf("open %s read-only: %w", real, err)
 	}
+	if err := sqlitefile.CheckNotWALOnly(real); err != nil {
+		return nil, false, fmt.Errorf("open sqlite read-only: %w", err)
+	}
 	sides := sqlitefile.SideFiles(real)
 	ro = &ReadOnly{Info: info}
 	// mode=ro, not query_only: the file is opened read-only, and VACUUM INTO (a backup, which

@@ -28,7 +28,9 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -130,6 +132,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	d.naive = o.Naive && !d.memory
 	if !d.memory {
 		if d.path, err = prepareFile(o.Path); err != nil {
+			return nil, err
+		}
+		if err := writableFolder(d.path); err != nil {
 			return nil, err
 		}
 	}
@@ -262,10 +267,28 @@ func prepareFile(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("open sqlite %s: %w", real, err)
 	}
+	if err := sqlitefile.CheckNotWALOnly(real); err != nil {
+		return "", fmt.Errorf("open sqlite: %w", err)
+	}
 	if info.Links > 1 {
 		return "", fmt.Errorf("open sqlite %s: %w", real, &LinkedError{Path: real, Links: info.Links})
 	}
 	return real, nil
+}
+
+// writableFolder refuses, with the reason, a database whose folder this user cannot write:
+// SQLite creates its -wal, -shm and -journal files beside the database, and without the folder
+// every write would fail with "attempt to write a readonly database", which blames the file.
+func writableFolder(path string) error {
+	dir := filepath.Dir(path)
+	if err := syscall.Access(dir, 2|1); err != nil { // W_OK|X_OK
+		who := strconv.Itoa(os.Geteuid())
+		if u, uerr := user.Current(); uerr == nil {
+			who = u.Username
+		}
+		return fmt.Errorf("open sqlite %s: the folder %s is not writable by %s, and SQLite creates its -wal, -shm and -journal files there: give that user write access to the folder (%w)", path, dir, who, err)
+	}
+	return nil
 }
 
 // LinkedError refuses to write a database file that has more than one name (hard links).

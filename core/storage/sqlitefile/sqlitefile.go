@@ -38,6 +38,9 @@ var (
 	ErrTruncated = errors.New("truncated SQLite database")
 	// ErrLinkLoop means symbolic links lead in a circle or too deep.
 	ErrLinkLoop = errors.New("too many levels of symbolic links")
+	// ErrWALOnly means the database file is empty but a -wal beside it holds data: the file was
+	// truncated or replaced, and the first open for writing would delete the -wal with it.
+	ErrWALOnly = errors.New("the database file is empty but its -wal holds data (the file was truncated or replaced); opening it would delete the -wal: copy both files away before anything opens them")
 	// ErrChanged means another process wrote to the file while it was read without locks.
 	ErrChanged = errors.New("the database changed while it was read (another process wrote to it)")
 	// ErrLinked means the file has more than one hard link: the same database under several
@@ -292,4 +295,18 @@ func JournalHasTransaction(path string) bool {
 		return false
 	}
 	return b == journalMagic
+}
+
+// CheckNotWALOnly returns an error wrapping ErrWALOnly when the database file at path is empty
+// and the -wal beside it is not: a state no SQLite writer leaves, in which the next open for
+// writing deletes what the -wal holds.
+func CheckNotWALOnly(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() != 0 {
+		return nil
+	}
+	if sides := SideFiles(path); sides.WALSize > 0 {
+		return fmt.Errorf("%s: %w (-wal %d bytes)", path, ErrWALOnly, sides.WALSize)
+	}
+	return nil
 }
