@@ -14,10 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,7 +127,9 @@ func SQLiteFrom(ctx context.Context, h *factory.Handle, dst string) (*Result, er
 }
 
 // write runs VACUUM INTO a temporary file beside dst, checks it, confirms with unchanged that
-// the source was one snapshot, and gives it dst's name.
+// the source was one snapshot, and gives it dst's name. Run as root, the copy belongs to the
+// source database's owner (core/atomicfile), like the data it holds: a backup root takes next
+// to the service user's database is that user's, and no one else can read it.
 func write(ctx context.Context, h *factory.Handle, dst string, unchanged func() error) (*Result, error) {
 	if _, err := os.Lstat(dst); err == nil {
 		return nil, fmt.Errorf("backup: %s already exists; choose another --to", dst)
@@ -135,7 +139,7 @@ func write(ctx context.Context, h *factory.Handle, dst string, unchanged func() 
 		return nil, fmt.Errorf("backup: target folder %s: %w", dir, err)
 	}
 	_, _ = atomicfile.Sweep(dir, func(string) bool { return true })
-	p, err := atomicfile.Create(dst, 0o600)
+	p, err := atomicfile.Create(dst, 0o600, atomicfile.OwnedLike(h.Path))
 	if err != nil {
 		return nil, fmt.Errorf("backup: target %w", err)
 	}
@@ -272,59 +276,151 @@ func RestoreHint(backupPath, dbPath string) string {
 type PgDump struct {
 	// Args are pg_dump's arguments (without the program name).
 	Args []string
-	// Env are the PG* variables of the connection (PGHOST, PGPORT, PGUSER, PGDATABASE,
-	// PGSSLMODE, PGCONNECT_TIMEOUT and, when there is one, PGPASSWORD).
+	// Env are the PG* variables of the connection, as the configuration decides it: PGHOST and
+	// PGPORT (every server, comma-separated, in the order they are tried), PGUSER, PGDATABASE,
+	// PGSSLMODE, PGCONNECT_TIMEOUT, one variable per libpq setting conn_string names
+	// (PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, PGSSLCRL, PGTARGETSESSIONATTRS, PGAPPNAME...),
+	// PGOPTIONS for its run-time parameters (search_path...) and, when there is one,
+	// PGPASSWORD. Run passes the caller's own PG* variables only for what the configuration
+	// leaves open (see childEnv).
 	Env []string
 	// Output is the dump file.
 	Output string
 
-	// host is the server's host as configured; server is host:port (or the socket) pg_dump
-	// connects to, connectTimeout the limit it was given and configured the configured one, for
-	// the message when the server does not answer.
-	host, server               string
+	// hosts are the servers' hosts as configured and servers the host:port (or socket) of each,
+	// for the look-up and the message when no server answers; connectTimeout is the limit
+	// pg_dump was given, configured the configured one.
+	hosts, servers             []string
 	connectTimeout, configured time.Duration
+	// unsupported names a setting pg_dump cannot be given without its command line.
+	unsupported string
 }
 
+// libpqEnv maps libpq's connection keywords to the environment variables libpq reads them
+// from. host, port, user, dbname, password, sslmode and connect_timeout are set apart.
+var libpqEnv = map[string]string{
+	"passfile":                 "PGPASSFILE",
+	"service":                  "PGSERVICE",
+	"servicefile":              "PGSERVICEFILE",
+	"require_auth":             "PGREQUIREAUTH",
+	"channel_binding":          "PGCHANNELBINDING",
+	"sslnegotiation":           "PGSSLNEGOTIATION",
+	"sslcert":                  "PGSSLCERT",
+	"sslkey":                   "PGSSLKEY",
+	"sslcertmode":              "PGSSLCERTMODE",
+	"sslrootcert":              "PGSSLROOTCERT",
+	"sslcrl":                   "PGSSLCRL",
+	"sslcrldir":                "PGSSLCRLDIR",
+	"sslsni":                   "PGSSLSNI",
+	"sslcompression":           "PGSSLCOMPRESSION",
+	"requiressl":               "PGREQUIRESSL",
+	"requirepeer":              "PGREQUIREPEER",
+	"ssl_min_protocol_version": "PGSSLMINPROTOCOLVERSION",
+	"ssl_max_protocol_version": "PGSSLMAXPROTOCOLVERSION",
+	"min_protocol_version":     "PGMINPROTOCOLVERSION",
+	"max_protocol_version":     "PGMAXPROTOCOLVERSION",
+	"gssencmode":               "PGGSSENCMODE",
+	"krbsrvname":               "PGKRBSRVNAME",
+	"gsslib":                   "PGGSSLIB",
+	"gssdelegation":            "PGGSSDELEGATION",
+	"target_session_attrs":     "PGTARGETSESSIONATTRS",
+	"load_balance_hosts":       "PGLOADBALANCEHOSTS",
+	"application_name":         "PGAPPNAME",
+	"client_encoding":          "PGCLIENTENCODING",
+}
+
+// libpqNoEnv are libpq keywords that no environment variable carries; they tune how a
+// connection is kept (or, hostaddr, which address a host has), not which server, database or
+// role it reaches, and pg_dump goes without them.
+var libpqNoEnv = []string{"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+	"tcp_user_timeout", "fallback_application_name", "hostaddr", "replication", "dbname"}
+
+// configDecides are the PG* variables of the caller's environment that never reach pg_dump:
+// which server, database and role to dump, and the password, are the configuration's.
+var configDecides = []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD"}
+
 // NewPgDump builds the pg_dump invocation that dumps the PostgreSQL database db to output, in
-// pg_dump's custom format (restore with pg_restore). The connection has the configured
-// connect_timeout, so pg_dump never waits on a server that does not answer.
+// pg_dump's custom format (restore with pg_restore), with the whole connection the one door
+// would use: every host, the TLS files, target_session_attrs, run-time parameters. The
+// connection has the configured connect_timeout, so pg_dump never waits on a server that does
+// not answer.
 func NewPgDump(db config.Database, output string) (*PgDump, error) {
 	cs, err := factory.PostgresConnSettings(db)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
+	p := &PgDump{
+		Args:       []string{"--format=custom", "--no-password", "--file=" + output},
+		Output:     output,
+		configured: cs.ConnectTimeout,
+	}
+	ports := make([]string, len(cs.Hosts))
+	for i, h := range cs.Hosts {
+		ports[i] = strconv.Itoa(cs.Ports[i])
+		p.hosts = append(p.hosts, h)
+		if strings.HasPrefix(h, "/") {
+			p.servers = append(p.servers, filepath.Join(h, ".s.PGSQL."+ports[i]))
+		} else {
+			p.servers = append(p.servers, net.JoinHostPort(h, ports[i]))
+		}
+	}
 	env := []string{
-		"PGHOST=" + cs.Host,
-		"PGPORT=" + strconv.Itoa(cs.Port),
+		"PGHOST=" + strings.Join(cs.Hosts, ","),
+		"PGPORT=" + strings.Join(ports, ","),
 		"PGUSER=" + cs.User,
 		"PGDATABASE=" + cs.Database,
 	}
 	if cs.SSLMode != "" {
 		env = append(env, "PGSSLMODE="+cs.SSLMode)
 	}
-	var limit time.Duration
 	if cs.ConnectTimeout > 0 {
 		// libpq takes whole seconds and treats anything below 2 as 2.
 		secs := max(2, int((cs.ConnectTimeout+time.Second-1)/time.Second))
-		limit = time.Duration(secs) * time.Second
+		p.connectTimeout = time.Duration(secs) * time.Second
 		env = append(env, "PGCONNECT_TIMEOUT="+strconv.Itoa(secs))
+	}
+	// The other settings conn_string names: a libpq setting goes in its variable; anything
+	// else is a run-time parameter of the server (pgx sends it at connect), which libpq takes
+	// in PGOPTIONS as -c NAME=VALUE, after the options the settings (or, when they name none,
+	// the caller's PGOPTIONS, which pgx reads too) give.
+	options := os.Getenv("PGOPTIONS")
+	var runtime []string
+	for _, k := range slices.Sorted(maps.Keys(cs.Params)) {
+		v := cs.Params[k]
+		switch {
+		case k == "options":
+			options = v
+		case libpqEnv[k] != "":
+			env = append(env, libpqEnv[k]+"="+v)
+		case slices.Contains(libpqNoEnv, k):
+		default:
+			runtime = append(runtime, "-c "+optionEscape(k+"="+v))
+		}
+	}
+	if _, named := cs.Params["options"]; named || len(runtime) > 0 {
+		env = append(env, "PGOPTIONS="+strings.TrimSpace(options+" "+strings.Join(runtime, " ")))
 	}
 	if cs.Password != "" {
 		env = append(env, "PGPASSWORD="+cs.Password)
 	}
-	server := net.JoinHostPort(cs.Host, strconv.Itoa(cs.Port))
-	if strings.HasPrefix(cs.Host, "/") {
-		server = filepath.Join(cs.Host, ".s.PGSQL."+strconv.Itoa(cs.Port))
+	if cs.SSLPassword != "" {
+		p.unsupported = "sslpassword"
 	}
-	return &PgDump{
-		Args:           []string{"--format=custom", "--no-password", "--file=" + output},
-		Env:            env,
-		Output:         output,
-		host:           cs.Host,
-		server:         server,
-		connectTimeout: limit,
-		configured:     cs.ConnectTimeout,
-	}, nil
+	p.Env = env
+	return p, nil
+}
+
+// optionEscape escapes one argument of PGOPTIONS: the server splits the options at white
+// space, and a backslash takes the next character literally.
+func optionEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == '\\' || r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Command is the shell command a user can run by hand, with the password replaced by a
@@ -371,6 +467,9 @@ func (p *PgDump) Run(ctx context.Context) (*Result, error) {
 	if _, err := os.Lstat(p.Output); err == nil {
 		return nil, fmt.Errorf("backup: %s already exists; choose another --to", p.Output)
 	}
+	if p.unsupported != "" {
+		return nil, fmt.Errorf("backup: the connection settings name %s, which pg_dump could only be given on its command line (libpq reads it from no environment variable), where other users would see it; give pg_dump a client key without a passphrase, or run the command 'compozy db backup' prints without pg_dump installed and type the passphrase when asked", p.unsupported)
+	}
 	if err := p.resolveInTime(ctx); err != nil {
 		return nil, err
 	}
@@ -388,7 +487,7 @@ func (p *PgDump) Run(ctx context.Context) (*Result, error) {
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	// libpq's messages in English, so that a server that did not answer is recognised below.
-	cmd.Env = append(append(cleanEnv(os.Environ()), p.Env...), "LC_MESSAGES=C")
+	cmd.Env = append(childEnv(os.Environ(), p.Env), "LC_MESSAGES=C")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -406,7 +505,7 @@ func (p *PgDump) Run(ctx context.Context) (*Result, error) {
 				limit = " within " + p.connectTimeout.String() + " (database.connect_timeout " + p.configured.String() +
 					", which libpq rounds up to whole seconds, at least 2)"
 			}
-			return nil, fmt.Errorf("backup: pg_dump got no answer from %s%s: %s", p.server, limit, msg)
+			return nil, fmt.Errorf("backup: pg_dump got no answer from %s%s: %s", strings.Join(p.silent(msg), ", "), limit, msg)
 		}
 		return nil, fmt.Errorf("backup: pg_dump failed: %s", msg)
 	}
@@ -432,32 +531,66 @@ var resolver = net.DefaultResolver
 // within the configured connect_timeout; only a lookup that runs out of time stops the backup
 // (any other answer is left to pg_dump, whose resolver may know names this one does not).
 func (p *PgDump) resolveInTime(ctx context.Context) error {
-	if p.configured <= 0 || p.host == "" || strings.HasPrefix(p.host, "/") || net.ParseIP(p.host) != nil {
+	if p.configured <= 0 {
 		return nil
 	}
-	lctx, cancel := context.WithTimeout(ctx, p.configured)
-	defer cancel()
-	_, err := resolver.LookupHost(lctx, p.host)
-	var dnsErr *net.DNSError
-	if err != nil && (lctx.Err() != nil || (errors.As(err, &dnsErr) && dnsErr.IsTimeout)) {
-		if ctx.Err() != nil {
-			return fmt.Errorf("backup: %w", ctx.Err())
+	for _, host := range p.hosts {
+		if host == "" || strings.HasPrefix(host, "/") || net.ParseIP(host) != nil {
+			continue
 		}
-		return fmt.Errorf("backup: no answer from DNS for %s within %s (database.connect_timeout); check this machine's DNS, or give database.host as an address",
-			p.host, p.configured)
+		lctx, cancel := context.WithTimeout(ctx, p.configured)
+		_, err := resolver.LookupHost(lctx, host)
+		timedOut := lctx.Err() != nil
+		cancel()
+		var dnsErr *net.DNSError
+		if err != nil && (timedOut || (errors.As(err, &dnsErr) && dnsErr.IsTimeout)) {
+			if ctx.Err() != nil {
+				return fmt.Errorf("backup: %w", ctx.Err())
+			}
+			return fmt.Errorf("backup: no answer from DNS for %s within %s (database.connect_timeout); check this machine's DNS, or give database.host as an address",
+				host, p.configured)
+		}
 	}
 	return nil
 }
 
-// cleanEnv drops the PG* variables of the caller's environment, so that only the configured
-// connection applies, and LC_ALL and LANGUAGE, which would override LC_MESSAGES.
-func cleanEnv(env []string) []string {
+// timedOutServer is one line of libpq's message for a server that did not answer in time:
+// `connection to server at "db" (10.0.0.5), port 5432 failed: timeout expired`, or on a socket.
+var timedOutServer = regexp.MustCompile(`connection to server (?:at "([^"]*)"(?: \([^)]*\))?, port (\d+)|on socket "([^"]*)") failed: timeout expired`)
+
+// silent names the servers libpq's message msg says did not answer in time, as host:port the
+// way the settings spell the host (or the socket); every server when the message names none.
+func (p *PgDump) silent(msg string) []string {
+	var out []string
+	for _, m := range timedOutServer.FindAllStringSubmatch(msg, -1) {
+		name := m[3]
+		if name == "" {
+			name = net.JoinHostPort(m[1], m[2])
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		return p.servers
+	}
+	return out
+}
+
+// childEnv is pg_dump's environment: the caller's, without the PG* variables the
+// configuration decides (own, and always the server, database, role and password: see
+// configDecides), and without LC_ALL and LANGUAGE, which would override LC_MESSAGES; then own.
+// A PG* variable for a setting the configuration leaves open (PGSSLROOTCERT, PGSERVICEFILE,
+// PGAPPNAME...) passes, as pgx reads it for every other command.
+func childEnv(env, own []string) []string {
 	out := env[:0:0]
 	for _, e := range env {
-		if strings.HasPrefix(e, "PG") || strings.HasPrefix(e, "LC_ALL=") || strings.HasPrefix(e, "LANGUAGE=") {
+		k, _, _ := strings.Cut(e, "=")
+		if k == "LC_ALL" || k == "LANGUAGE" || slices.Contains(configDecides, k) ||
+			slices.ContainsFunc(own, func(o string) bool { return strings.HasPrefix(o, k+"=") }) {
 			continue
 		}
 		out = append(out, e)
 	}
-	return out
+	return append(out, own...)
 }
