@@ -63,7 +63,7 @@ func (s *Store) keepTorn(st *state) error {
 		return atomicfile.Write(name, 0o600, func(w io.Writer) error {
 			_, err := io.Copy(w, io.NewSectionReader(f, st.committed, st.seen-st.committed))
 			return err
-		}, nil)
+		}, nil, atomicfile.OwnedLike(s.logPath))
 	}
 }
 
@@ -294,7 +294,7 @@ func (s *Store) repairLocked(ctx context.Context, st *state) (RepairReport, erro
 		return nil
 	}
 	s.sweep()
-	if err := atomicfile.Write(s.logPath, 0o600, write, check); err != nil {
+	if err := atomicfile.Write(s.logPath, 0o600, write, check, atomicfile.OwnedLike(s.dir)); err != nil {
 		// The log was not replaced; the kept copy is a second name for the same bytes.
 		_ = os.Remove(damaged)
 		rep.Damaged = ""
@@ -337,7 +337,7 @@ func (s *Store) keepDamaged(f *os.File, fi os.FileInfo) (string, error) {
 			return name, atomicfile.SyncDir(s.dir)
 		}
 		// No hard links here: copy the bytes that were read, under the name just found free.
-		p, cerr := atomicfile.Create(name, 0o600)
+		p, cerr := atomicfile.Create(name, 0o600, atomicfile.OwnedLike(s.logPath))
 		if cerr != nil {
 			return "", fmt.Errorf("link: %w; copy: %w", err, cerr)
 		}

@@ -267,12 +267,14 @@ func (s *Store) Describe(ctx context.Context) (vector.Info, error) {
 
 // Ensure creates the folder (0700) and the log (0600) when missing. It returns an error
 // wrapping ErrDimension when the store holds vectors of another length, and ErrInvalid when it
-// uses another metric.
+// uses another metric. Run as root, the folder takes the owner of the folder it is made in and
+// the files in it the folder's owner (core/atomicfile), so the service user can still write a
+// store that a root `doctor --fix` or `migrate up` created.
 func (s *Store) Ensure(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return s.osErr(ctx, "ensure", err)
 	}
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+	if err := atomicfile.MkdirAll(s.dir, 0o700); err != nil {
 		return s.osErr(ctx, "create folder", err)
 	}
 	return s.write(ctx, "ensure", true, func(st *state) error {
@@ -281,7 +283,7 @@ func (s *Store) Ensure(ctx context.Context) error {
 		}
 		// Every writer holds the flock and the log does not exist, so the rename replaces
 		// nothing (and, unlike a hard link, works on every file system).
-		if err := atomicfile.WriteFile(s.logPath, encodeHeader(s.opts.Dimension, s.opts.Metric), 0o600); err != nil {
+		if err := atomicfile.WriteFile(s.logPath, encodeHeader(s.opts.Dimension, s.opts.Metric), 0o600, atomicfile.OwnedLike(s.dir)); err != nil {
 			return s.osErr(ctx, "create log", err)
 		}
 		return s.refreshLocked(ctx)
@@ -538,7 +540,7 @@ func (s *Store) compact(ctx context.Context, st *state) error {
 		return nil
 	}
 	s.sweep()
-	if err := atomicfile.Write(s.logPath, 0o600, write, check); err != nil {
+	if err := atomicfile.Write(s.logPath, 0o600, write, check, atomicfile.OwnedLike(s.dir)); err != nil {
 		return s.osErr(ctx, "compact", err)
 	}
 	fi, err := os.Stat(s.logPath)
