@@ -265,6 +265,62 @@ func prune(dir, prefix, ext string, keep int) ([]string, error) {
 	return removed, nil
 }
 
+// BeforeCopy writes the backup `compozy db copy --force` takes of a SQLite target that holds
+// rows, before it replaces them: next to the database's real file, named after it with the UTC
+// time (compozy-pre-copy-20261205T081500Z.db), 0600, read through the read-only door (the
+// target is not changed), keeping the newest keep such backups of this database and removing
+// older ones, which it returns.
+func BeforeCopy(ctx context.Context, db config.Database, now time.Time, keep int) (*Result, []string, error) {
+	if db.Path == "" || db.Path == config.MemoryPath {
+		return nil, nil, fmt.Errorf("backup: the SQLite database is %q; only a database file can be backed up", db.Path)
+	}
+	real, err := sqlitefile.Resolve(db.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("backup: %s: %w", db.Path, err)
+	}
+	stem, ext := stemExt(real)
+	prefix := stem + "-pre-copy-"
+	dst := prefix + stamp(now) + ext
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		dst = prefix + stamp(now) + "-" + strconv.Itoa(i) + ext
+	}
+	res, err := SQLite(ctx, db, dst)
+	if err != nil {
+		return nil, nil, err
+	}
+	removed, err := pruneCopies(filepath.Dir(real), filepath.Base(prefix), ext, keep)
+	return res, removed, err
+}
+
+// pruneCopies removes all but the newest keep files of dir named PREFIX<UTC time>[-N]EXT, the
+// backups BeforeCopy writes (the names sort by time).
+func pruneCopies(dir, prefix, ext string, keep int) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup: list %s: %w", dir, err)
+	}
+	var found []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ext) && e.Type().IsRegular() {
+			found = append(found, n)
+		}
+	}
+	slices.SortFunc(found, func(a, b string) int { return strings.Compare(b, a) })
+	var removed []string
+	for i := keep; i < len(found); i++ {
+		p := filepath.Join(dir, found[i])
+		if err := os.Remove(p); err != nil {
+			return removed, fmt.Errorf("backup: remove the old backup %s: %w", p, err)
+		}
+		removed = append(removed, p)
+	}
+	return removed, nil
+}
+
 // RestoreHint says how to put a SQLite backup back in place of the database.
 func RestoreHint(backupPath, dbPath string) string {
 	return fmt.Sprintf("stop Compozy, then: cp %s %s && rm -f %s %s",
@@ -333,7 +389,7 @@ var libpqEnv = map[string]string{
 // connection is kept (or, hostaddr, which address a host has), not which server, database or
 // role it reaches, and pg_dump goes without them.
 var libpqNoEnv = []string{"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
-	"tcp_user_timeout", "fallback_application_name", "hostaddr", "replication", "dbname"}
+	"tcp_user_timeout", "fallback_application_name", "hostaddr", "replication"}
 
 // configDecides are the PG* variables of the caller's environment that never reach pg_dump:
 // which server, database and role to dump, and the password, are the configuration's.

@@ -52,12 +52,12 @@ func TestPgDumpDNSBounded(t *testing.T) {
 
 	// An address, a socket, or no limit: nothing is looked up.
 	for _, host := range []string{"127.0.0.1", "::1", "/var/run/postgresql"} {
-		p.host = host
+		p.hosts = []string{host}
 		if err := p.resolveInTime(ctx); err != nil {
 			t.Errorf("host %s: %v", host, err)
 		}
 	}
-	p.host, p.configured = "db.compozy-test.example", 0
+	p.hosts, p.configured = []string{"db.compozy-test.example"}, 0
 	if err := p.resolveInTime(ctx); err != nil {
 		t.Errorf("connect_timeout 0 (no limit): %v", err)
 	}

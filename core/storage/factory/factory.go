@@ -25,9 +25,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -331,22 +335,116 @@ func clampInt32(n int) int32 {
 }
 
 // ConnSettings are the resolved PostgreSQL connection settings, for programs that connect on
-// their own (pg_dump). Password is a secret: pass it in an environment, never in argv.
+// their own (pg_dump) and for command lines a user may run (doctor's fixes). Password and
+// SSLPassword are secrets: pass them in an environment, never in argv or a printed command.
 type ConnSettings struct {
+	// Host and Port are the first server tried; Hosts and Ports are every server in the order
+	// they are tried (the first included), as the settings give them or, where the settings
+	// name none, PGHOST/PGPORT or the defaults do (a socket folder is a host starting with /).
 	Host, User, Database, Password, SSLMode string
 	Port                                    int
+	Hosts                                   []string
+	Ports                                   []int
 	// ConnectTimeout is database.connect_timeout (or connect_timeout in conn_string); 0 means none.
 	ConnectTimeout time.Duration
+	// Params are the other settings conn_string names, by libpq keyword, values decoded:
+	// sslrootcert, sslcert, sslkey, sslcrl, target_session_attrs, service, application_name,
+	// options, and the server's run-time parameters such as search_path. Settings only pgx
+	// reads (pool_max_conns, statement_cache_capacity...) are left out. No secret is here.
+	Params map[string]string
+	// SSLPassword is conn_string's sslpassword (the passphrase of the client key), a secret.
+	SSLPassword string
 }
 
-// PostgresConnSettings resolves db's PostgreSQL connection settings without connecting.
+// coreConnKeys are the settings ConnSettings has fields for; pgxOnlyKeys are read by pgx
+// alone (no other client knows them).
+var (
+	coreConnKeys = []string{"host", "port", "user", "password", "dbname", "sslmode", "connect_timeout", "sslpassword"}
+	pgxOnlyKeys  = []string{"statement_cache_capacity", "description_cache_capacity", "default_query_exec_mode",
+		"min_read_buffer_size", "krbspn"}
+)
+
+// PostgresConnSettings resolves db's PostgreSQL connection settings without connecting: what
+// the one door would connect with, every fallback host included.
 func PostgresConnSettings(db config.Database) (ConnSettings, error) {
 	o := PostgresOptions(db)
 	cfg, err := postgres.PoolConfig(o)
 	if err != nil {
 		return ConnSettings{}, err
 	}
+	named, err := postgres.ConnStringParams(o.ConnString)
+	if err != nil {
+		return ConnSettings{}, err
+	}
 	cc := cfg.ConnConfig
-	return ConnSettings{Host: cc.Host, Port: int(cc.Port), User: cc.User, Database: cc.Database, Password: cc.Password,
-		SSLMode: postgres.SSLModeSetting(o), ConnectTimeout: cc.ConnectTimeout}, nil
+	cs := ConnSettings{Host: cc.Host, Port: int(cc.Port), User: cc.User, Database: cc.Database, Password: cc.Password,
+		SSLMode: postgres.SSLModeSetting(o), ConnectTimeout: cc.ConnectTimeout, Params: map[string]string{},
+		SSLPassword: named["sslpassword"]}
+	// pgx lists a host once per TLS attempt (sslmode=prefer tries TLS, then plain): one server.
+	cs.Hosts, cs.Ports = []string{cc.Host}, []int{int(cc.Port)}
+	for _, fb := range cc.Fallbacks {
+		if last := len(cs.Hosts) - 1; fb.Host == cs.Hosts[last] && int(fb.Port) == cs.Ports[last] {
+			continue
+		}
+		cs.Hosts, cs.Ports = append(cs.Hosts, fb.Host), append(cs.Ports, int(fb.Port))
+	}
+	if cs.SSLMode == "" && o.ConnString != "" {
+		cs.SSLMode = named["sslmode"] // ssl=true in a URL
+	}
+	for k, v := range named {
+		if slices.Contains(coreConnKeys, k) || slices.Contains(pgxOnlyKeys, k) || strings.HasPrefix(k, "pool_") {
+			continue
+		}
+		cs.Params[k] = v
+	}
+	return cs, nil
+}
+
+// URL is the connection as a postgres:// URL without any password, for a command line a user
+// runs (the password goes in PGPASSWORD): every host and port, the database, sslmode,
+// connect_timeout and Params.
+func (cs ConnSettings) URL() string {
+	var b strings.Builder
+	b.WriteString("postgres://")
+	if cs.User != "" {
+		b.WriteString(url.User(cs.User).String() + "@")
+	}
+	esc := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+	var query []string
+	socket := slices.ContainsFunc(cs.Hosts, func(h string) bool { return strings.HasPrefix(h, "/") })
+	ports := make([]string, len(cs.Ports))
+	for i, p := range cs.Ports {
+		ports[i] = strconv.Itoa(p)
+	}
+	if socket {
+		// A socket folder cannot be a URL's host: name the hosts as parameters.
+		query = append(query, "host="+esc(strings.Join(cs.Hosts, ",")), "port="+esc(strings.Join(ports, ",")))
+	} else {
+		for i, h := range cs.Hosts {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			if strings.Contains(h, ":") {
+				h = "[" + h + "]"
+			} else {
+				h = esc(h)
+			}
+			b.WriteString(h + ":" + ports[i])
+		}
+	}
+	b.WriteString("/" + esc(cs.Database))
+	if cs.SSLMode != "" {
+		query = append(query, "sslmode="+esc(cs.SSLMode))
+	}
+	if cs.ConnectTimeout > 0 {
+		query = append(query, "connect_timeout="+strconv.Itoa(max(1, int((cs.ConnectTimeout+time.Second-1)/time.Second))))
+	}
+	keys := slices.Sorted(maps.Keys(cs.Params))
+	for _, k := range keys {
+		query = append(query, esc(k)+"="+esc(cs.Params[k]))
+	}
+	if len(query) > 0 {
+		b.WriteString("?" + strings.Join(query, "&"))
+	}
+	return b.String()
 }

@@ -496,6 +496,163 @@ func connStringSetting(s, key string) string {
 	return ""
 }
 
+// ConnStringParams returns every setting the connection string cs names, by libpq keyword
+// ("dbname", not pgx's "database"), with its value decoded: a URL's user, password, host and
+// port lists (comma-separated, as libpq keeps them), database and query parameters (percent-
+// decoded as libpq does, where "+" stays "+"; ssl=true is sslmode=require), or a keyword/value
+// string's pairs (quotes and backslashes undone). A later setting wins, as in libpq. It reads
+// no environment and no file: it says what the configuration itself decides.
+func ConnStringParams(cs string) (map[string]string, error) {
+	out := map[string]string{}
+	if cs == "" {
+		return out, nil
+	}
+	rest, isURL := strings.CutPrefix(cs, "postgresql://")
+	if !isURL {
+		rest, isURL = strings.CutPrefix(cs, "postgres://")
+	}
+	if !isURL {
+		for k, v := range keywordValuePairs(cs) {
+			if k == "database" {
+				k = "dbname"
+			}
+			out[k] = v
+		}
+		return out, nil
+	}
+	dec := func(s string) (string, error) {
+		v, err := url.PathUnescape(s)
+		if err != nil {
+			return "", errors.New("parse postgres connection settings: invalid percent-encoding")
+		}
+		return v, nil
+	}
+	// The user info ends at the first "@" before any "/", as in libpq.
+	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
+		user, pw, hasPW := strings.Cut(rest[:i], ":")
+		rest = rest[i+1:]
+		if user != "" {
+			v, err := dec(user)
+			if err != nil {
+				return nil, err
+			}
+			out["user"] = v
+		}
+		if hasPW && pw != "" {
+			v, err := dec(pw)
+			if err != nil {
+				return nil, err
+			}
+			out["password"] = v
+		}
+	}
+	netloc, query, _ := strings.Cut(rest, "?")
+	netloc, path, _ := strings.Cut(netloc, "/")
+	if netloc != "" {
+		var hosts, ports []string
+		anyPort := false
+		for _, hp := range strings.Split(netloc, ",") {
+			host, port := hp, ""
+			if strings.HasPrefix(hp, "[") {
+				if end := strings.IndexByte(hp, ']'); end > 0 {
+					host, port = hp[1:end], strings.TrimPrefix(hp[end+1:], ":")
+				}
+			} else if h, p, ok := strings.Cut(hp, ":"); ok {
+				host, port = h, p
+			}
+			h, err := dec(host)
+			if err != nil {
+				return nil, err
+			}
+			hosts, ports = append(hosts, h), append(ports, port)
+			anyPort = anyPort || port != ""
+		}
+		out["host"] = strings.Join(hosts, ",")
+		if anyPort {
+			out["port"] = strings.Join(ports, ",")
+		}
+	}
+	if path != "" {
+		v, err := dec(path)
+		if err != nil {
+			return nil, err
+		}
+		out["dbname"] = v
+	}
+	sslAlias := false
+	for _, pair := range strings.Split(query, "&") {
+		if pair == "" {
+			continue
+		}
+		rk, rv, _ := strings.Cut(pair, "=")
+		k, err := dec(rk)
+		if err != nil {
+			return nil, err
+		}
+		v, err := dec(rv)
+		if err != nil {
+			return nil, err
+		}
+		switch k {
+		case "database":
+			k = "dbname"
+		case "ssl":
+			if v == "true" {
+				sslAlias = true
+				continue
+			}
+		case "sslmode":
+			sslAlias = false
+		}
+		out[k] = v
+	}
+	if sslAlias {
+		out["sslmode"] = "require"
+	}
+	return out, nil
+}
+
+// keywordValuePairs parses a keyword/value connection string: values single-quoted or bare,
+// a backslash taking the next character literally. A later setting wins.
+func keywordValuePairs(s string) map[string]string {
+	out := map[string]string{}
+	for len(s) > 0 {
+		s = strings.TrimLeft(s, " \t\n\r\v\f")
+		eq := strings.IndexByte(s, '=')
+		if eq < 0 {
+			return out
+		}
+		k := strings.TrimSpace(s[:eq])
+		s = strings.TrimLeft(s[eq+1:], " \t\n\r\v\f")
+		var v strings.Builder
+		quoted := strings.HasPrefix(s, "'")
+		if quoted {
+			s = s[1:]
+		}
+		i := 0
+		for ; i < len(s); i++ {
+			c := s[i]
+			if c == '\\' && i+1 < len(s) {
+				i++
+				v.WriteByte(s[i])
+				continue
+			}
+			if (quoted && c == '\'') || (!quoted && strings.IndexByte(" \t\n\r\v\f", c) >= 0) {
+				break
+			}
+			v.WriteByte(c)
+		}
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+		if k != "" {
+			out[k] = v.String()
+		}
+	}
+	return out
+}
+
 // Redacted returns the target as a URL with the password replaced by [redacted].
 func (d *DB) Redacted() string { return d.target }
 
