@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/internal/testenv"
 )
@@ -345,5 +346,35 @@ func TestStillAsShown(t *testing.T) {
 	}
 	if err := s.stillAsShown(migrateRun{yes: true}, shown, []migrate.Migration{m2}, more); err != nil {
 		t.Errorf("--yes with more rows: %v", err)
+	}
+}
+
+// TestInitUpdateKeepsAnUnreadableDatabase: a database that cannot be read now (a hot journal
+// left by a crashed writer) may hold data; init --update --yes keeps it instead of replacing
+// it, and says why.
+func TestInitUpdateKeepsAnUnreadableDatabase(t *testing.T) {
+	bin := buildCompozy(t)
+	dir := t.TempDir()
+	prod := filepath.Join(dir, "prod.db")
+	newSQLiteDB(t, prod, "DELETE", 0)
+	seedSQLite(t, prod, 20)
+	crashROHelper(t, prod, "crash-rollback")
+	if !sqlitefile.JournalHasTransaction(prod) {
+		t.Fatal("no hot journal")
+	}
+	writeFile(t, filepath.Join(dir, "compozy.yaml"), "database:\n  driver: sqlite\n  path: ./prod.db\n")
+	// The connection test of the kept database fails (it cannot be read): nothing is written.
+	r := binRun(t, bin, dir, nil, "init", "--update", "--use-case", "dev", "--yes")
+	wantCode(t, r, ExitFailed, "init --update --yes")
+	if cfg := readFile(t, filepath.Join(dir, "compozy.yaml")); cfg != "database:\n  driver: sqlite\n  path: ./prod.db\n" {
+		t.Errorf("a failed init changed the file:\n%s", cfg)
+	}
+	r = binRun(t, bin, dir, nil, "init", "--update", "--use-case", "dev", "--yes", "--skip-test")
+	wantCode(t, r, 0, "init --update --yes --skip-test")
+	if cfg := readFile(t, filepath.Join(dir, "compozy.yaml")); !strings.Contains(cfg, "path: ./prod.db") {
+		t.Errorf("the unreadable database was replaced:\n%s", cfg)
+	}
+	if !strings.Contains(r.out, "cannot read now") || !strings.Contains(r.out, "Keeping the current database") {
+		t.Errorf("output:\n%s", r.out)
 	}
 }

@@ -31,6 +31,9 @@ type Held struct {
 	Target string
 	Rows   map[string]int64
 	Total  int64
+	// Unreadable says why the database could not be read (a hot journal, a server that does not
+	// answer, a password that is not set): it may hold data, and is treated as if it did.
+	Unreadable string
 }
 
 // HeldData reports whether the file being updated (existing) names a database that holds
@@ -41,27 +44,33 @@ type Held struct {
 func HeldData(ctx context.Context, path string, existing []byte, env LoadEnv, next config.Database) *Held {
 	cur, err := config.LoadBytes(ctx, path, existing, config.LoadOptions{WorkDir: env.WorkDir, Getenv: env.Getenv, Environ: env.Environ})
 	if err != nil {
-		return nil // a file that does not load names no database we could read
+		return nil // a file that does not load is reported before any question
 	}
 	db := cur.Database
 	if db.Driver == config.DriverSQLite && (db.Path == "" || db.Path == config.MemoryPath) {
 		return nil
 	}
+	unreadable := func(err error) *Held {
+		return &Held{DB: db, Target: factory.Target(db), Unreadable: config.Redact(err.Error())}
+	}
 	curID, err := factory.Identify(ctx, db)
 	if err != nil {
-		return nil
+		return unreadable(err)
 	}
 	if nextID, err := factory.Identify(ctx, next); err == nil && curID.Same(nextID) {
 		return nil
 	}
 	h, err := factory.Open(ctx, db, factory.ReadOnly)
-	if err != nil {
-		return nil
+	switch {
+	case err != nil && factory.IsNotExist(err):
+		return nil // no database file yet: nothing to leave behind
+	case err != nil:
+		return unreadable(err)
 	}
 	defer h.Close()
 	rows, err := h.Migrator.RowCounts(ctx)
 	if err != nil {
-		return nil
+		return unreadable(err)
 	}
 	held := &Held{DB: db, Target: h.Target, Rows: rows}
 	for _, n := range rows {
@@ -73,8 +82,11 @@ func HeldData(ctx context.Context, path string, existing []byte, env LoadEnv, ne
 	return held
 }
 
-// Describe lists the tables and their rows.
+// Describe lists the tables and their rows, or says the database could not be read.
 func (d *Held) Describe() string {
+	if d.Unreadable != "" {
+		return "it could not be read, so it may hold data: " + d.Unreadable
+	}
 	var parts []string
 	for _, t := range slices.Sorted(maps.Keys(d.Rows)) {
 		parts = append(parts, fmt.Sprintf("%s %d", t, d.Rows[t]))
