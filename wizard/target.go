@@ -35,14 +35,20 @@ func (t Target) Read() ([]byte, bool, error) {
 
 // Write replaces the file atomically (core/atomicfile: a temporary file in the same folder,
 // synced, then renamed), with mode 0600 when it holds a plaintext secret. When backup is set,
-// the current file is first copied to a new FILE.YYYYMMDD-HHMMSS.bak, whose name (as the user
-// would write it) is returned. A file that is a symbolic link is replaced where the link
-// points, keeping the link.
+// the current file is first copied to a new FILE.YYYYMMDD-HHMMSS.bak (0600: the old file may
+// hold a password the new one no longer does), whose name (as the user would write it) is
+// returned. A file that is a symbolic link is replaced where the link points, keeping the link.
+// Temporary files of both that a killed run left behind are removed first.
+//
+// Run as root, the file keeps its owner and group (and a new one, and a new folder, takes the
+// owner of the folder it is created in), and the backup takes the file's owner: a root
+// `init --update` must not leave a config the service user can no longer read.
 func (t Target) Write(content []byte, backup, secret bool) (string, error) {
 	dir := filepath.Dir(t.Path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := atomicfile.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("write %s: create folder: %w", t.Shown, err)
 	}
+	sweepTemps(t.Path)
 	mode := FileMode(t.Path, secret)
 	bak := ""
 	if backup {
@@ -56,11 +62,11 @@ func (t Target) Write(content []byte, backup, secret bool) (string, error) {
 			if i > 0 {
 				name = fmt.Sprintf("%s-%d.bak", base, i)
 			}
-			p, err := atomicfile.Create(name, mode)
+			p, err := atomicfile.Create(name, 0o600, atomicfile.OwnedLike(t.Path))
 			if err != nil {
 				return "", fmt.Errorf("back up %s: %w", t.Shown, err)
 			}
-			err = os.WriteFile(p.Path, old, mode)
+			err = os.WriteFile(p.Path, old, 0o600)
 			if err == nil {
 				err = p.CommitNew()
 			}
@@ -78,14 +84,26 @@ func (t Target) Write(content []byte, backup, secret bool) (string, error) {
 	path := t.Path
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real
+		if real != t.Path {
+			sweepTemps(real)
+		}
 	}
-	if err := atomicfile.WriteFile(path, content, mode); err != nil {
+	if err := atomicfile.WriteFile(path, content, mode, atomicfile.OwnedLike(filepath.Dir(path))); err != nil {
 		return "", fmt.Errorf("write %s: %w", t.Shown, err)
 	}
 	if bak == "" {
 		return "", nil
 	}
 	return filepath.Join(filepath.Dir(t.Shown), filepath.Base(bak)), nil
+}
+
+// sweepTemps removes the temporary files that killed runs left beside the config file at path:
+// those of the file itself (.NAME.PID.tmp) and of its backups (.NAME.STAMP.bak.PID.tmp).
+func sweepTemps(path string) {
+	base := filepath.Base(path)
+	_, _ = atomicfile.Sweep(filepath.Dir(path), func(name string) bool {
+		return name == base || strings.HasPrefix(name, base+".") && strings.HasSuffix(name, ".bak")
+	})
 }
 
 // FileMode is the mode a config file is written with: 0600 when it holds a plaintext secret,
