@@ -378,3 +378,30 @@ func TestInitUpdateKeepsAnUnreadableDatabase(t *testing.T) {
 		t.Errorf("output:\n%s", r.out)
 	}
 }
+
+// TestDotDotAfterALinkInThePath: --db-path link/../c.db names the c.db beside the link's
+// target, as the shell reads it, for every command (the config used to clean it to ./c.db).
+func TestDotDotAfterALinkInThePath(t *testing.T) {
+	bin := buildCompozy(t)
+	o := t.TempDir()
+	if err := os.Mkdir(filepath.Join(o, "deep"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(o, "c.db")
+	wantCode(t, binRun(t, bin, o, nil, "migrate", "up", "--db-driver", "sqlite", "--db-path", db), 0, "up")
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(o, "deep"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--db-driver", "sqlite", "--db-path", "link/../c.db"}
+	r := binRun(t, bin, dir, nil, append([]string{"migrate", "status", "--check"}, args...)...)
+	wantCode(t, r, 0, "status --check through link/..")
+	r = binRun(t, bin, dir, nil, append([]string{"migrate", "up"}, args...)...)
+	wantCode(t, r, 0, "up through link/..")
+	if !strings.Contains(r.out, "Target: sqlite "+db) {
+		t.Errorf("up used another file:\n%s", r.out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "c.db")); err == nil {
+		t.Error("a new database was created beside the link")
+	}
+}

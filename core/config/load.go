@@ -577,7 +577,19 @@ func (l *loader) resolvePath(f Field, i int) {
 		if src.Kind == SourceFile {
 			base = l.cfg.Dir
 		}
-		p = filepath.Join(base, p)
+		p = base + string(filepath.Separator) + p
 	}
-	f.set(l.cfg, i, filepath.Clean(p))
+	f.set(l.cfg, i, cleanPath(p))
+}
+
+// cleanPath cleans p as filepath.Clean does, unless it has a ".." part: then the path is kept
+// as written, because ".." after a symbolic link goes to the parent of the link's target (the
+// kernel's reading, and the shell's), not of the link; the one door resolves it that way.
+func cleanPath(p string) string {
+	for _, part := range strings.Split(p, string(filepath.Separator)) {
+		if part == ".." {
+			return p
+		}
+	}
+	return filepath.Clean(p)
 }
