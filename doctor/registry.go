@@ -133,9 +133,9 @@ func Registry() []Info {
 			Fix:     "chmod 600 the database (and its -wal/-shm files) and chown it to the user compozy runs as.",
 		}, Fixable: true},
 		{ID: IDSQLiteFilesystem, Group: GroupSQLite, Title: "Filesystem safe for SQLite", DependsOn: []string{IDSQLiteFolder}, Explain: Explain{
-			Symptom: "Corruption or 'database is locked' that never clears, on NFS, SMB/CIFS, FUSE or overlay mounts.",
-			Cause:   "WAL needs shared memory and working POSIX locks; network and some virtual filesystems do not provide them reliably.",
-			Fix:     "Keep the database on a local disk (ext4, xfs, btrfs, apfs, tmpfs), or use PostgreSQL.",
+			Symptom: "Corruption or 'database is locked' that never clears, on NFS, SMB/CIFS, FUSE or overlay mounts; a database (and the backups next to it) gone after a reboot, on tmpfs or ramfs.",
+			Cause:   "WAL needs shared memory and working POSIX locks; network and some virtual filesystems do not provide them reliably. tmpfs and ramfs provide them but keep files in memory only, so a reboot erases them.",
+			Fix:     "Keep the database on a local, disk-backed filesystem (ext4, xfs, btrfs, zfs, apfs; not tmpfs or ramfs), or use PostgreSQL.",
 		}},
 		{ID: IDSQLiteDisk, Group: GroupSQLite, Title: "Enough free disk space", DependsOn: []string{IDSQLiteFolder}, Explain: Explain{
 			Symptom: "'database or disk is full', failed migrations or VACUUM.",

@@ -363,6 +363,11 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		case fsVirtual:
 			return doctor.Warn(fmt.Sprintf("%s is on %s: WAL and locks may not work reliably", dir, name), "",
 				doctor.Fix{Text: "keep the database on a local disk (a volume, not the container's overlay layer)"})
+		case fsMemory:
+			// WAL and locks work in memory; the data does not outlive the machine's uptime.
+			return doctor.Warn(fmt.Sprintf("%s is on %s: a reboot erases the database (and backups next to it)", dir, name),
+				name+" keeps files in memory only: SQLite works there, but nothing survives a reboot or an unmount, and the default backups and pre-migrate copies land in the same folder",
+				doctor.Fix{Text: "move the database to a disk-backed folder (for example /var/lib/compozy) and point database.path at it"})
 		}
 		return doctor.Pass(name + ", local")
 	})
@@ -608,6 +613,7 @@ const (
 	fsLocal fsKind = iota
 	fsNetwork
 	fsVirtual
+	fsMemory // local for WAL and locks, but erased by a reboot
 )
 
 // fsName names a statfs magic number and says whether SQLite is safe there.
@@ -620,7 +626,9 @@ func fsName(magic int64) (string, fsKind) {
 	case 0x9123683E:
 		return "btrfs", fsLocal
 	case 0x01021994:
-		return "tmpfs", fsLocal
+		return "tmpfs", fsMemory
+	case 0x858458F6:
+		return "ramfs", fsMemory
 	case 0x2FC12FC1:
 		return "zfs", fsLocal
 	case 0xF2F52010:
