@@ -3,11 +3,11 @@ package checks
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/vector"
 	vfactory "compozy.dev/setup/core/vector/factory"
@@ -89,7 +89,7 @@ func wrapVector(vc vector.Check, entry config.VectorDB, opts vfactory.Options) d
 			},
 			Apply: func(ctx context.Context, _ doctor.Result) error {
 				if vc.ID == doctor.IDVectorFilesystemFolder {
-					if err := os.MkdirAll(entry.Path, 0o700); err != nil {
+					if err := atomicfile.MkdirAll(entry.Path, 0o700); err != nil { // as root: the owner of the folder it is made in
 						return fmt.Errorf("create vector folder: %w", err)
 					}
 				}
