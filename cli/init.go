@@ -150,7 +150,9 @@ func runInit(ctx context.Context, f *Factory, cmd *cobra.Command, opts *initOpti
 	}
 	wopts := wizard.Options{Force: opts.force, Update: opts.update, Yes: opts.yes, DryRun: opts.dryRun, SkipTest: opts.skipTest,
 		Migrate: opts.migrate, Interactive: interactive, Accessible: accessible}
-	res, err := wizard.NewRun(env, wopts, ui, in.a, in.s, in.g, in.password).Do(ctx)
+	run := wizard.NewRun(env, wopts, ui, in.a, in.s, in.g, in.password)
+	run.PasswordFrom = in.passwordFrom
+	res, err := run.Do(ctx)
 	ui.Close()
 	endTerminal()
 	if err != nil {
@@ -225,6 +227,8 @@ type initFlagValues struct {
 	s        wizard.Settings
 	g        wizard.Given
 	password string
+	// passwordFrom says where password came from, for an authentication failure's message.
+	passwordFrom string
 }
 
 // initFlags reads the flags that were given, each checked as the form checks its answer.
@@ -284,7 +288,7 @@ func initFlags(ctx context.Context, f *Factory, cmd *cobra.Command, o *initOptio
 		}
 		s.ConnString, g.ConnString = clean, true
 		if pw != "" {
-			v.password = pw
+			v.password, v.passwordFrom = pw, "the --db-conn-string URL"
 			fmt.Fprintf(f.IO.ErrOut, "warning: flag --db-conn-string: a password on the command line is visible to other users (ps) and kept in shell history\n"+
 				"    fix: %s reads it from the environment (conn_string: %s): set %s to it, and leave it out of --db-conn-string next time\n",
 				target.shown, clean, wizard.PasswordEnv)
@@ -371,9 +375,9 @@ func initFlags(ctx context.Context, f *Factory, cmd *cobra.Command, o *initOptio
 		if err != nil {
 			return v, err
 		}
-		v.password = pw
+		v.password, v.passwordFrom = pw, "--db-password-stdin"
 	case v.password == "":
-		v.password = f.IO.Getenv(wizard.PasswordEnv)
+		v.password, v.passwordFrom = f.IO.Getenv(wizard.PasswordEnv), wizard.PasswordEnv
 	}
 	if v.password != "" {
 		s.Password, g.PasswordFromEnv = true, true

@@ -206,7 +206,7 @@ func TestPasswordAuthFailureSources(t *testing.T) {
 	})
 	t.Run("init stdin", func(t *testing.T) {
 		r := binRunIn(t, bin, t.TempDir(), nil, wrongPassword+"\n", append(initArgs, "--db-password-stdin")...)
-		if r.code != 1 || !strings.Contains(r.out, `password authentication failed for user "`+s.role+`" (password from `) {
+		if r.code != 1 || !strings.Contains(r.out, `password authentication failed for user "`+s.role+`" (password from --db-password-stdin)`) {
 			t.Errorf("exit %d:\n%s%s", r.code, r.out, r.errOut)
 		}
 		noSecret(t, r, "init")

@@ -230,6 +230,7 @@ func (r *Run) steps() []step {
 				}}, nil
 		}, done: func() error {
 			r.S.Password = r.Password != ""
+			r.passwordTyped = r.Password != ""
 			return nil
 		}, note: func() string {
 			if r.pwNoted {

@@ -48,12 +48,17 @@ type Run struct {
 	G Given
 	// Password is the PostgreSQL password the connection test uses; the file never holds it.
 	Password string
+	// PasswordFrom says where a Password given before the questions came from ("flag
+	// --db-password-stdin", "env COMPOZY_DB_PASSWORD", "flag --db-conn-string"), for the message
+	// of an authentication failure.
+	PasswordFrom string
 
-	urlPassword bool   // Password came from a connection string typed in the form
-	how         string // how the form connects to PostgreSQL: "fields" or "url"
-	sslOffered  string // the ssl_mode the form preselected last
-	accept      bool   // the recommendation was accepted
-	pwNoted     bool
+	urlPassword   bool   // Password came from a connection string typed in the form
+	passwordTyped bool   // Password was typed at the password question
+	how           string // how the form connects to PostgreSQL: "fields" or "url"
+	sslOffered    string // the ssl_mode the form preselected last
+	accept        bool   // the recommendation was accepted
+	pwNoted       bool
 }
 
 // Result is what a finished run wrote, and what the command does next.
@@ -103,6 +108,17 @@ func NewRun(env Env, opts Options, ui prompt.UI, a Answers, s Settings, g Given,
 		r.S.Password = true
 	}
 	return r
+}
+
+// passwordFrom says where the password the connection test uses came from.
+func (r *Run) passwordFrom() string {
+	switch {
+	case r.urlPassword:
+		return "the connection string typed in init"
+	case r.PasswordFrom != "" && !r.passwordTyped:
+		return r.PasswordFrom
+	}
+	return "the password typed in init"
 }
 
 func (r *Run) println(format string, args ...any) { r.ui.Println(fmt.Sprintf(format, args...)) }
@@ -374,6 +390,8 @@ func (r *Run) load(ctx context.Context, content []byte) (*config.Config, error) 
 	}
 	if r.Password == "" {
 		cfg.Database.Password = ""
+	} else {
+		cfg.Database.PasswordSource = r.passwordFrom()
 	}
 	return cfg, nil
 }

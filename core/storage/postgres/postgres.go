@@ -131,10 +131,14 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	if e.From == "" {
-		return e.Message
+	msg := e.Message
+	if e.From != "" {
+		msg += " (" + e.From + ")"
 	}
-	return e.Message + " (" + e.From + ")"
+	if e.Target != "" {
+		msg = "connect to " + e.Target + ": " + msg
+	}
+	return msg
 }
 
 func (e *AuthError) Unwrap() error { return e.Err }
