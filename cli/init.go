@@ -342,7 +342,7 @@ func initFlags(ctx context.Context, f *Factory, cmd *cobra.Command, o *initOptio
 				envs = append(envs, sec.Env)
 			}
 			fmt.Fprintf(f.IO.ErrOut, "warning: flag --vector-url: a password on the command line is visible to other users (ps) and kept in shell history\n"+
-				"    fix: %s reads it from the environment (url: %s): set %s to what the URL held, and leave it out of --vector-url next time\n",
+				"    fix: %s reads it from the environment (url: %s): set %s to the secret the URL held (decoded: %%40 is @), and leave it out of --vector-url next time\n",
 				target.shown, clean, strings.Join(envs, " and "))
 		}
 	}

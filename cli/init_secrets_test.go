@@ -40,7 +40,7 @@ func TestInitVectorURLSecrets(t *testing.T) {
 		if n := strings.Count(r.errOut, warning); n != 1 {
 			t.Errorf("the warning appears %d times, want once:\n%s", n, r.errOut)
 		}
-		if !strings.Contains(r.errOut, "set "+env+" to what the URL held") {
+		if !strings.Contains(r.errOut, "set "+env+" to the secret the URL held") {
 			t.Errorf("stderr does not name %s:\n%s", env, r.errOut)
 		}
 	}

@@ -146,7 +146,7 @@ func TestSplitVectorURL(t *testing.T) {
 	}{
 		{"redis://localhost:6379", "redis://localhost:6379", nil},
 		{"redis://:pw@r:6379/0", "redis://:${COMPOZY_VECTOR_PASSWORD}@r:6379/0", []VectorSecret{{VectorPasswordEnv, "pw"}}},
-		{"rediss://default:p%40ss@r:6380", "rediss://default:${COMPOZY_VECTOR_PASSWORD}@r:6380", []VectorSecret{{VectorPasswordEnv, "p%40ss"}}},
+		{"rediss://default:p%40ss@r:6380", "rediss://default:${COMPOZY_VECTOR_PASSWORD}@r:6380", []VectorSecret{{VectorPasswordEnv, "p@ss"}}},
 		{"redis://user@r:6379", "redis://user@r:6379", nil},
 		{"http://q:6333?api_key=k3y&x=1", "http://q:6333?api_key=${COMPOZY_VECTOR_API_KEY}&x=1", []VectorSecret{{VectorAPIKeyEnv, "k3y"}}},
 		{"https://u:pw@q:6333/?api_key=k", "https://u:${COMPOZY_VECTOR_PASSWORD}@q:6333/?api_key=${COMPOZY_VECTOR_API_KEY}",

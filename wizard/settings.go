@@ -155,6 +155,11 @@ func SplitVectorURL(raw string) (clean string, secrets []VectorSecret, err error
 		user, pw, hasPW := strings.Cut(rest[:at], ":")
 		b.WriteString(user)
 		if hasPW && pw != "" {
+			// The variable holds the password itself: a reference in the user part is
+			// percent-encoded when it is expanded, so an encoded value would be encoded twice.
+			if dec, err := url.PathUnescape(pw); err == nil {
+				pw = dec
+			}
 			ref, err := add(VectorPasswordEnv, pw)
 			if err != nil {
 				return "", nil, err
