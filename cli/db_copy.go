@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/backup"
 	"compozy.dev/setup/core/storage/dbcopy"
 	"compozy.dev/setup/core/storage/factory"
 )
@@ -38,9 +39,12 @@ SOURCE and TARGET are each a config file (.yaml/.yml), a SQLite path, or a Postg
 command line: use a config file with ${VAR} references, or PGPASSWORD for a URL. The migrations are applied to TARGET first; SOURCE
 must already be at the latest schema version and is only read.
 
-A TARGET that already holds rows is refused unless --force, which replaces them. Source and
-target are printed (passwords redacted) and, on a terminal, confirmed before anything is
-written; elsewhere pass --yes. The copy ends with a verification of every table on both
+A TARGET that already holds rows is refused unless --force, which replaces them: the rows it
+holds are listed per table first (read without changing anything), a SQLite target is then
+backed up next to it (NAME-pre-copy-UTCTIME.db, 0600, the newest three kept; the path and how
+to restore it are printed), and for PostgreSQL the pg_dump command to run first is printed.
+Source and target are printed (passwords redacted) and, on a terminal, confirmed (the question
+names the rows --force replaces) before anything is written; elsewhere pass --yes. The copy ends with a verification of every table on both
 sides: the row count and a checksum of every row's canonical content. Any difference fails
 (exit 1) and names the table. An interrupted copy leaves TARGET marked unfinished (table
 ` + dbcopy.MarkerTable + `); rerun with --force to complete it.
@@ -69,6 +73,8 @@ type copyDoc struct {
 	SchemaVersion int `json:"schema_version"`
 	*dbcopy.Result
 	OK bool `json:"ok"`
+	// Backup is the backup of a SQLite target taken before its rows were replaced.
+	Backup string `json:"backup,omitempty"`
 	// Error is set when the copy failed.
 	Error string `json:"error,omitempty"`
 }
@@ -108,16 +114,49 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 		}
 		return err
 	}
+	// What the target holds, read through the read-only door: nothing is changed before the
+	// user agrees to replace it.
+	state, err := dbcopy.Inspect(ctx, dst)
+	if err != nil {
+		return err
+	}
+	if state.Holds() && !opts.force {
+		return &ExitError{Code: ExitFailed, Err: state.NotEmpty()}
+	}
+	if state.Holds() {
+		printReplaced(info, state, dst)
+	}
 	if !opts.yes {
 		if !f.IO.CanPrompt() {
+			if state.Holds() {
+				return usageErrorf("db copy --force would replace %s; nothing was changed: pass --yes to confirm (there is no terminal to ask on)", replacedSummary(state))
+			}
 			return usageErrorf("db copy writes to %s: pass --yes to confirm (there is no terminal to ask on)", factory.Target(dst))
 		}
-		ok, err := confirmCopy(f.IO.In, info, "Copy every Compozy table from the source into the target?")
+		question := "Copy every Compozy table from the source into the target?"
+		if state.Holds() {
+			question = fmt.Sprintf("Replace %s with a copy of the source?", replacedSummary(state))
+		}
+		ok, err := confirmCopy(f.IO.In, info, question)
 		if err != nil {
 			return err
 		}
 		if !ok {
+			fmt.Fprintln(info, "Nothing was changed.")
 			return ErrAborted
+		}
+	}
+	var backupPath string
+	if state.Dialect == config.DriverSQLite && state.Total() > 0 {
+		res, removed, err := backup.BeforeCopy(ctx, dst, time.Now(), keepCopyBackups)
+		if err != nil {
+			return fmt.Errorf("db copy: back up the target before replacing its rows (nothing was changed): %w", err)
+		}
+		backupPath = res.Path
+		fmt.Fprintf(info, "Backup: %s (%d rows, %s, mode 0600)\n", res.Path, res.TotalRows(), humanBytes(res.Bytes))
+		fmt.Fprintf(info, "  To restore it: %s\n", backup.RestoreHint(res.Path, state.Path))
+		for _, r := range removed {
+			fmt.Fprintf(info, "  Removed the oldest backup %s (the newest %d are kept)\n", r, keepCopyBackups)
 		}
 	}
 
@@ -137,7 +176,7 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 		fmt.Fprint(errOut, "\r\033[K")
 	}
 	if opts.json && res != nil {
-		doc := copyDoc{SchemaVersion: dbSchemaVersion, Result: res, OK: err == nil}
+		doc := copyDoc{SchemaVersion: dbSchemaVersion, Result: res, OK: err == nil, Backup: backupPath}
 		if err != nil {
 			doc.Error = err.Error()
 		}
@@ -170,6 +209,53 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 	fmt.Fprintf(out, "Copied %d rows in %.1fs (%.0f rows/s); verified in %.1fs: every table matches.\n",
 		res.Rows, res.CopySeconds, res.RowsPerSec, res.VerifySeconds)
 	return nil
+}
+
+// keepCopyBackups is how many of the backups db copy takes of a SQLite target are kept.
+const keepCopyBackups = 3
+
+// printReplaced lists what --force replaces in the target and how it is kept: a SQLite target
+// is backed up first; for PostgreSQL, the pg_dump command to run first.
+func printReplaced(w io.Writer, st *dbcopy.TargetState, db config.Database) {
+	fmt.Fprintf(w, "The target holds data that --force replaces:\n")
+	for _, r := range st.Rows {
+		fmt.Fprintf(w, "  %s: %s\n", r.Table, plural(r.Rows, "row"))
+	}
+	if st.Unfinished {
+		fmt.Fprintf(w, "  the mark of an unfinished copy (%s)\n", st.Mark)
+	}
+	if st.Total() == 0 {
+		return
+	}
+	switch st.Dialect {
+	case config.DriverSQLite:
+		fmt.Fprintln(w, "A backup of it is written next to it before anything is replaced.")
+	case config.DriverPostgres:
+		fmt.Fprintln(w, "Back it up first (pg_dump, custom format; restore with pg_restore):")
+		name := ""
+		if cs, err := factory.PostgresConnSettings(db); err == nil {
+			name = cs.Database
+		}
+		if dump, err := backup.NewPgDump(db, backup.DefaultPostgresPath(".", name, time.Now())); err == nil {
+			fmt.Fprintf(w, "  %s\n", dump.Command())
+		}
+	}
+}
+
+// replacedSummary is what --force replaces, for the question and the refusal: "the 5004 rows
+// the target postgres://... holds (workflow_states: 5000 rows, users: 4 rows)".
+func replacedSummary(st *dbcopy.TargetState) string {
+	if st.Total() == 0 {
+		return "the unfinished copy in the target " + st.Target
+	}
+	return fmt.Sprintf("the %s the target %s holds (%s)", plural(st.Total(), "row"), st.Target, st.Summary())
+}
+
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func printCopyResult(w io.Writer, res *dbcopy.Result) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -193,12 +194,74 @@ func (s *Set) copyIncompleteCheck(ms *migrationSource) doctor.Check {
 		if !marked {
 			return doctor.Pass("no unfinished compozy db copy")
 		}
+		from, fromPG := copyArgFromMark(src)
+		to, toPG := copyArgForTarget(h)
+		text := "copy again, replacing what the unfinished copy wrote"
+		if from == "SOURCE" {
+			text += "; give the source as before (a SQLite path, a config file or a PostgreSQL URL)"
+		}
+		if fromPG || toPG {
+			text += "; the command holds no password: export PGPASSWORD first (one password for both URLs; where they differ, give a side as a config file with a ${VAR} reference)"
+		}
 		r := doctor.Fail(fmt.Sprintf("a compozy db copy into this database did not finish (from %s, started %s): its tables hold part of the source's rows", src, started),
 			"table "+dbcopyMarker+" marks the database until the copy is verified",
-			doctor.Cmds("copy again, replacing what the unfinished copy wrote (give the source as before; passwords go in PGPASSWORD or a config file)",
-				"compozy db copy --from SOURCE --to "+shellQuote(s.Target)+" --force"))
+			doctor.Cmds(text, "compozy db copy --from "+from+" --to "+to+" --force"))
 		return r
 	})
+}
+
+// copyArgForTarget is the database h as db copy's --to: the real SQLite file, or a PostgreSQL
+// URL with every setting but the password (and whether it is one).
+func copyArgForTarget(h *factory.Handle) (string, bool) {
+	if h.Dialect == config.DriverSQLite {
+		return shellQuote(h.Path), false
+	}
+	cs, err := factory.PostgresConnSettings(h.Config())
+	if err != nil {
+		return "TARGET", true
+	}
+	return shellQuote(cs.URL()), true
+}
+
+// copyArgFromMark is the source an unfinished copy's mark records, as db copy's --from: a
+// SQLite path ("sqlite /real/path"), or a PostgreSQL URL without its password (marks of
+// earlier releases hold the printable form: user:[redacted]@ and fallback=HOST:PORT
+// parameters, turned back into a URL libpq reads); "SOURCE" when it records neither.
+func copyArgFromMark(src string) (string, bool) {
+	if p, ok := strings.CutPrefix(src, "sqlite "); ok && strings.HasPrefix(p, "/") {
+		return shellQuote(p), false
+	}
+	rest, ok := strings.CutPrefix(src, "postgres://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(src, "postgresql://"); !ok {
+			return "SOURCE", false
+		}
+	}
+	user := ""
+	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
+		u, _, _ := strings.Cut(rest[:i], ":")
+		user, rest = u+"@", rest[i+1:]
+	}
+	head, query, _ := strings.Cut(rest, "?")
+	netloc, path, _ := strings.Cut(head, "/")
+	var params []string
+	for _, p := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(p, "=")
+		switch {
+		case p == "":
+		case k == "fallback":
+			if hp, err := url.QueryUnescape(v); err == nil && netloc != "" {
+				netloc += "," + hp
+			}
+		default:
+			params = append(params, p)
+		}
+	}
+	u := "postgres://" + user + netloc + "/" + path
+	if len(params) > 0 {
+		u += "?" + strings.Join(params, "&")
+	}
+	return shellQuote(u), true
 }
 
 // dbcopyMarker is dbcopy.MarkerTable (the doctor reads it with SQL; dbcopy is not imported for a name).

@@ -309,7 +309,10 @@ func pruneCopies(dir, prefix, ext string, keep int) ([]string, error) {
 			found = append(found, n)
 		}
 	}
-	slices.SortFunc(found, func(a, b string) int { return strings.Compare(b, a) })
+	// Newest first, by the part after the prefix without the extension: a second backup in
+	// the same second (TIME-2) is newer than TIME.
+	when := func(n string) string { return strings.TrimSuffix(strings.TrimPrefix(n, prefix), ext) }
+	slices.SortFunc(found, func(a, b string) int { return strings.Compare(when(b), when(a)) })
 	var removed []string
 	for i := keep; i < len(found); i++ {
 		p := filepath.Join(dir, found[i])
@@ -392,8 +395,10 @@ var libpqNoEnv = []string{"keepalives", "keepalives_idle", "keepalives_interval"
 	"tcp_user_timeout", "fallback_application_name", "hostaddr", "replication"}
 
 // configDecides are the PG* variables of the caller's environment that never reach pg_dump:
-// which server, database and role to dump, and the password, are the configuration's.
-var configDecides = []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD"}
+// which server, database and role to dump, and the password, are the configuration's. A
+// service (PGSERVICE) is among them: libpq lets a service file's settings beat PGHOST and the
+// others, so the user's would lead pg_dump to the service's server.
+var configDecides = []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSERVICE"}
 
 // NewPgDump builds the pg_dump invocation that dumps the PostgreSQL database db to output, in
 // pg_dump's custom format (restore with pg_restore), with the whole connection the one door
@@ -500,7 +505,7 @@ func (p *PgDump) Command() string {
 
 func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '-' || r == '_' || r == '.' || r == '/' || r == '=' || r == ':' ||
+		return !(r == '-' || r == '_' || r == '.' || r == '/' || r == '=' || r == ':' || r == ',' ||
 			r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 	}) < 0 {
 		return s

@@ -209,7 +209,7 @@ func copyInto(ctx context.Context, s *endpoint, dst config.Database, o Options) 
 		return nil, fmt.Errorf("mark target %s: %w", d.target, err)
 	}
 	if err := d.exec(ctx, "INSERT INTO "+MarkerTable+" (source, started_at) VALUES ("+
-		literal(s.target)+", "+literal(time.Now().UTC().Format(time.RFC3339))+")"); err != nil {
+		literal(markSource(s))+", "+literal(time.Now().UTC().Format(time.RFC3339))+")"); err != nil {
 		return nil, fmt.Errorf("mark target %s: %w", d.target, err)
 	}
 
@@ -262,6 +262,18 @@ func copyInto(ctx context.Context, s *endpoint, dst config.Database, o Options) 
 	return res, nil
 }
 
+// markSource is the source as the mark of an unfinished copy records it, in a form the copy can
+// be given again on a command line: "sqlite /real/path", or a PostgreSQL URL with every setting
+// but the password (which is not recorded; the doctor says it goes in PGPASSWORD).
+func markSource(s *endpoint) string {
+	if s.dialect == config.DriverPostgres {
+		if cs, err := factory.PostgresConnSettings(s.h.Config()); err == nil {
+			return cs.URL()
+		}
+	}
+	return s.target
+}
+
 // checkSourceVersion refuses a source whose schema is not exactly the one this binary knows.
 func checkSourceVersion(ctx context.Context, s *endpoint) error {
 	c, err := s.h.Migrator.Check(ctx)
@@ -278,25 +290,11 @@ func checkSourceVersion(ctx context.Context, s *endpoint) error {
 // prepareTarget refuses a non-empty or unfinished target, or, with force, clears it.
 func prepareTarget(ctx context.Context, d *endpoint, force bool, res *Result) error {
 	ne := &NotEmptyError{Target: d.target, Rows: map[string]int64{}}
-	marked, err := d.hasTable(ctx, MarkerTable)
+	marked, mark, err := d.mark(ctx)
 	if err != nil {
 		return err
 	}
-	if marked {
-		ne.Unfinished = true
-		ne.Mark = "an earlier copy that did not finish"
-		var src, at string
-		q := "SELECT source, started_at FROM " + MarkerTable + " ORDER BY started_at DESC LIMIT 1"
-		var scanErr error
-		if d.pool != nil {
-			scanErr = d.pool.QueryRow(ctx, q).Scan(&src, &at)
-		} else {
-			scanErr = d.db.QueryRowContext(ctx, q).Scan(&src, &at)
-		}
-		if scanErr == nil {
-			ne.Mark = "copy from " + src + " started " + at
-		}
-	}
+	ne.Unfinished, ne.Mark = marked, mark
 	for _, t := range tables {
 		n, err := d.count(ctx, t.name)
 		if err != nil {

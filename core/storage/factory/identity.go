@@ -139,7 +139,8 @@ func Identify(ctx context.Context, db config.Database) (Identity, error) {
 		}
 		conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 		if err != nil {
-			return Identity{}, postgres.ConnectError(Target(db), cfg.ConnConfig, err)
+			// Like every other first connection: a refused password says where it came from.
+			return Identity{}, PasswordError(db, postgres.ConnectError(Target(db), cfg.ConnConfig, err))
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
 		return identifyPostgres(ctx, conn)

@@ -153,7 +153,7 @@ func postgresScratch(ctx context.Context, db config.Database) (config.Database, 
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
-		return db, "", "", nil, fmt.Errorf("scratch database: %w", postgres.ConnectError(Target(db), cfg.ConnConfig, err))
+		return db, "", "", nil, fmt.Errorf("scratch database: %w", PasswordError(db, postgres.ConnectError(Target(db), cfg.ConnConfig, err)))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	name := "compozy_scratch_" + randomHex(6)
