@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/vector"
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/templates"
@@ -396,13 +397,25 @@ func (b byteReader) Read(p []byte) (int, error) {
 	return b.r.Read(p)
 }
 
+// needsMigrate reports whether the database the file names is not at the latest schema yet
+// (it does not exist, or migrations are pending, or it cannot be read now), read-only.
+func needsMigrate(ctx context.Context, db config.Database) bool {
+	h, err := factory.Open(ctx, db, factory.ReadOnly)
+	if err != nil {
+		return true
+	}
+	defer h.Close()
+	c, err := h.Migrator.Check(ctx)
+	return err != nil || len(c.Pending) > 0
+}
+
 // initNext applies the migrations and runs the doctor when asked, and says what to run next
 // and which variables to set.
 func initNext(ctx context.Context, f *Factory, target configTarget, res *wizard.Result) error {
 	out := f.IO.Out
 	cfg := res.Config
 	if !res.RunNow {
-		printNextStepsAs(out, f.self(), target, true)
+		printNextStepsAs(out, f.self(), target, needsMigrate(ctx, cfg.Database))
 		if len(res.Envs) > 0 {
 			fmt.Fprintf(out, "  (with %s set in the environment)\n", strings.Join(res.Envs, " and "))
 		}

@@ -2,10 +2,14 @@ package wizard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
@@ -50,7 +54,13 @@ func HeldData(ctx context.Context, path string, existing []byte, env LoadEnv, ne
 	if db.Driver == config.DriverSQLite && (db.Path == "" || db.Path == config.MemoryPath) {
 		return nil
 	}
+	if hasDB, _, err := Sections(existing); err != nil || !hasDB {
+		return nil // no database: section, so no database named: the defaults are nobody's data
+	}
 	unreadable := func(err error) *Held {
+		if nothingThere(err) {
+			return nil
+		}
 		return &Held{DB: db, Target: factory.Target(db), Unreadable: config.Redact(err.Error())}
 	}
 	curID, err := factory.Identify(ctx, db)
@@ -101,4 +111,16 @@ func (d *Held) CopyFrom() string {
 		return d.DB.Path
 	}
 	return "OLD-CONFIG.yaml"
+}
+
+// nothingThere reports whether err says that no database is where the settings point: a host
+// name that does not exist, or a server without that database. Anything else (a server that
+// does not answer, a refused password, a file that cannot be read) may hide data.
+func nothingThere(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "3D000" // invalid_catalog_name
 }
