@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -146,7 +147,9 @@ func serverCert(t *testing.T, dsn string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.CheckSignatureFrom(c) != nil {
+	// Signed by its own key (a leaf without the CA flag, as Debian's snakeoil, still serves as
+	// its own root for verify-ca in libpq and pgx).
+	if !bytes.Equal(c.RawIssuer, c.RawSubject) || c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) != nil {
 		t.Skipf("the server's certificate %s is not self-signed; verify-ca needs its CA", file)
 	}
 	return file
