@@ -520,7 +520,11 @@ func (s *migrateSession) confirmLoss(r migrateRun, p migratePlan) error {
 	out := s.f.IO.Out
 	printLosses(out, p.losses)
 	if s.cfg.Database.Driver == config.DriverPostgres {
-		if dump, err := backup.NewPgDump(s.cfg.Database, backup.DefaultPostgresPath(".", s.h.Config().Name, time.Now())); err == nil {
+		name := ""
+		if cs, err := factory.PostgresConnSettings(s.cfg.Database); err == nil {
+			name = cs.Database
+		}
+		if dump, err := backup.NewPgDump(s.cfg.Database, backup.DefaultPostgresPath(".", name, time.Now())); err == nil {
 			fmt.Fprintf(out, "Back it up first (pg_dump, custom format; restore with pg_restore):\n  %s\n", dump.Command())
 		}
 	}

@@ -164,11 +164,12 @@ func Copy(ctx context.Context, src, dst config.Database, o Options) (*Result, er
 	}
 	var pending *atomicfile.Pending
 	if dst.Driver == config.DriverSQLite && did.Ino == 0 {
-		if err := os.MkdirAll(filepath.Dir(did.Path), 0o750); err != nil {
+		if err := atomicfile.MkdirAll(filepath.Dir(did.Path), 0o750); err != nil {
 			return nil, fmt.Errorf("target %s: create folder: %w", did.Path, err)
 		}
 		_, _ = atomicfile.Sweep(filepath.Dir(did.Path), func(name string) bool { return name == filepath.Base(did.Path) })
-		if pending, err = atomicfile.Create(did.Path, 0o600); err != nil {
+		// Run as root, the new file belongs to whoever owns its folder (the service user).
+		if pending, err = atomicfile.Create(did.Path, 0o600, atomicfile.OwnedLike(filepath.Dir(did.Path))); err != nil {
 			return nil, fmt.Errorf("target %s: %w", did.Path, err)
 		}
 		defer pending.Abort()

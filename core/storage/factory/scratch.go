@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/postgres"
@@ -89,7 +90,7 @@ func sqliteScratch(db config.Database) (config.Database, func(context.Context) e
 			return db, nil, fmt.Errorf("scratch database: %w", err)
 		}
 		dir = filepath.Dir(real)
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := atomicfile.MkdirAll(dir, 0o750); err != nil {
 			return db, nil, fmt.Errorf("scratch database: create folder %s: %w", dir, err)
 		}
 	}
