@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -398,7 +399,10 @@ func TestPasswordStdinTerminal(t *testing.T) {
 		return strings.Contains(sc, "Database password (--db-password-stdin; not shown):")
 	})
 	s.press(rightPassword + "\r")
-	sc := s.waitFor("the configuration", func(sc string) bool { return strings.Contains(sc, "database.password") })
+	// The whole row: the screen may be read while the table is still being written.
+	sc := s.waitFor("the configuration", func(sc string) bool {
+		return regexp.MustCompile(`database\.password\s+\S+\s+stdin`).MatchString(sc)
+	})
 	if !strings.Contains(sc, "[redacted]") || !strings.Contains(sc, "stdin") || strings.Contains(sc, "is not set") {
 		t.Errorf("screen:\n%s", sc)
 	}
