@@ -6,7 +6,7 @@ ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS fingerprint bytea;
 UPDATE api_keys SET fingerprint = sha256(hash) WHERE fingerprint IS NULL;
 ALTER TABLE api_keys ALTER COLUMN fingerprint SET NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS idx_api_keys_fingerprint ON api_keys (fingerprint);
-COMMENT ON COLUMN api_keys.fingerprint IS 'SHA-256 of hash, unique; used to look a key up';
+COMMENT ON COLUMN api_keys.fingerprint IS 'SHA-256 hash of the bcrypt hash of the API key for O(1) lookups before bcrypt comparison';
 
 -- +goose Down
 DROP INDEX IF EXISTS idx_api_keys_fingerprint;

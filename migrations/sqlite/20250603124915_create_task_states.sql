@@ -50,8 +50,9 @@ CREATE INDEX IF NOT EXISTS idx_task_states_task_id ON task_states (task_id);
 CREATE INDEX IF NOT EXISTS idx_task_states_parent_state_id ON task_states (parent_state_id);
 
 -- Not recursive: the trigger fires on updates of the listed columns, and updated_at is not one.
+-- The list is upstream Compozy's exactly (task_exec_id, the key, and the timestamps are not in it).
 CREATE TRIGGER IF NOT EXISTS trg_task_states_updated_at
-AFTER UPDATE OF component, status, task_exec_id, task_id, workflow_exec_id, workflow_id,
+AFTER UPDATE OF component, status, task_id, workflow_exec_id, workflow_id,
     execution_type, usage, agent_id, tool_id, action_id, parent_state_id, input, output, error
 ON task_states
 FOR EACH ROW
