@@ -466,6 +466,9 @@ func (m *Migrator) result(r *goose.MigrationResult) Result {
 type applied struct {
 	version int64
 	at      time.Time
+	// times is how many rows record the version as applied since it was last reverted: more
+	// than one means two migrators applied it at once (the table has a duplicate).
+	times int
 }
 
 // readApplied returns the versions recorded in the database (without goose's version 0), in
@@ -515,7 +518,7 @@ func (m *Migrator) readApplied(ctx context.Context) ([]applied, bool, error) {
 			delete(last, v)
 			continue
 		}
-		last[v] = applied{version: v, at: toTime(ts)}
+		last[v] = applied{version: v, at: toTime(ts), times: last[v].times + 1}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, true, fmt.Errorf("read version table: %w", err)
@@ -618,6 +621,16 @@ func (m *Migrator) Check(ctx context.Context) (*CheckResult, error) {
 			if s.Version > c.Latest {
 				c.Newer = append(c.Newer, s.Version)
 			}
+		}
+	}
+	app, _, err := m.readApplied(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate check: %w", err)
+	}
+	for _, a := range app {
+		if a.times > 1 {
+			c.Problems = append(c.Problems, fmt.Sprintf("version %d is recorded %d times in %s (two migrators applied it at once); keep one row: DELETE FROM %s WHERE version_id = %d AND id > (SELECT min(id) FROM %s WHERE version_id = %d);",
+				a.version, a.times, VersionTable, VersionTable, a.version, VersionTable, a.version))
 		}
 	}
 	if m.dialect == migrations.Postgres {
