@@ -569,6 +569,7 @@ func (s *Store) Upsert(ctx context.Context, points []vector.Point) error {
 			b.Queue(q, p.ID, vectorText(p.Vector), string(payload))
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			_ = tx.Rollback(ctx) // before asking more of the server: see inTxFailed
 			return s.extensionAware(ctx, "upsert", err)
 		}
 	}
@@ -602,20 +603,28 @@ func (s *Store) Query(ctx context.Context, v []float32, k int) ([]vector.Match, 
 		return nil, s.extensionAware(ctx, "query", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
+	// A failure inside the transaction ends it before the extension is looked at: the lookup
+	// runs on another connection, and holding an aborted transaction open meanwhile keeps a
+	// connection (and, behind a server that runs every client on one session, such as PGlite,
+	// the lookup itself) waiting until the deadline.
+	failed := func(err error) error {
+		_ = tx.Rollback(ctx)
+		return s.extensionAware(ctx, "query", err)
+	}
 	switch s.index {
 	case IndexHNSW:
 		if _, err := tx.Exec(ctx, "SELECT set_config('hnsw.ef_search', $1, true)", strconv.Itoa(min(max(k, 40), 1000))); err != nil {
-			return nil, s.extensionAware(ctx, "query", err)
+			return nil, failed(err)
 		}
 	case IndexIVFFlat:
 		if _, err := tx.Exec(ctx, "SELECT set_config('ivfflat.probes', '10', true)"); err != nil {
-			return nil, s.extensionAware(ctx, "query", err)
+			return nil, failed(err)
 		}
 	}
 	rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT id, payload::text, (embedding %[2]s $1::vector)::float8 AS d
 		FROM %[1]s ORDER BY embedding %[2]s $1::vector LIMIT $2`, s.table, op), vectorText(v), k)
 	if err != nil {
-		return nil, s.extensionAware(ctx, "query", err)
+		return nil, failed(err)
 	}
 	defer rows.Close()
 	var out []vector.Match
@@ -642,7 +651,7 @@ func (s *Store) Query(ctx context.Context, v []float32, k int) ([]vector.Match, 
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.extensionAware(ctx, "query", err)
+		return nil, failed(err)
 	}
 	return out, nil
 }
