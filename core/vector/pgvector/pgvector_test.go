@@ -39,7 +39,10 @@ func ctx(t *testing.T) context.Context {
 func TestConformance(t *testing.T) {
 	dsn := os.Getenv(EnvDSN)
 	if dsn == "" {
-		t.Skipf("set %s to a PostgreSQL database with pgvector to run the conformance suite", EnvDSN)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: .ci/run starts PGlite with pgvector and sets it", EnvDSN)
+		}
+		t.Skipf("set %s to a PostgreSQL database with pgvector to run the conformance suite (.ci/run starts PGlite with pgvector from npm)", EnvDSN)
 	}
 	var tables []*pgvector.Store
 	t.Cleanup(func() {
