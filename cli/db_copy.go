@@ -126,6 +126,15 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 	if state.Holds() {
 		printReplaced(info, state, dst)
 	}
+	if dst.Driver == config.DriverPostgres {
+		n, err := dbcopy.SubMicrosecond(ctx, src)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			fmt.Fprintf(info, "Note: %d timestamp(s) of the source have nanoseconds; PostgreSQL keeps microseconds, so they are rounded down to the microsecond (the verification compares microseconds).\n", n)
+		}
+	}
 	if !opts.yes {
 		if !f.IO.CanPrompt() {
 			if state.Holds() {
@@ -259,6 +268,9 @@ func plural(n int64, what string) string {
 }
 
 func printCopyResult(w io.Writer, res *dbcopy.Result) {
+	if res.RoundedTimestamps > 0 {
+		fmt.Fprintf(w, "Rounded %d timestamp(s) with nanoseconds down to microseconds (PostgreSQL's precision).\n", res.RoundedTimestamps)
+	}
 	if res.Migrated > 0 {
 		fmt.Fprintf(w, "Applied %s to the target.\n", countMigrations(res.Migrated))
 	}

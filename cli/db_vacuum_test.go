@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"compozy.dev/setup/internal/testenv"
 )
 
 // TestDBVacuumSQLite: the file shrinks after rows are deleted, every row left is there, the JSON
@@ -47,5 +49,21 @@ func TestDBVacuumSQLite(t *testing.T) {
 	}
 	if n := sqliteCount(t, db, "workflow_states"); n != left {
 		t.Errorf("%d workflows after the vacuum, %d before", n, left)
+	}
+}
+
+// TestDBCopyNamesRoundedTimestamps: SQLite timestamps with nanoseconds are counted before a copy
+// into PostgreSQL (which keeps microseconds) and in its result, instead of being rounded silently.
+func TestDBCopyNamesRoundedTimestamps(t *testing.T) {
+	bin := buildCompozy(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "c.db")
+	wantCode(t, binRun(t, bin, dir, nil, "migrate", "up", "--db-driver", "sqlite", "--db-path", src), 0, "up")
+	seedSQLite(t, src, 3)
+	execSQLite(t, src, `UPDATE workflow_states SET created_at = '2026-01-01T00:00:00.123456789Z' WHERE workflow_exec_id = 'wf-1'`)
+	r := binRun(t, bin, dir, nil, "db", "copy", "--from", src, "--to", testenv.PostgresDB(t), "--yes")
+	wantCode(t, r, 0, "db copy")
+	if !strings.Contains(r.out, "Note: 1 timestamp(s) of the source have nanoseconds") || !strings.Contains(r.out, "Rounded 1 timestamp(s)") {
+		t.Errorf("output:\n%s", r.out)
 	}
 }

@@ -59,6 +59,9 @@ type Result struct {
 	Rows int64 `json:"rows"`
 	// Migrated is the number of migrations applied to the target first.
 	Migrated int `json:"migrations_applied"`
+	// RoundedTimestamps counts the source's timestamps with nanoseconds that PostgreSQL, which
+	// keeps microseconds, rounded down (SQLite to PostgreSQL only).
+	RoundedTimestamps int64 `json:"rounded_timestamps"`
 	// Cleared is set when --force removed rows the target held.
 	Cleared       bool    `json:"cleared"`
 	CopySeconds   float64 `json:"copy_seconds"`
@@ -196,6 +199,11 @@ func copyInto(ctx context.Context, s *endpoint, dst config.Database, o Options) 
 	}
 	defer d.close()
 	res := &Result{Source: s.target, Target: d.target}
+	if d.dialect == config.DriverPostgres {
+		if res.RoundedTimestamps, err = subMicrosecond(ctx, s); err != nil {
+			return nil, err
+		}
+	}
 
 	applied, err := d.h.Migrator.Up(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
@@ -151,4 +152,61 @@ func (e *endpoint) tableVisible(ctx context.Context, t string) (bool, error) {
 		return false, fmt.Errorf("look for table %s in %s: %w", t, e.target, err)
 	}
 	return n > 0, nil
+}
+
+// SubMicrosecond counts the timestamps of src that have more than microsecond precision
+// (nanoseconds that SQLite keeps as text): a copy into PostgreSQL, whose timestamptz keeps
+// microseconds, rounds them down (the verification compares microseconds, so it passes). It is
+// 0 for a PostgreSQL source. It reads through the read-only door.
+func SubMicrosecond(ctx context.Context, src config.Database) (int64, error) {
+	if src.Driver != config.DriverSQLite {
+		return 0, nil
+	}
+	s, err := openSource(ctx, src)
+	if err != nil {
+		return 0, err
+	}
+	defer s.close()
+	return subMicrosecond(ctx, s)
+}
+
+func subMicrosecond(ctx context.Context, s *endpoint) (int64, error) {
+	if s.dialect != config.DriverSQLite {
+		return 0, nil
+	}
+	var n int64
+	for _, t := range tables {
+		var cols []string
+		for _, c := range t.cols {
+			if c.kind == kTime {
+				cols = append(cols, c.name)
+			}
+		}
+		rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+t.name)
+		if err != nil {
+			return 0, fmt.Errorf("read the timestamps of %s in %s: %w", t.name, s.target, err)
+		}
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("read the timestamps of %s in %s: %w", t.name, s.target, err)
+			}
+			for _, v := range vals {
+				tv, err := fromSQLite(kTime, v)
+				if tm, ok := tv.(time.Time); ok && err == nil && tm.Nanosecond()%1000 != 0 {
+					n++
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("read the timestamps of %s in %s: %w", t.name, s.target, err)
+		}
+	}
+	return n, nil
 }
