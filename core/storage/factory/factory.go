@@ -126,7 +126,7 @@ func openSQLite(ctx context.Context, db config.Database, mode Mode, naive bool) 
 	}
 	h := &Handle{Mode: mode, Dialect: config.DriverSQLite, db: db}
 	if mode == ReadOnly && db.Path != sqlite.MemoryPath {
-		ro, err := sqlite.OpenReadOnly(ctx, db.Path, db.BusyTimeout)
+		ro, err := sqlite.OpenReadOnly(ctx, db.Path, sqlite.ReadOnlyOptions{BusyTimeout: db.BusyTimeout, Synchronous: db.Synchronous})
 		if err != nil {
 			return nil, err
 		}

@@ -51,7 +51,7 @@ func TestFormatTimeSortsAsText(t *testing.T) {
 }
 
 func TestDSNs(t *testing.T) {
-	o, err := Options{Path: "/x/y.db"}.withDefaults()
+	o, err := Options{Path: "/x/y.db", BusyTimeout: 5 * time.Second}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +70,49 @@ func TestDSNs(t *testing.T) {
 	}
 }
 
+// TestZeroBusyTimeoutStaysZero: 0 means SQLite's 0 (no wait), the meaning config validate and
+// the doctor give it; the default (5s) lives in config's field table, not here.
+func TestZeroBusyTimeoutStaysZero(t *testing.T) {
+	o, err := Options{Path: "/x/y.db"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.BusyTimeout != 0 {
+		t.Errorf("BusyTimeout %s, want 0", o.BusyTimeout)
+	}
+	for _, dsn := range []string{writerDSN("/x/y.db", false, o), readerDSN("/x/y.db", o)} {
+		if !strings.Contains(dsn, "_pragma=busy_timeout(0)") {
+			t.Errorf("DSN %s, want busy_timeout(0)", dsn)
+		}
+	}
+	// A positive value under a millisecond waits a millisecond, not 0.
+	if o, _ := (Options{Path: "/x/y.db", BusyTimeout: time.Microsecond}).withDefaults(); !strings.Contains(readerDSN("/x/y.db", o), "busy_timeout(1)") {
+		t.Errorf("1µs: %s", readerDSN("/x/y.db", o))
+	}
+}
+
+func TestReadOnlyQuery(t *testing.T) {
+	for _, tc := range []struct {
+		o    ReadOnlyOptions
+		want string
+	}{
+		{ReadOnlyOptions{}, "&_pragma=busy_timeout(0)&_pragma=synchronous(NORMAL)"},
+		{ReadOnlyOptions{BusyTimeout: 2500 * time.Millisecond, Synchronous: "full"}, "&_pragma=busy_timeout(2500)&_pragma=synchronous(FULL)"},
+	} {
+		if got, err := tc.o.query(); err != nil || got != tc.want {
+			t.Errorf("%+v: %q %v, want %q", tc.o, got, err, tc.want)
+		}
+	}
+	for _, bad := range []ReadOnlyOptions{{BusyTimeout: -time.Millisecond}, {Synchronous: "NORMAL);x"}} {
+		if q, err := bad.query(); err == nil {
+			t.Errorf("%+v: %q, want an error", bad, q)
+		}
+	}
+}
+
 func openInternal(t *testing.T) *DB {
 	t.Helper()
-	d, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "x.db")})
+	d, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "x.db"), BusyTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,13 +59,17 @@ type ReadOnly struct {
 // It returns ErrHotJournal when a crashed writer's journal must be rolled back first,
 // ErrNeedsSHM for a -wal without its -shm, and the errors of sqlitefile for a folder, a file
 // that is not SQLite, or a truncated one.
-func OpenReadOnly(ctx context.Context, path string, busyTimeout time.Duration) (*ReadOnly, error) {
+func OpenReadOnly(ctx context.Context, path string, o ReadOnlyOptions) (*ReadOnly, error) {
+	q, err := o.query()
+	if err != nil {
+		return nil, err
+	}
 	// A writer that is opening or closing the database creates and removes -wal and -shm one
 	// after the other; a read that falls between the two sees a WAL without its -shm for a
 	// moment. Such a failure is tried again a few times before it is reported.
 	wait := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		ro, transient, err := openReadOnly(ctx, path, busyTimeout)
+		ro, transient, err := openReadOnly(ctx, path, q)
 		if err == nil || !transient || attempt == 6 {
 			return ro, err
 		}
@@ -76,7 +80,7 @@ func OpenReadOnly(ctx context.Context, path string, busyTimeout time.Duration) (
 	}
 }
 
-func openReadOnly(ctx context.Context, path string, busyTimeout time.Duration) (ro *ReadOnly, transient bool, err error) {
+func openReadOnly(ctx context.Context, path, pragmas string) (ro *ReadOnly, transient bool, err error) {
 	real, err := sqlitefile.Resolve(path)
 	if err != nil {
 		return nil, false, err
@@ -96,7 +100,7 @@ func openReadOnly(ctx context.Context, path string, busyTimeout time.Duration) (
 	ro = &ReadOnly{Info: info}
 	// mode=ro, not query_only: the file is opened read-only, and VACUUM INTO (a backup, which
 	// writes only its own new file) stays possible; query_only would forbid it.
-	q := "?mode=ro&_pragma=busy_timeout(" + millis(busyTimeout) + ")"
+	q := "?mode=ro" + pragmas
 	switch {
 	case h.WAL && sides.WAL, h.Size > 0 && sides.WALSize > 0:
 		// SQLite reads a -wal that exists whatever the header says (a file switched out of

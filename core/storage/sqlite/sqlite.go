@@ -46,9 +46,10 @@ import (
 // MemoryPath is the Path of an in-memory database.
 const MemoryPath = ":memory:"
 
-// Defaults applied by Open to zero Options fields.
+// Defaults applied by Open to zero Options fields. BusyTimeout has none: 0 means 0, as in
+// SQLite, and the configured default lives once, in the configuration's field table
+// (config.DefaultDatabase gives it to settings built in code).
 const (
-	DefaultBusyTimeout = 5 * time.Second
 	DefaultJournalMode = "WAL"
 	DefaultSynchronous = "NORMAL"
 	DefaultReaders     = 4
@@ -60,7 +61,10 @@ type Options struct {
 	// working directory, and symbolic links are followed: the database is the real file.
 	Path string
 	// BusyTimeout is how long a connection waits for a lock held by another connection or
-	// process before SQLITE_BUSY. Default DefaultBusyTimeout; it is set in whole milliseconds.
+	// process before SQLITE_BUSY, in whole milliseconds (a positive value under 1ms waits 1ms).
+	// 0 means SQLite's 0: no wait, a lock held elsewhere fails at once with "database is
+	// locked". There is no default here: callers pass the configured value (config's field
+	// table holds the default, 5s).
 	BusyTimeout time.Duration
 	// JournalMode is DELETE, TRUNCATE, PERSIST, MEMORY, WAL or OFF (any case). Default WAL.
 	// Ignored for MemoryPath: an in-memory database always uses MEMORY.
@@ -192,9 +196,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.BusyTimeout < 0 {
 		return o, fmt.Errorf("open sqlite: busy timeout %s is negative", o.BusyTimeout)
 	}
-	if o.BusyTimeout == 0 {
-		o.BusyTimeout = DefaultBusyTimeout
-	}
+	// A zero BusyTimeout stays 0 (no wait), the meaning validate and the doctor give it.
 	if o.JournalMode == "" {
 		o.JournalMode = DefaultJournalMode
 	}
@@ -219,6 +221,33 @@ func (o Options) withDefaults() (Options, error) {
 		o.Now = time.Now
 	}
 	return o, nil
+}
+
+// ReadOnlyOptions are the connection settings of OpenReadOnly: those that mean something on a
+// connection that only reads, applied as on Compozy's own connections, so that a reader (the
+// doctor) reads back what the driver made of the configuration.
+type ReadOnlyOptions struct {
+	// BusyTimeout is as Options.BusyTimeout: 0 means no wait.
+	BusyTimeout time.Duration
+	// Synchronous is as Options.Synchronous (default NORMAL). A reader writes nothing, so it
+	// changes nothing; it is set so that PRAGMA synchronous on the connection says what the
+	// writer uses.
+	Synchronous string
+}
+
+// query is the DSN pragmas of o, each starting with "&".
+func (o ReadOnlyOptions) query() (string, error) {
+	if o.BusyTimeout < 0 {
+		return "", fmt.Errorf("open sqlite read-only: busy timeout %s is negative", o.BusyTimeout)
+	}
+	sync := strings.ToUpper(o.Synchronous)
+	if sync == "" {
+		sync = DefaultSynchronous
+	}
+	if !oneOf(sync, "OFF", "NORMAL", "FULL", "EXTRA", "0", "1", "2", "3") {
+		return "", fmt.Errorf("open sqlite read-only: synchronous %q is not OFF, NORMAL, FULL or EXTRA", o.Synchronous)
+	}
+	return "&_pragma=busy_timeout(" + millis(o.BusyTimeout) + ")&_pragma=synchronous(" + sync + ")", nil
 }
 
 func oneOf(s string, set ...string) bool {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/sqlite"
 	"compozy.dev/setup/core/storage/storagetest"
@@ -24,11 +25,16 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// open opens a migrated database with opts (Path defaults to a file in t.TempDir()).
+// open opens a migrated database with opts (Path defaults to a file in t.TempDir()). A zero
+// BusyTimeout gets the configured default (config.DefaultDatabase), as every caller that
+// opens through the one door does: the driver itself takes 0 as no wait.
 func open(t *testing.T, opts sqlite.Options) *sqlite.DB {
 	t.Helper()
 	if opts.Path == "" {
 		opts.Path = filepath.Join(t.TempDir(), "compozy.db")
+	}
+	if opts.BusyTimeout == 0 {
+		opts.BusyTimeout = config.DefaultDatabase().BusyTimeout
 	}
 	d, err := sqlite.Open(testCtx(t), opts)
 	if err != nil {
@@ -95,6 +101,58 @@ func TestPragmasOnWriter(t *testing.T) {
 	}
 	if n := d.Writer().Stats().MaxOpenConnections; n != 1 {
 		t.Errorf("writer pool has %d connections, want 1", n)
+	}
+}
+
+// TestBusyTimeoutZeroIsNoWait: busy_timeout 0 reaches every connection as 0 (SQLite's "fail
+// at once"), not a default the driver picks.
+func TestBusyTimeoutZeroIsNoWait(t *testing.T) {
+	ctx := testCtx(t)
+	d, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "zero.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var got int
+	if err := d.Writer().QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != 0 {
+		t.Errorf("writer busy_timeout %d, want 0 (the readers' DSN: TestZeroBusyTimeoutStaysZero)", got)
+	}
+}
+
+// TestReadOnlyReadsBackSettings: the read-only connection carries busy_timeout and synchronous
+// as the writer would, so that a reader (the doctor) reads back what the driver applied.
+func TestReadOnlyReadsBackSettings(t *testing.T) {
+	ctx := testCtx(t)
+	path := open(t, sqlite.Options{}).Path()
+	for _, tc := range []struct {
+		o          sqlite.ReadOnlyOptions
+		busy, sync string
+	}{
+		{sqlite.ReadOnlyOptions{}, "0", "1"},
+		{sqlite.ReadOnlyOptions{BusyTimeout: 1234 * time.Millisecond, Synchronous: "full"}, "1234", "2"},
+		{sqlite.ReadOnlyOptions{BusyTimeout: 5 * time.Second, Synchronous: "off"}, "5000", "0"},
+	} {
+		ro, err := sqlite.OpenReadOnly(ctx, path, tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var busy, sync string
+		if err := ro.DB.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
+			t.Fatal(err)
+		}
+		if err := ro.DB.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+			t.Fatal(err)
+		}
+		_ = ro.Close()
+		if busy != tc.busy || sync != tc.sync {
+			t.Errorf("%+v: busy_timeout %s synchronous %s, want %s %s", tc.o, busy, sync, tc.busy, tc.sync)
+		}
+	}
+	if _, err := sqlite.OpenReadOnly(ctx, path, sqlite.ReadOnlyOptions{BusyTimeout: -1}); err == nil {
+		t.Error("a negative busy timeout was accepted")
 	}
 }
 
