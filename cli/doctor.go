@@ -13,6 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/vector"
+	vfactory "compozy.dev/setup/core/vector/factory"
 	"compozy.dev/setup/docs"
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/doctor/checks"
@@ -118,6 +121,39 @@ func newDoctorExplainCmd(f *Factory) *cobra.Command {
 	}
 }
 
+// buildChecks builds the doctor's checks for cfg, handing them the one door (core/storage/
+// factory) and the vector factory: the checks open nothing themselves. getenv reads the
+// environment (the Qdrant API key).
+func buildChecks(cfg *config.Config, loadErr error, getenv func(string) string) *checks.Set {
+	var vs checks.VectorSource
+	if cfg != nil {
+		vs = vectorSource{opts: vfactory.Options{Database: cfg.Database, Getenv: getenv}}
+	}
+	return checks.Build(cfg, loadErr, checks.Inputs{Door: door{}, Vector: vs})
+}
+
+// door is checks.Opener: the one door.
+type door struct{}
+
+func (door) Open(ctx context.Context, db config.Database, mode factory.Mode) (*factory.Handle, error) {
+	return factory.Open(ctx, db, mode)
+}
+
+func (door) MemoryCopy(ctx context.Context, h *factory.Handle) (*factory.Handle, error) {
+	return factory.MemoryCopy(ctx, h)
+}
+
+// vectorSource is checks.VectorSource: the vector factory, with what an entry alone does not say.
+type vectorSource struct{ opts vfactory.Options }
+
+func (v vectorSource) Checks(ctx context.Context, entry config.VectorDB) ([]vector.Check, func() error) {
+	return vfactory.Checks(ctx, entry, v.opts)
+}
+
+func (v vectorSource) Open(ctx context.Context, entry config.VectorDB) (vector.Store, error) {
+	return vfactory.Open(ctx, entry, v.opts)
+}
+
 // doctorRun is one pass of the checks.
 type doctorRun struct {
 	set    *checks.Set
@@ -167,7 +203,7 @@ func prepareDoctor(ctx context.Context, f *Factory, opts *doctorOptions) (*docto
 	if err != nil && !errors.As(err, &cfgErr) {
 		return nil, err
 	}
-	set := checks.Build(cfg, err, f.IO.Getenv)
+	set := buildChecks(cfg, err, f.IO.Getenv)
 	sel, serr := doctor.Select(set.Checks, opts.only, opts.skip)
 	if serr != nil {
 		set.Close()

@@ -17,7 +17,6 @@ import (
 	"compozy.dev/setup/core/vector"
 	vfactory "compozy.dev/setup/core/vector/factory"
 	"compozy.dev/setup/doctor"
-	"compozy.dev/setup/doctor/checks"
 	"compozy.dev/setup/wizard"
 )
 
@@ -242,7 +241,7 @@ func migrateUp(ctx context.Context, out io.Writer, db config.Database) (int, int
 // runChecks runs every doctor check on cfg.
 func runChecks(ctx context.Context, cfg *config.Config, getenv func(string) string) doctor.Report {
 	start := time.Now()
-	set := checks.Build(cfg, nil, getenv)
+	set := buildChecks(cfg, nil, getenv)
 	defer set.Close()
 	results := doctor.Run(ctx, set.Checks, doctor.RunOptions{Timeout: doctor.DefaultTimeout})
 	return doctor.Report{Target: set.Target, Results: results, Duration: time.Since(start)}

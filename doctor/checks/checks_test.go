@@ -1,12 +1,38 @@
 package checks
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/vector"
+	vfactory "compozy.dev/setup/core/vector/factory"
 	"compozy.dev/setup/doctor"
 )
+
+// testDoor is the one door, as cli hands it to Build.
+type testDoor struct{}
+
+func (testDoor) Open(ctx context.Context, db config.Database, mode factory.Mode) (*factory.Handle, error) {
+	return factory.Open(ctx, db, mode)
+}
+
+func (testDoor) MemoryCopy(ctx context.Context, h *factory.Handle) (*factory.Handle, error) {
+	return factory.MemoryCopy(ctx, h)
+}
+
+// testVectors is the vector factory, as cli hands it to Build.
+type testVectors struct{ opts vfactory.Options }
+
+func (v testVectors) Checks(ctx context.Context, e config.VectorDB) ([]vector.Check, func() error) {
+	return vfactory.Checks(ctx, e, v.opts)
+}
+
+func (v testVectors) Open(ctx context.Context, e config.VectorDB) (vector.Store, error) {
+	return vfactory.Open(ctx, e, v.opts)
+}
 
 func TestParseLocks(t *testing.T) {
 	data := []byte("1: POSIX  ADVISORY  WRITE 4242 08:01:5678 120 120\n" +
@@ -47,7 +73,7 @@ func TestEveryBuiltCheckIsRegistered(t *testing.T) {
 		{Database: config.Database{Driver: config.DriverPostgres, Host: "127.0.0.1", Port: 1},
 			Knowledge: config.Knowledge{VectorDBs: append(vdbs, config.VectorDB{ID: "p", Provider: "pgvector", Dimension: 8})}},
 	} {
-		s := Build(cfg, nil, func(string) string { return "" })
+		s := Build(cfg, nil, Inputs{Door: testDoor{}, Vector: testVectors{opts: vfactory.Options{Database: cfg.Database, Getenv: func(string) string { return "" }}}})
 		for _, c := range s.Checks {
 			if _, ok := doctor.Lookup(c.ID); !ok {
 				t.Errorf("%s (%s) is not in doctor.Registry", c.ID, cfg.Database.Driver)

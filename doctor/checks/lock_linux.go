@@ -8,14 +8,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
-
-	"compozy.dev/setup/core/migrate"
-	"compozy.dev/setup/doctor"
 )
 
 // lockEntry is one line of /proc/locks.
@@ -34,18 +32,21 @@ const (
 	walWriteByte = 120
 )
 
-// lockResult finds other processes that hold SQLite's write lock on path or the migration lock
-// file, from /proc/locks matched against the files' device and inode.
-func lockResult(ctx context.Context, path string) doctor.Result {
+// procLocks is Locks on Linux: /proc/locks matched against the files' device and inode.
+type procLocks struct{}
+
+// Holders finds other processes that hold SQLite's write lock on path, the migration lock
+// file lockPath, or any other lock on the database.
+func (procLocks) Holders(ctx context.Context, path, lockPath string) (LockHolders, error) {
 	data, err := os.ReadFile("/proc/locks")
 	if err != nil {
-		return doctor.Skip("skipped: cannot read /proc/locks: " + err.Error())
+		return LockHolders{}, fmt.Errorf("cannot read /proc/locks: %w", err)
 	}
-	if ctx.Err() != nil {
-		return doctor.Skip("skipped: " + ctx.Err().Error())
+	if err := ctx.Err(); err != nil {
+		return LockHolders{}, err
 	}
 	entries := parseLocks(data)
-	files := map[string]string{"db": path, "shm": path + "-shm", "lock": path + migrate.LockSuffix}
+	files := map[string]string{"db": path, "shm": path + "-shm", "lock": lockPath}
 	ids := map[string][2]uint64{}
 	for k, f := range files {
 		var st syscall.Stat_t
@@ -59,7 +60,7 @@ func lockResult(ctx context.Context, path string) doctor.Result {
 		return ok && e.inode == id[1] && devMatches(e.dev, id[0])
 	}
 	covers := func(e lockEntry, b int64) bool { return e.start <= b && (e.end < 0 || e.end >= b) }
-	var writers, migrators []string
+	var h LockHolders
 	readers := map[int]bool{}
 	for _, e := range entries {
 		if e.pid == self || e.pid <= 0 {
@@ -67,35 +68,20 @@ func lockResult(ctx context.Context, path string) doctor.Result {
 		}
 		switch {
 		case on("shm", e) && e.write && covers(e, walWriteByte):
-			writers = append(writers, describePID(e.pid))
+			h.Writers = append(h.Writers, describePID(e.pid))
 		case on("db", e) && e.write && (covers(e, reservedByte) || covers(e, pendingByte)):
-			writers = append(writers, describePID(e.pid))
+			h.Writers = append(h.Writers, describePID(e.pid))
 		case on("lock", e) && e.write:
-			migrators = append(migrators, describePID(e.pid))
+			h.Migrators = append(h.Migrators, describePID(e.pid))
 		case on("db", e) || on("shm", e):
 			readers[e.pid] = true
 		}
 	}
-	var open []string
 	for pid := range readers {
-		open = append(open, describePID(pid))
+		h.Open = append(h.Open, describePID(pid))
 	}
-	detail := ""
-	if len(open) > 0 {
-		detail = "open by: " + strings.Join(open, "; ")
-	}
-	switch {
-	case len(writers) > 0:
-		return doctor.Warn("another process holds the write lock: "+writers[0],
-			strings.TrimSpace("writers: "+strings.Join(uniq(writers), "; ")+"\n"+detail),
-			doctor.Fix{Text: "let it finish, or stop it; writers wait up to database.busy_timeout and then fail with \"database is locked\""})
-	case len(migrators) > 0:
-		return doctor.Warn("a migration is running: "+migrators[0]+" holds "+files["lock"], detail,
-			doctor.Fix{Text: "wait for it to finish; a second 'compozy migrate up' waits for it"})
-	case len(open) > 0:
-		return doctor.Pass(fmt.Sprintf("no writer; %d other process(es) have it open", len(open)))
-	}
-	return doctor.Pass("no other process holds a lock")
+	sort.Strings(h.Open)
+	return h, nil
 }
 
 // devMatches compares /proc/locks' MAJ:MIN with a stat device number.

@@ -4,10 +4,12 @@ package checks
 
 import (
 	"context"
-
-	"compozy.dev/setup/doctor"
+	"errors"
 )
 
-func lockResult(context.Context, string) doctor.Result {
-	return doctor.Skip("skipped: finding lock holders needs Linux's /proc/locks")
+// procLocks is Locks where there is no /proc/locks: the holders cannot be known.
+type procLocks struct{}
+
+func (procLocks) Holders(context.Context, string, string) (LockHolders, error) {
+	return LockHolders{}, errors.New("finding lock holders needs Linux's /proc/locks")
 }

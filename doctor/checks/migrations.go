@@ -16,10 +16,10 @@ import (
 	"compozy.dev/setup/doctor"
 )
 
-// migrationSource gives the migration checks the read-only handle and its migration state,
+// migrationSource gives the migration checks the read-only connection and its migration state,
 // read once per run.
 type migrationSource struct {
-	open func(ctx context.Context) (*factory.Handle, error)
+	open func(ctx context.Context) (MigrationConn, error)
 
 	mu     sync.Mutex
 	done   bool
@@ -33,9 +33,9 @@ func (m *migrationSource) check(ctx context.Context) (*migrate.CheckResult, erro
 	if m.done {
 		return m.result, m.err
 	}
-	h, err := m.open(ctx)
+	c, err := m.open(ctx)
 	if err == nil {
-		m.result, err = h.Migrator.Check(ctx)
+		m.result, err = c.Check(ctx)
 	}
 	if ctx.Err() != nil {
 		return nil, err // not cached: another check may have more time
@@ -73,13 +73,15 @@ func (t sqlTables) MissingTables(ctx context.Context, names []string) ([]string,
 	return missing, nil
 }
 
-func (s *Set) migrationChecks(db config.Database, ms *migrationSource) []doctor.Check {
+// migrationChecks returns the migrations group, which reads the database through ms.
+func (s *Set) migrationChecks(ms *migrationSource) []doctor.Check {
+	db := s.db
 	tables := check(doctor.IDMigrationsTable, func(ctx context.Context) doctor.Result {
-		h, err := ms.open(ctx)
+		c, err := ms.open(ctx)
 		if err != nil {
 			return doctor.Fail("cannot read the database", config.Redact(err.Error()), doctor.Fix{})
 		}
-		missing, err := sqlTables{db: h.SQL, dialect: h.Dialect}.MissingTables(ctx, doctor.CompozyTables())
+		missing, err := c.MissingTables(ctx, doctor.CompozyTables())
 		if err != nil {
 			return doctor.Fail("cannot list tables", config.Redact(err.Error()), doctor.Fix{})
 		}
@@ -95,7 +97,7 @@ func (s *Set) migrationChecks(db config.Database, ms *migrationSource) []doctor.
 		r.Fixable = true
 		return r
 	})
-	tables.Repair = s.migrateRepair(db)
+	tables.Repair = s.migrateRepair()
 
 	pending := check(doctor.IDMigrationsPending, func(ctx context.Context) doctor.Result {
 		c, err := ms.check(ctx)
@@ -121,7 +123,7 @@ func (s *Set) migrationChecks(db config.Database, ms *migrationSource) []doctor.
 		r.Fixable = len(c.Newer) == 0 && len(c.OutOfOrder) == 0
 		return r
 	})
-	pending.Repair = s.migrateRepair(db)
+	pending.Repair = s.migrateRepair()
 
 	newer := check(doctor.IDMigrationsNewer, func(ctx context.Context) doctor.Result {
 		c, err := ms.check(ctx)
@@ -183,19 +185,20 @@ var errRollback = errors.New("doctor round trip: roll back")
 // that did not finish: its tables hold part of the source's rows.
 func (s *Set) copyIncompleteCheck(ms *migrationSource) doctor.Check {
 	return check(doctor.IDStorageCopyIncomplete, func(ctx context.Context) doctor.Result {
-		h, err := ms.open(ctx)
+		c, err := ms.open(ctx)
 		if err != nil {
 			return doctor.Skip("skipped: cannot read the database")
 		}
-		src, started, marked, err := copyMark(ctx, h)
+		mark, err := c.CopyMark(ctx)
 		if err != nil {
 			return doctor.Fail("cannot look for the mark of an unfinished copy", config.Redact(err.Error()), doctor.Fix{})
 		}
-		if !marked {
+		if !mark.Marked {
 			return doctor.Pass("no unfinished compozy db copy")
 		}
+		src, started := mark.Source, mark.Started
 		from, fromPG := copyArgFromMark(src)
-		to, toPG := copyArgForTarget(h)
+		to, toPG := c.CopyTarget()
 		text := "copy again, replacing what the unfinished copy wrote"
 		if from == "SOURCE" {
 			text += "; give the source as before (a SQLite path, a config file or a PostgreSQL URL)"

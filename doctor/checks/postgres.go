@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
@@ -22,19 +21,12 @@ import (
 // MinPostgresVersion is the oldest PostgreSQL major version Compozy's schema supports.
 const MinPostgresVersion = 13
 
-// pgProbe gives the PostgreSQL checks the pool of the read-only handle that postgres.connect
-// opened through the one door.
+// pgProbe is what the PostgreSQL checks share: the settings, the network, and the read-only
+// connection postgres.connect opens.
 type pgProbe struct {
 	cfg config.Database
-	db  *dbProbe
-}
-
-func (p *pgProbe) getPool() (*pgxpool.Pool, error) {
-	h, err := p.db.handle()
-	if err != nil {
-		return nil, errors.New("not connected (postgres.connect did not pass)")
-	}
-	return h.Pool, nil
+	net Network
+	src *source
 }
 
 // redact removes the password from s, wherever it appears.
@@ -46,26 +38,36 @@ func (p *pgProbe) redact(s string) string {
 	return s
 }
 
-func (s *Set) postgresChecks(db config.Database) []doctor.Check {
-	p := s.pg
+// postgresChecks returns the postgres group. postgres.connect opens the read-only connection
+// (after its own DNS and TCP steps); the others ask the server over it, settings by SHOW.
+func (s *Set) postgresChecks() []doctor.Check {
+	db := s.db
+	p := &pgProbe{cfg: db, net: s.in.Net, src: s.src}
 	target := factory.Target(db)
 	connect := check(doctor.IDPostgresConnect, func(ctx context.Context) doctor.Result {
 		return p.connect(ctx, target)
 	})
-	query := func(id string, fn func(ctx context.Context, pool *pgxpool.Pool) doctor.Result) doctor.Check {
+	query := func(id string, fn func(ctx context.Context, c PostgresConn) doctor.Result) doctor.Check {
 		return check(id, func(ctx context.Context) doctor.Result {
-			pool, err := p.getPool()
+			c, err := p.src.current()
 			if err != nil {
-				return doctor.Skip("skipped: " + err.Error())
+				return doctor.Skip("skipped: not connected (postgres.connect did not pass)")
 			}
-			return fn(ctx, pool)
+			return fn(ctx, c)
 		})
 	}
-	version := query(doctor.IDPostgresVersion, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
-		var num int
-		var text string
-		if err := pool.QueryRow(ctx, "SELECT current_setting('server_version_num')::int, current_setting('server_version')").Scan(&num, &text); err != nil {
+	version := query(doctor.IDPostgresVersion, func(ctx context.Context, c PostgresConn) doctor.Result {
+		numText, err := c.Show(ctx, "server_version_num")
+		if err != nil {
 			return doctor.Fail("cannot read the server version", p.redact(err.Error()), doctor.Fix{})
+		}
+		text, err := c.Show(ctx, "server_version")
+		if err != nil {
+			return doctor.Fail("cannot read the server version", p.redact(err.Error()), doctor.Fix{})
+		}
+		num, err := strconv.Atoi(strings.TrimSpace(numText))
+		if err != nil {
+			return doctor.Fail("cannot read the server version", fmt.Sprintf("server_version_num is %q", numText), doctor.Fix{})
 		}
 		if num/10000 < MinPostgresVersion {
 			return doctor.Fail(fmt.Sprintf("PostgreSQL %s is too old; Compozy needs %d or newer", text, MinPostgresVersion), "",
@@ -73,10 +75,13 @@ func (s *Set) postgresChecks(db config.Database) []doctor.Check {
 		}
 		return doctor.Pass("PostgreSQL " + text)
 	})
-	readOnly := query(doctor.IDPostgresReadOnly, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
-		var recovery bool
-		var ro string
-		if err := pool.QueryRow(ctx, "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')").Scan(&recovery, &ro); err != nil {
+	readOnly := query(doctor.IDPostgresReadOnly, func(ctx context.Context, c PostgresConn) doctor.Result {
+		recovery, err := c.InRecovery(ctx)
+		if err != nil {
+			return doctor.Fail("cannot ask whether the server is a replica", p.redact(err.Error()), doctor.Fix{})
+		}
+		ro, err := c.Show(ctx, "default_transaction_read_only")
+		if err != nil {
 			return doctor.Fail("cannot ask whether the server is a replica", p.redact(err.Error()), doctor.Fix{})
 		}
 		switch {
@@ -89,37 +94,41 @@ func (s *Set) postgresChecks(db config.Database) []doctor.Check {
 		}
 		return doctor.Pass("primary, accepts writes")
 	})
-	privileges := query(doctor.IDPostgresPrivileges, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
-		var schema, role *string
-		var canCreate, migrated bool
-		err := pool.QueryRow(ctx, `SELECT current_schema(), current_user::text,
-			COALESCE(has_schema_privilege(current_schema(), 'CREATE'), false),
-			to_regclass('goose_db_version') IS NOT NULL`).Scan(&schema, &role, &canCreate, &migrated)
+	privileges := query(doctor.IDPostgresPrivileges, func(ctx context.Context, c PostgresConn) doctor.Result {
+		pv, err := c.Privileges(ctx)
 		if err != nil {
 			return doctor.Fail("cannot read privileges", p.redact(err.Error()), doctor.Fix{})
 		}
-		if schema == nil {
+		if pv.Schema == "" {
 			return doctor.Fail("no schema of the search_path exists", "", doctor.Fix{Text: "create the schema or fix search_path"})
 		}
-		if canCreate {
-			return doctor.Pass(fmt.Sprintf("role %s may create tables in schema %s", deref(role), *schema))
+		if pv.CanCreate {
+			return doctor.Pass(fmt.Sprintf("role %s may create tables in schema %s", pv.Role, pv.Schema))
 		}
 		fix := doctor.Cmds("as the database owner or a superuser (PostgreSQL 15 removed CREATE on public from ordinary roles)",
-			fmt.Sprintf("GRANT CREATE ON SCHEMA %s TO %s;", pgIdent(*schema), pgIdent(deref(role))))
-		msg := fmt.Sprintf("role %s may not create tables in schema %s", deref(role), *schema)
-		if migrated {
+			fmt.Sprintf("GRANT CREATE ON SCHEMA %s TO %s;", pgIdent(pv.Schema), pgIdent(pv.Role)))
+		msg := fmt.Sprintf("role %s may not create tables in schema %s", pv.Role, pv.Schema)
+		if pv.Migrated {
 			return doctor.Warn(msg+": migrations must be run by another role", "", fix)
 		}
 		return doctor.Fail(msg+": 'compozy migrate up' will fail with \"permission denied for schema\"", "", fix)
 	})
-	conns := query(doctor.IDPostgresConnections, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
-		var maxConns, reserved, used int
-		err := pool.QueryRow(ctx, `SELECT current_setting('max_connections')::int,
-			current_setting('superuser_reserved_connections')::int,
-			(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int`).Scan(&maxConns, &reserved, &used)
-		if err != nil {
-			return doctor.Fail("cannot read max_connections", p.redact(err.Error()), doctor.Fix{})
+	conns := query(doctor.IDPostgresConnections, func(ctx context.Context, c PostgresConn) doctor.Result {
+		var settings [2]int
+		for i, name := range []string{"max_connections", "superuser_reserved_connections"} {
+			v, err := c.Show(ctx, name)
+			if err == nil {
+				settings[i], err = strconv.Atoi(strings.TrimSpace(v))
+			}
+			if err != nil {
+				return doctor.Fail("cannot read "+name, p.redact(err.Error()), doctor.Fix{})
+			}
 		}
+		used, err := c.ClientBackends(ctx)
+		if err != nil {
+			return doctor.Fail("cannot count the connections in use", p.redact(err.Error()), doctor.Fix{})
+		}
+		maxConns, reserved := settings[0], settings[1]
 		available := maxConns - reserved - used
 		want := db.MaxOpenConns
 		msg := fmt.Sprintf("max_open_conns %d; server max_connections %d (%d reserved), %d in use, %d free", want, maxConns, reserved, used, available)
@@ -132,47 +141,56 @@ func (s *Set) postgresChecks(db config.Database) []doctor.Check {
 		}
 		return doctor.Pass(msg)
 	})
-	clock := query(doctor.IDPostgresClock, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
+	clock := query(doctor.IDPostgresClock, func(ctx context.Context, c PostgresConn) doctor.Result {
 		before := time.Now()
-		var server time.Time
-		if err := pool.QueryRow(ctx, "SELECT clock_timestamp()").Scan(&server); err != nil {
+		server, err := c.Clock(ctx)
+		if err != nil {
 			return doctor.Fail("cannot read the server clock", p.redact(err.Error()), doctor.Fix{})
 		}
 		after := time.Now()
-		mid := before.Add(after.Sub(before) / 2)
-		skew := server.Sub(mid)
-		abs := max(skew, -skew)
-		msg := fmt.Sprintf("server clock differs by %s", skew.Round(time.Millisecond))
-		fix := doctor.Fix{Text: "run NTP (chrony or systemd-timesyncd) on this host and the database server"}
-		switch {
-		case abs > 30*time.Second:
-			return doctor.Fail(msg, "", fix)
-		case abs > 2*time.Second:
-			return doctor.Warn(msg, "", fix)
-		}
-		return doctor.Pass(msg)
+		return clockResult(server.Sub(before.Add(after.Sub(before) / 2)))
 	})
-	latency := query(doctor.IDPostgresLatency, func(ctx context.Context, pool *pgxpool.Pool) doctor.Result {
+	latency := query(doctor.IDPostgresLatency, func(ctx context.Context, c PostgresConn) doctor.Result {
 		var ds []time.Duration
 		for range 5 {
 			start := time.Now()
-			if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
+			if err := c.RoundTrip(ctx); err != nil {
 				return doctor.Fail("SELECT 1 failed", p.redact(err.Error()), doctor.Fix{})
 			}
 			ds = append(ds, time.Since(start))
 		}
-		slices.Sort(ds)
-		med := ds[len(ds)/2]
-		msg := fmt.Sprintf("median round trip %s over 5 queries", med.Round(10*time.Microsecond))
-		switch {
-		case med > 100*time.Millisecond:
-			return doctor.Fail(msg, "every query of every workflow step pays this", doctor.Fix{Text: "run compozy close to the database"})
-		case med > 20*time.Millisecond:
-			return doctor.Warn(msg, "", doctor.Fix{Text: "run compozy close to the database"})
-		}
-		return doctor.Pass(msg)
+		return latencyResult(ds)
 	})
 	return []doctor.Check{connect, version, readOnly, privileges, conns, clock, latency}
+}
+
+// clockResult judges the difference between the server's clock and this host's.
+func clockResult(skew time.Duration) doctor.Result {
+	abs := max(skew, -skew)
+	msg := fmt.Sprintf("server clock differs by %s", skew.Round(time.Millisecond))
+	fix := doctor.Fix{Text: "run NTP (chrony or systemd-timesyncd) on this host and the database server"}
+	switch {
+	case abs > 30*time.Second:
+		return doctor.Fail(msg, "", fix)
+	case abs > 2*time.Second:
+		return doctor.Warn(msg, "", fix)
+	}
+	return doctor.Pass(msg)
+}
+
+// latencyResult judges the round trips of SELECT 1 by their median.
+func latencyResult(ds []time.Duration) doctor.Result {
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	med := ds[len(ds)/2]
+	msg := fmt.Sprintf("median round trip %s over %d queries", med.Round(10*time.Microsecond), len(ds))
+	switch {
+	case med > 100*time.Millisecond:
+		return doctor.Fail(msg, "every query of every workflow step pays this", doctor.Fix{Text: "run compozy close to the database"})
+	case med > 20*time.Millisecond:
+		return doctor.Warn(msg, "", doctor.Fix{Text: "run compozy close to the database"})
+	}
+	return doctor.Pass(msg)
 }
 
 // connect walks the connection steps one by one, so that a failure names its step: DNS, TCP,
@@ -192,7 +210,7 @@ func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 		limit := stepLimit(ctx, cc.ConnectTimeout)
 		if net.ParseIP(host) == nil {
 			lctx, cancel := context.WithTimeout(ctx, limit)
-			_, err := net.DefaultResolver.LookupHost(lctx, host)
+			err := p.net.LookupHost(lctx, host)
 			cancel()
 			if err != nil {
 				if lctx.Err() != nil {
@@ -203,9 +221,7 @@ func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 					doctor.Fix{Text: "check database.host (or the host in conn_string) and this machine's DNS"})
 			}
 		}
-		d := net.Dialer{Timeout: limit}
-		conn, err := d.DialContext(ctx, "tcp", where)
-		if err != nil {
+		if err := p.net.Dial(ctx, where, limit); err != nil {
 			switch {
 			case errors.Is(err, syscall.ECONNREFUSED):
 				return doctor.Fail("TCP: connection refused at "+where, "nothing listens on that port",
@@ -216,9 +232,8 @@ func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 			}
 			return doctor.Fail("TCP: cannot connect to "+where, err.Error(), doctor.Fix{Text: "check the host and port"})
 		}
-		_ = conn.Close()
 	}
-	if _, err := p.db.open(ctx); err != nil {
+	if _, err := p.src.get(ctx); err != nil {
 		if ctx.Err() != nil || pgconn.Timeout(err) {
 			return doctor.Fail("PostgreSQL startup: no answer from "+where+" (TCP connected, but the server never replied)", p.redact(err.Error()),
 				doctor.Fix{Text: "something that is not PostgreSQL listens on that port, or the server is overloaded"})
@@ -327,11 +342,4 @@ func pgIdent(s string) string {
 		return "ROLE"
 	}
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -14,33 +14,21 @@ import (
 )
 
 // roundTripCheck writes a workflow with two tasks, reads them back, deletes the workflow (the
-// tasks cascade) and rolls everything back. On PostgreSQL it runs in the database, in one
-// transaction that is rolled back. On SQLite it runs on an in-memory copy of the file's schema
-// (tables, indexes, triggers), because a write transaction on the file, even one rolled back,
-// creates -wal and -shm files next to it, and the doctor only reads.
-func (s *Set) roundTripCheck(db config.Database) doctor.Check {
+// tasks cascade) and rolls everything back, in the store s.writable opens (doorWritable).
+func (s *Set) roundTripCheck() doctor.Check {
+	db := s.db
 	return check(doctor.IDStorageRoundTrip, func(ctx context.Context) doctor.Result {
 		if db.Driver == config.DriverSQLite && db.Path == config.MemoryPath {
 			return doctor.Skip("skipped: an in-memory database starts empty in every process")
 		}
-		var h *factory.Handle
-		var err error
-		where := "rolled back, nothing left"
-		if db.Driver == config.DriverSQLite {
-			ro, oerr := s.db.open(ctx)
-			if oerr != nil {
-				return doctor.Skip("skipped: cannot open the database read-only (see sqlite.file)")
-			}
-			h, err = factory.MemoryCopy(ctx, ro)
-			where = "rolled back, on an in-memory copy of the file's schema (the doctor does not write to the database)"
-		} else {
-			h, err = factory.Open(ctx, db, factory.ReadWrite)
+		st, where, closeStore, err := s.writable(ctx)
+		if errors.Is(err, errNoReadOnly) {
+			return doctor.Skip("skipped: cannot open the database read-only (see sqlite.file)")
 		}
 		if err != nil {
 			return doctor.Fail("cannot open the database through compozy's storage layer", config.Redact(err.Error()), doctor.Fix{})
 		}
-		defer h.Close()
-		st := h.Store
+		defer func() { _ = closeStore() }()
 		id := "doctor-" + randomHex()
 		err = st.InTx(ctx, func(tx storage.Repos) error { return roundTrip(ctx, tx, id) })
 		if !errors.Is(err, errRollback) {
@@ -54,6 +42,35 @@ func (s *Set) roundTripCheck(db config.Database) doctor.Check {
 		}
 		return doctor.Pass("created a workflow with two tasks, read them back, cascaded the delete; " + where)
 	})
+}
+
+// errNoReadOnly: the SQLite round trip needs the read-only connection for the schema.
+var errNoReadOnly = errors.New("cannot open the database read-only")
+
+// doorWritable opens, through the one door, where the round trip writes, and says where that
+// is: on PostgreSQL the database itself, read-write, in one transaction that is rolled back; on
+// SQLite an in-memory copy of the file's schema (tables, indexes, triggers), because a write
+// transaction on the file, even one rolled back, creates -wal and -shm files next to it, and the
+// doctor only reads.
+func (s *Set) doorWritable(ctx context.Context) (storage.Store, string, func() error, error) {
+	var h *factory.Handle
+	var err error
+	where := "rolled back, nothing left"
+	if s.db.Driver == config.DriverSQLite {
+		c, oerr := s.src.get(ctx)
+		hc, ok := c.(handleConn)
+		if oerr != nil || !ok {
+			return nil, "", nil, errNoReadOnly
+		}
+		h, err = s.in.Door.MemoryCopy(ctx, hc.h)
+		where = "rolled back, on an in-memory copy of the file's schema (the doctor does not write to the database)"
+	} else {
+		h, err = s.in.Door.Open(ctx, s.db, factory.ReadWrite)
+	}
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return h.Store, where, h.Close, nil
 }
 
 // roundTrip writes, reads back and deletes inside tx, then returns errRollback so that the
@@ -106,11 +123,12 @@ func randomHex() string {
 
 // migrateRepair applies pending migrations (--fix), through the one door, as `compozy
 // migrate up` does (a SQLite file is created when missing).
-func (s *Set) migrateRepair(db config.Database) *doctor.Repair {
+func (s *Set) migrateRepair() *doctor.Repair {
+	db := s.db
 	return &doctor.Repair{
 		Plan: func(doctor.Result) string { return "compozy migrate up on " + factory.Target(db) },
 		Apply: func(ctx context.Context, _ doctor.Result) error {
-			h, err := factory.Open(ctx, db, factory.ReadWrite)
+			h, err := s.in.Door.Open(ctx, db, factory.ReadWrite)
 			if err != nil {
 				return fmt.Errorf("open the database: %w", err)
 			}

@@ -5,28 +5,34 @@ import (
 	"strings"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
 )
 
 // Set is the checks built for one configuration, and what they share (the database opened
-// once, read-only, through the one door; closed by Close).
+// once, read-only, through the caller's door; closed by Close).
 type Set struct {
 	// Checks are in report order.
 	Checks []doctor.Check
 	// Target is the database, secrets redacted ("" when the configuration did not load).
 	Target string
 
-	db     *dbProbe
-	pg     *pgProbe
-	closer []func()
+	// in is what the checks read through (Build fills the defaults).
+	in Inputs
+	// db is the database section, the SQLite path resolved to the real file.
+	db config.Database
+	// src is the read-only connection, opened once.
+	src *source
+	// writable opens where the round trip writes (doorWritable; tests replace it).
+	writable func(ctx context.Context) (st storage.Store, where string, close func() error, err error)
+	closer   []func()
 }
 
-// Build returns the checks for cfg. When loading the configuration failed, cfg is nil and
-// loadErr says why: only the config checks are built. getenv reads the environment (the Qdrant
-// API key); nil means the process's.
-func Build(cfg *config.Config, loadErr error, getenv func(string) string) *Set {
+// Build returns the checks for cfg, reading through in. When loading the configuration failed,
+// cfg is nil and loadErr says why: only the config checks are built.
+func Build(cfg *config.Config, loadErr error, in Inputs) *Set {
 	s := &Set{}
 	s.Checks = ConfigChecks(cfg, loadErr)
 	if cfg == nil {
@@ -45,26 +51,45 @@ func Build(cfg *config.Config, loadErr error, getenv func(string) string) *Set {
 	if db.Driver == config.DriverPostgres {
 		probe.MaxOpenConns = 4 // the checks run a few queries at once; leave the server's slots alone
 	}
-	s.db = &dbProbe{cfg: probe}
-	s.closer = append(s.closer, s.db.close)
+	if in.Door == nil {
+		in.Door = noDoor{}
+	}
+	s.init(db, in.withDefaults(), doorSource(in.Door, probe))
+	s.Checks = append(s.Checks, s.databaseChecks()...)
+	s.Checks = append(s.Checks, s.vectorChecks(cfg.Knowledge.VectorDBs)...)
+	return s
+}
+
+// init sets what the checks share.
+func (s *Set) init(db config.Database, in Inputs, src *source) {
+	s.db, s.in, s.src = db, in, src
+	s.writable = s.doorWritable
+	s.closer = append(s.closer, src.close)
+}
+
+// databaseChecks returns the checks of the configured database: the driver's group, then the
+// migrations and storage groups (not for an in-memory SQLite database, which starts empty in
+// every process).
+func (s *Set) databaseChecks() []doctor.Check {
+	var out []doctor.Check
 	var ms *migrationSource
-	switch db.Driver {
+	switch s.db.Driver {
 	case config.DriverSQLite:
-		s.Checks = append(s.Checks, s.sqliteChecks(db)...)
-		if db.Path != config.MemoryPath {
-			ms = &migrationSource{open: s.db.open}
+		out = s.sqliteChecks()
+		if s.db.Path != config.MemoryPath {
+			ms = &migrationSource{open: func(ctx context.Context) (MigrationConn, error) { return s.src.get(ctx) }}
 		}
 	case config.DriverPostgres:
-		s.pg = &pgProbe{cfg: db, db: s.db}
-		s.Checks = append(s.Checks, s.postgresChecks(db)...)
-		ms = &migrationSource{open: func(context.Context) (*factory.Handle, error) { return s.db.handle() }}
+		out = s.postgresChecks()
+		// postgres.connect opens the connection after its DNS and TCP steps; the migration
+		// checks (which depend on it) use what it opened.
+		ms = &migrationSource{open: func(context.Context) (MigrationConn, error) { return s.src.current() }}
 	}
 	if ms != nil {
-		s.Checks = append(s.Checks, s.migrationChecks(db, ms)...)
-		s.Checks = append(s.Checks, s.roundTripCheck(db), s.copyIncompleteCheck(ms))
+		out = append(out, s.migrationChecks(ms)...)
+		out = append(out, s.roundTripCheck(), s.copyIncompleteCheck(ms))
 	}
-	s.Checks = append(s.Checks, s.vectorChecks(cfg, getenv)...)
-	return s
+	return out
 }
 
 // Close releases the connections the checks opened.

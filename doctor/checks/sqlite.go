@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,60 +21,11 @@ import (
 	"compozy.dev/setup/doctor"
 )
 
-// dbProbe opens the configured database once, read-only, through the one door, for every
-// check that reads it. Nothing is created or changed: not a -wal, -shm or lock file.
-type dbProbe struct {
-	cfg config.Database
-
-	mu     sync.Mutex
-	h      *factory.Handle
-	err    error
-	opened bool
-}
-
-// open returns the read-only handle. A failure caused by the check's own deadline is not kept,
-// so a later check with more time tries again.
-func (p *dbProbe) open(ctx context.Context) (*factory.Handle, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.opened {
-		return p.h, p.err
-	}
-	h, err := factory.Open(ctx, p.cfg, factory.ReadOnly)
-	if err != nil && ctx.Err() != nil {
-		return nil, err
-	}
-	p.h, p.err, p.opened = h, err, true
-	return h, err
-}
-
-// handle returns the handle an earlier open made, without opening.
-func (p *dbProbe) handle() (*factory.Handle, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case !p.opened:
-		return nil, errors.New("not connected")
-	case p.err != nil:
-		return nil, p.err
-	}
-	return p.h, nil
-}
-
-func (p *dbProbe) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.h != nil {
-		_ = p.h.Close()
-		p.h = nil
-	}
-}
-
 // existingDir is dir, or the nearest of its parents that exists: where a folder that does not
 // exist yet would be created.
-func existingDir(dir string) string {
+func existingDir(files Files, dir string) string {
 	for {
-		if _, err := os.Lstat(dir); err == nil {
+		if _, err := files.Lstat(dir); err == nil {
 			return dir
 		}
 		parent := filepath.Dir(dir)
@@ -91,19 +39,14 @@ func existingDir(dir string) string {
 // leftovers names what in the folder of a missing database file says a database was there:
 // its side files (-wal, -shm, -journal, the migration lock), or other SQLite databases
 // (a backup, a copy under another name). It looks at the first 1000 names only.
-func leftovers(path string) []string {
+func leftovers(files Files, path string) []string {
 	var found []string
 	for _, sfx := range []string{sqlitefile.WALSuffix, sqlitefile.SHMSuffix, sqlitefile.JournalSuffix, migrate.LockSuffix} {
-		if exists(path + sfx) {
+		if exists(files, path+sfx) {
 			found = append(found, filepath.Base(path+sfx))
 		}
 	}
-	f, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return found
-	}
-	defer f.Close()
-	names, _ := f.Readdirnames(1000)
+	names, _ := files.Names(filepath.Dir(path), 1000)
 	sort.Strings(names)
 	var dbs []string
 	for _, n := range names {
@@ -111,10 +54,10 @@ func leftovers(path string) []string {
 		if strings.HasPrefix(n, filepath.Base(path)+"-") || strings.HasSuffix(n, migrate.LockSuffix) {
 			continue
 		}
-		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+		if fi, err := files.Lstat(p); err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		if h, err := sqlitefile.ReadHeader(p); err == nil && h.Size > 0 {
+		if h, err := files.Header(p); err == nil && h.Size > 0 {
 			dbs = append(dbs, n)
 		}
 	}
@@ -127,13 +70,16 @@ func leftovers(path string) []string {
 	return found
 }
 
-func exists(path string) bool {
-	_, err := os.Lstat(path)
+func exists(files Files, path string) bool {
+	_, err := files.Lstat(path)
 	return err == nil
 }
 
-// SQLiteChecks returns the sqlite group for the database db describes.
-func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
+// sqliteChecks returns the sqlite group for the database s.db describes. The checks ask the
+// file system through s.in.Files, the lock holders through s.in.Locks, and the database through
+// the read-only connection of s.src; settings are read back from that connection.
+func (s *Set) sqliteChecks() []doctor.Check {
+	db := s.db
 	if db.Path == config.MemoryPath {
 		mem := check(doctor.IDSQLiteMemory, func(context.Context) doctor.Result {
 			return doctor.Warn("path is :memory:: every workflow is lost when compozy exits", "",
@@ -141,28 +87,29 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		})
 		return []doctor.Check{mem}
 	}
-	p := s.db
+	files := s.in.Files
 	path := db.Path
 	dir := filepath.Dir(path)
+	conn := func(ctx context.Context) (SQLiteConn, error) { return s.src.get(ctx) }
 
 	mem := check(doctor.IDSQLiteMemory, func(context.Context) doctor.Result {
 		return doctor.Pass("stored in " + path)
 	})
 
 	folder := check(doctor.IDSQLiteFolder, func(context.Context) doctor.Result {
-		fi, err := os.Stat(dir)
+		fi, err := files.Stat(dir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			// A setup nobody migrated yet (right after compozy init): migrate up creates the
 			// folder with the database, when the nearest folder that exists lets it.
-			parent := existingDir(dir)
-			if pi, err := os.Stat(parent); err != nil || !pi.IsDir() {
+			parent := existingDir(files, dir)
+			if pi, err := files.Stat(parent); err != nil || !pi.IsDir() {
 				return doctor.Fail(fmt.Sprintf("folder %s does not exist, and cannot be created: %s is not a folder", dir, parent), "",
 					doctor.Fix{Text: "point database.path at a file inside a folder"})
-			} else if err := unix.Access(parent, unix.W_OK|unix.X_OK); err != nil {
-				who := currentUser()
+			} else if err := files.Access(parent, unix.W_OK|unix.X_OK); err != nil {
+				who, _ := files.User()
 				return doctor.Fail(fmt.Sprintf("folder %s does not exist, and %s may not create it in %s", dir, who, parent),
-					fmt.Sprintf("%s (owner %s, mode %04o)", pathReason(err), ownerOf(pi), pi.Mode().Perm()),
+					fmt.Sprintf("%s (owner %s, mode %04o)", pathReason(err), files.Owner(pi), pi.Mode().Perm()),
 					doctor.Cmds("create it for the user compozy runs as", "mkdir -p "+shellQuote(dir), "chown "+who+" "+shellQuote(dir)))
 			}
 			r := doctor.Warn("folder "+dir+" does not exist yet: compozy migrate up creates it, with the database", "",
@@ -174,10 +121,10 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		case !fi.IsDir():
 			return doctor.Fail(dir+" is not a folder", "", doctor.Fix{Text: "point database.path at a file inside a folder"})
 		}
-		if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
-			who := currentUser()
+		if err := files.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+			who, _ := files.User()
 			return doctor.Fail(fmt.Sprintf("folder %s is not writable by %s", dir, who),
-				fmt.Sprintf("%s (owner %s, mode %04o); SQLite creates the -wal and -shm files next to the database", pathReason(err), ownerOf(fi), fi.Mode().Perm()),
+				fmt.Sprintf("%s (owner %s, mode %04o); SQLite creates the -wal and -shm files next to the database", pathReason(err), files.Owner(fi), fi.Mode().Perm()),
 				doctor.Cmds("give the user compozy runs as write access to the folder", "chown "+who+" "+shellQuote(dir), "chmod u+rwx "+shellQuote(dir)))
 		}
 		return doctor.Pass("folder " + dir + " is writable")
@@ -186,14 +133,14 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 	// (the same plan as sqlite.file's, so --fix applies it once).
 	folder.Repair = &doctor.Repair{
 		Plan:  func(doctor.Result) string { return "compozy migrate up on " + factory.Target(db) },
-		Apply: func(ctx context.Context, r doctor.Result) error { return s.migrateRepair(db).Apply(ctx, r) },
+		Apply: func(ctx context.Context, r doctor.Result) error { return s.migrateRepair().Apply(ctx, r) },
 	}
 
 	file := check(doctor.IDSQLiteFile, func(ctx context.Context) doctor.Result {
-		fi, err := os.Lstat(path)
+		fi, err := files.Lstat(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			if found := leftovers(path); len(found) > 0 {
+			if found := leftovers(files, path); len(found) > 0 {
 				// Something of a database was here: it was moved or deleted, or database.path
 				// names the wrong file. A new empty database would hide that (and beside a
 				// stale -journal or -wal, take it for its own).
@@ -214,12 +161,12 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		case !fi.Mode().IsRegular():
 			return doctor.Fail(path+" is not a regular file", fi.Mode().String(), doctor.Fix{Text: "point database.path at a SQLite file"})
 		}
-		h, err := sqlitefile.ReadHeader(path)
+		h, err := files.Header(path)
 		switch {
 		case errors.Is(err, fs.ErrPermission):
-			who := currentUser()
+			who, _ := files.User()
 			return doctor.Fail(fmt.Sprintf("%s is not readable by %s", path, who),
-				fmt.Sprintf("owner %s, mode %04o", ownerOf(fi), fi.Mode().Perm()),
+				fmt.Sprintf("owner %s, mode %04o", files.Owner(fi), fi.Mode().Perm()),
 				doctor.Cmds("make the file the service user's", "chown "+who+" "+shellQuote(path), "chmod 600 "+shellQuote(path)))
 		case errors.Is(err, sqlitefile.ErrNotSQLite):
 			return doctor.Fail(path+" is not a SQLite database", err.Error()+"; its first bytes are not \"SQLite format 3\"",
@@ -231,13 +178,13 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		case err != nil:
 			return doctor.Fail("cannot read "+path, pathReason(err), doctor.Fix{})
 		}
-		if info, err := sqlitefile.Stat(path); err == nil && info.Links > 1 {
-			return doctor.Fail(fmt.Sprintf("%s has %d names (hard links): SQLite keeps a -wal and -journal per name, so writing through two of them corrupts the database", path, info.Links),
+		if links, err := files.Links(path); err == nil && links > 1 {
+			return doctor.Fail(fmt.Sprintf("%s has %d names (hard links): SQLite keeps a -wal and -journal per name, so writing through two of them corrupts the database", path, links),
 				"compozy refuses to write to it until only one name is left",
 				doctor.Cmds("find the other names and remove all but one (while nothing has the database open)", "find / -xdev -samefile "+shellQuote(path)))
 		}
-		if _, err := p.open(ctx); err != nil {
-			return openFail(path, err)
+		if _, err := conn(ctx); err != nil {
+			return openFail(path, walSize(files, path), err)
 		}
 		if h.Size == 0 {
 			return doctor.Warn(path+" is empty (no schema yet)", "", doctor.Cmds("create the schema", "compozy migrate up"))
@@ -253,26 +200,26 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		},
 		Apply: func(ctx context.Context, r doctor.Result) error {
 			if strings.Contains(r.Summary, "does not exist") {
-				return s.migrateRepair(db).Apply(ctx, r)
+				return s.migrateRepair().Apply(ctx, r)
 			}
-			return recoverSQLite(ctx, db)
+			return s.recoverSQLite(ctx)
 		},
 	}
 
 	perms := check(doctor.IDSQLitePermissions, func(context.Context) doctor.Result {
-		fi, err := os.Stat(path)
+		fi, err := files.Stat(path)
 		if err != nil {
 			return doctor.Fail("cannot stat "+path, pathReason(err), doctor.Fix{})
 		}
-		who := currentUser()
+		who, euid := files.User()
 		// Files this user cannot write make every write fail with "attempt to write a readonly
 		// database", although reading (and so most checks) works.
 		var unwritable []string
 		for _, f := range []string{path, path + sqlitefile.WALSuffix, path + sqlitefile.SHMSuffix} {
-			if exists(f) && unix.Access(f, unix.W_OK) != nil {
+			if exists(files, f) && files.Access(f, unix.W_OK) != nil {
 				m := "?"
-				if fi, err := os.Stat(f); err == nil {
-					m = fmt.Sprintf("%04o, owner %s", fi.Mode().Perm(), ownerOf(fi))
+				if fi, err := files.Stat(f); err == nil {
+					m = fmt.Sprintf("%04o, owner %s", fi.Mode().Perm(), files.Owner(fi))
 				}
 				unwritable = append(unwritable, fmt.Sprintf("%s (mode %s)", filepath.Base(f), m))
 			}
@@ -287,14 +234,14 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		// write bit.
 		var ownerRO []string
 		for _, f := range []string{path, path + sqlitefile.WALSuffix, path + sqlitefile.SHMSuffix} {
-			fi, err := os.Stat(f)
+			fi, err := files.Stat(f)
 			if err != nil || fi.Mode().Perm()&0o200 != 0 {
 				continue
 			}
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == 0 {
+			if uid, ok := uidOf(fi); ok && uid == 0 {
 				continue // root, the owner, writes anyway
 			}
-			ownerRO = append(ownerRO, fmt.Sprintf("%s (mode %04o, owner %s)", filepath.Base(f), fi.Mode().Perm(), ownerOf(fi)))
+			ownerRO = append(ownerRO, fmt.Sprintf("%s (mode %04o, owner %s)", filepath.Base(f), fi.Mode().Perm(), files.Owner(fi)))
 		}
 		if len(ownerRO) > 0 {
 			r := doctor.Fail(fmt.Sprintf("the owner may not write %s: when compozy runs as that user, every write fails with \"attempt to write a readonly database\"", strings.Join(ownerRO, ", ")), "",
@@ -313,12 +260,12 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 			issues = append(issues, fmt.Sprintf("mode %04o lets %s read the workflow data", mode, whom))
 			cmds = append(cmds, "chmod 600 "+shellQuote(path))
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-			issues = append(issues, fmt.Sprintf("owned by %s, but compozy runs as %s here", ownerOf(fi), who))
+		if uid, ok := uidOf(fi); ok && uid != euid {
+			issues = append(issues, fmt.Sprintf("owned by %s, but compozy runs as %s here", files.Owner(fi), who))
 			cmds = append(cmds, "chown "+who+" "+shellQuote(path))
 		}
 		if len(issues) == 0 {
-			return doctor.Pass(fmt.Sprintf("mode %04o, owned by %s", mode, ownerOf(fi)))
+			return doctor.Pass(fmt.Sprintf("mode %04o, owned by %s", mode, files.Owner(fi)))
 		}
 		detail := ""
 		if len(issues) > 1 {
@@ -341,17 +288,17 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 	}
 
 	fsys := check(doctor.IDSQLiteFilesystem, func(context.Context) doctor.Result {
-		var st unix.Statfs_t
-		if err := unix.Statfs(existingDir(dir), &st); err != nil { // a folder not created yet: where it will be
+		vol, err := files.Volume(existingDir(files, dir)) // a folder not created yet: where it will be
+		if err != nil {
 			return doctor.Fail("cannot read the filesystem of "+dir, err.Error(), doctor.Fix{})
 		}
-		name, kind := fsName(int64(st.Type))
-		if st.Flags&unix.ST_RDONLY != 0 {
+		name := vol.Name
+		if vol.ReadOnly {
 			return doctor.Fail(fmt.Sprintf("%s is on a read-only %s mount", dir, name), "", doctor.Fix{Text: "move the database to a writable local disk"})
 		}
-		h, _ := sqlitefile.ReadHeader(path)
+		h, _ := files.Header(path)
 		wal := h.WAL || strings.EqualFold(db.JournalMode, "wal")
-		switch kind {
+		switch vol.Kind {
 		case fsNetwork:
 			if wal {
 				return doctor.Fail(fmt.Sprintf("%s is on %s: WAL is unsafe on a network filesystem", dir, name),
@@ -373,12 +320,12 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 	})
 
 	disk := check(doctor.IDSQLiteDisk, func(context.Context) doctor.Result {
-		var st unix.Statfs_t
-		if err := unix.Statfs(existingDir(dir), &st); err != nil {
+		vol, err := files.Volume(existingDir(files, dir))
+		if err != nil {
 			return doctor.Fail("cannot read free space of "+dir, err.Error(), doctor.Fix{})
 		}
-		free := int64(st.Bavail) * st.Bsize
-		used := fileSize(path) + fileSize(path+"-wal")
+		free := vol.Free
+		used := fileSize(files, path) + walSize(files, path)
 		need := 2*used + 64<<20
 		switch {
 		case free < need:
@@ -390,23 +337,33 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		return doctor.Pass(humanBytes(free) + " free")
 	})
 
-	journal := check(doctor.IDSQLiteJournal, func(context.Context) doctor.Result {
-		h, err := sqlitefile.ReadHeader(path)
+	journal := check(doctor.IDSQLiteJournal, func(ctx context.Context) doctor.Result {
+		h, err := files.Header(path)
 		if err != nil {
 			return doctor.Fail("cannot read the header", err.Error(), doctor.Fix{})
 		}
 		if h.Size == 0 {
 			return doctor.Skip("skipped: the database is empty")
 		}
-		if h.WAL {
+		c, err := conn(ctx)
+		if err != nil {
+			return doctor.Skip("skipped: cannot open the database read-only (see sqlite.file)")
+		}
+		mode, from, err := journalMode(ctx, c, h)
+		if err != nil {
+			return sqliteQueryFail("journal_mode", err)
+		}
+		if mode == "wal" {
 			if !strings.EqualFold(db.JournalMode, "wal") {
-				return doctor.Warn("the file is in WAL mode, but database.journal_mode is "+db.JournalMode, "compozy will switch the file back when it opens it",
+				return doctor.Warn("the file is in WAL mode, but database.journal_mode is "+db.JournalMode, "compozy will switch the file back when it opens it; "+from,
 					doctor.Fix{Text: "set database.journal_mode: wal"})
 			}
-			return doctor.Pass("wal")
+			r := doctor.Pass("wal")
+			r.Detail = from
+			return r
 		}
-		r := doctor.Warn("the file uses a rollback journal (journal_mode=delete), not WAL",
-			"in rollback mode a writer blocks every reader, so concurrent workflows hit \"database is locked\"",
+		r := doctor.Warn(fmt.Sprintf("the file uses a rollback journal (journal_mode=%s), not WAL", mode),
+			"in rollback mode a writer blocks every reader, so concurrent workflows hit \"database is locked\"; "+from,
 			doctor.Cmds("switch the file to WAL while nothing else has it open", "sqlite3 "+shellQuote(path)+" 'PRAGMA journal_mode=WAL'"))
 		if !strings.EqualFold(db.JournalMode, "wal") {
 			r.Fix.Text += "; and set database.journal_mode: wal"
@@ -421,7 +378,7 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 			// (an error when another process has the file open and SQLite keeps the old mode).
 			wal := db
 			wal.JournalMode = "wal"
-			h, err := factory.Open(ctx, wal, factory.ReadWrite)
+			h, err := s.in.Door.Open(ctx, wal, factory.ReadWrite)
 			if err != nil {
 				return fmt.Errorf("switch %s to WAL: %w", path, err)
 			}
@@ -429,57 +386,54 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 		},
 	}
 
-	busy := check(doctor.IDSQLiteBusy, func(context.Context) doctor.Result {
+	busy := check(doctor.IDSQLiteBusy, func(ctx context.Context) doctor.Result {
+		d, from, err := busyTimeout(ctx, conn, db)
+		if err != nil {
+			return sqliteQueryFail("busy_timeout", err)
+		}
 		switch {
-		case db.BusyTimeout <= 0:
-			return doctor.Warn("busy_timeout is 0: every lock wait fails at once with \"database is locked\"", "", doctor.Fix{Text: "set database.busy_timeout: 5s"})
-		case db.BusyTimeout < time.Second:
-			return doctor.Warn(fmt.Sprintf("busy_timeout is only %s", db.BusyTimeout), "", doctor.Fix{Text: "set database.busy_timeout: 5s"})
+		case d <= 0:
+			return doctor.Warn("busy_timeout is 0: every lock wait fails at once with \"database is locked\"", from, doctor.Fix{Text: "set database.busy_timeout: 5s"})
+		case d < time.Second:
+			return doctor.Warn(fmt.Sprintf("busy_timeout is only %s", d), from, doctor.Fix{Text: "set database.busy_timeout: 5s"})
 		}
-		return doctor.Pass(db.BusyTimeout.String())
+		r := doctor.Pass(d.String())
+		r.Detail = from
+		return r
 	})
-	syncCheck := check(doctor.IDSQLiteSynchronous, func(context.Context) doctor.Result {
-		switch strings.ToLower(db.Synchronous) {
-		case "off", "0":
-			return doctor.Warn("synchronous is off: a crash or power loss can corrupt the database", "", doctor.Fix{Text: "set database.synchronous: normal"})
-		case "":
-			return doctor.Pass("normal (default)")
+	syncCheck := check(doctor.IDSQLiteSynchronous, func(ctx context.Context) doctor.Result {
+		level, from, err := synchronous(ctx, conn, db)
+		if err != nil {
+			return sqliteQueryFail("synchronous", err)
 		}
-		return doctor.Pass(strings.ToLower(db.Synchronous))
+		if level == "off" {
+			return doctor.Warn("synchronous is off: a crash or power loss can corrupt the database", from, doctor.Fix{Text: "set database.synchronous: normal"})
+		}
+		r := doctor.Pass(level)
+		r.Detail = from
+		return r
 	})
 
 	integrity := check(doctor.IDSQLiteIntegrity, func(ctx context.Context) doctor.Result {
-		h, _ := sqlitefile.ReadHeader(path)
+		h, _ := files.Header(path)
 		if h.Size == 0 {
 			return doctor.Skip("skipped: the database is empty")
 		}
-		conn, err := p.open(ctx)
+		c, err := conn(ctx)
 		if err != nil {
 			return doctor.Skip("skipped: cannot open the database read-only (see sqlite.file)")
 		}
-		rows, err := conn.SQL.QueryContext(ctx, "PRAGMA quick_check(10)")
+		lines, err := c.QuickCheck(ctx, 10)
 		if err != nil {
-			if conn.Unchanged() != nil {
+			if c.Unchanged() != nil {
 				return doctor.Warn("another process wrote to the database while it was checked", err.Error(), doctor.Fix{Text: "run compozy doctor again"})
 			}
-			return sqliteQueryFail("quick_check", err)
-		}
-		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var l string
-			if err := rows.Scan(&l); err != nil {
-				return sqliteQueryFail("quick_check", err)
-			}
-			lines = append(lines, l)
-		}
-		if err := rows.Err(); err != nil {
 			return sqliteQueryFail("quick_check", err)
 		}
 		if len(lines) == 1 && lines[0] == "ok" {
 			return doctor.Pass("ok")
 		}
-		if conn.Unchanged() != nil {
+		if c.Unchanged() != nil {
 			return doctor.Warn("another process wrote to the database while it was checked", strings.Join(lines, "\n"), doctor.Fix{Text: "run compozy doctor again"})
 		}
 		return doctor.Fail("quick_check found damage", strings.Join(lines, "\n"),
@@ -488,11 +442,11 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 	})
 
 	size := check(doctor.IDSQLiteSize, func(context.Context) doctor.Result {
-		h, err := sqlitefile.ReadHeader(path)
+		h, err := files.Header(path)
 		if err != nil {
 			return doctor.Fail("cannot read the header", err.Error(), doctor.Fix{})
 		}
-		wal := fileSize(path + "-wal")
+		wal := walSize(files, path)
 		free := h.FreePages * h.PageSize
 		msg := fmt.Sprintf("%s, %s in free pages", humanBytes(h.Size), humanBytes(free))
 		if wal > 0 {
@@ -510,13 +464,88 @@ func (s *Set) sqliteChecks(db config.Database) []doctor.Check {
 	})
 
 	lock := check(doctor.IDSQLiteLock, func(ctx context.Context) doctor.Result {
-		return lockResult(ctx, path)
+		if ctx.Err() != nil {
+			return doctor.Skip("skipped: " + ctx.Err().Error())
+		}
+		lockPath := path + migrate.LockSuffix
+		h, err := s.in.Locks.Holders(ctx, path, lockPath)
+		if err != nil {
+			return doctor.Skip("skipped: " + err.Error())
+		}
+		return lockResult(h, lockPath)
 	})
 	return []doctor.Check{mem, folder, file, perms, fsys, disk, journal, busy, syncCheck, integrity, size, lock}
 }
 
+// journalMode is the journal mode the read-only connection reports, and where it came from. A
+// connection to a file that nothing has open reads it as immutable (sqlite.OpenReadOnly),
+// without any journal, and then reports "delete" whatever the file is; its header still says
+// whether the file is in WAL mode, the one journal mode a file keeps: then that is the answer,
+// and the source says so.
+func journalMode(ctx context.Context, c SQLiteConn, h sqlitefile.Header) (mode, from string, err error) {
+	mode, err = c.Pragma(ctx, "journal_mode")
+	if err != nil {
+		return "", "", err
+	}
+	mode = strings.ToLower(mode)
+	if mode != "wal" && h.WAL {
+		return "wal", "from the file header: nothing has the file open, so the read-only connection reads it as immutable, with no journal, and reports journal_mode " + mode, nil
+	}
+	return mode, "read back from the read-only connection (PRAGMA journal_mode)", nil
+}
+
+// busyTimeout reads busy_timeout back from the read-only connection, which the one door opens
+// with database.busy_timeout as it opens Compozy's. Without a connection (no file yet, or one
+// that cannot be read) it is the configured value, and the source says so.
+func busyTimeout(ctx context.Context, conn func(context.Context) (SQLiteConn, error), db config.Database) (time.Duration, string, error) {
+	c, err := conn(ctx)
+	if err != nil {
+		return db.BusyTimeout, "from database.busy_timeout: no connection to read it back from (see sqlite.file)", nil
+	}
+	v, err := c.Pragma(ctx, "busy_timeout")
+	if err != nil {
+		return 0, "", err
+	}
+	ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return 0, "", fmt.Errorf("PRAGMA busy_timeout: %q is not a number of milliseconds", v)
+	}
+	return time.Duration(ms) * time.Millisecond, "read back from the read-only connection (PRAGMA busy_timeout), which the door opens with database.busy_timeout", nil
+}
+
+// synchronous reads synchronous back from the read-only connection, which carries
+// database.synchronous as Compozy's writer does: off, normal, full or extra. Without a
+// connection it is the configured value, and the source says so.
+func synchronous(ctx context.Context, conn func(context.Context) (SQLiteConn, error), db config.Database) (string, string, error) {
+	c, err := conn(ctx)
+	if err != nil {
+		level := strings.ToLower(db.Synchronous)
+		switch level {
+		case "":
+			level = "normal"
+		case "0", "1", "2", "3":
+			level = syncLevels[level[0]-'0']
+		}
+		return level, "from database.synchronous: no connection to read it back from (see sqlite.file)", nil
+	}
+	v, err := c.Pragma(ctx, "synchronous")
+	if err != nil {
+		return "", "", err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 || n >= len(syncLevels) {
+		return "", "", fmt.Errorf("PRAGMA synchronous: %q is not 0-3", v)
+	}
+	return syncLevels[n], "read back from the read-only connection (PRAGMA synchronous), which the door opens with database.synchronous", nil
+}
+
+// syncLevels are PRAGMA synchronous's values by number.
+var syncLevels = []string{"off", "normal", "full", "extra"}
+
+func walSize(files Files, path string) int64 { return fileSize(files, path+sqlitefile.WALSuffix) }
+
 func sqliteQueryFail(what string, err error) doctor.Result {
-	if strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy") {
+	if factory.IsBusy(err) || strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy") {
 		return doctor.Warn(what+": the database is locked by another process", err.Error(), doctor.Fix{Text: "see sqlite.lock"})
 	}
 	if strings.Contains(err.Error(), "not a database") || strings.Contains(err.Error(), "malformed") {
@@ -526,14 +555,14 @@ func sqliteQueryFail(what string, err error) doctor.Result {
 }
 
 // openFail is the sqlite.file result for a database that exists but cannot be opened for
-// reading: each reason says what happened and what to do.
-func openFail(path string, err error) doctor.Result {
+// reading: each reason says what happened and what to do. walBytes is the size of its -wal.
+func openFail(path string, walBytes int64, err error) doctor.Result {
 	switch {
 	case errors.Is(err, sqlitefile.ErrWALOnly):
 		// SQLite never leaves its data in a -wal beside an empty file (switching to WAL writes
 		// the header first); and the next process that opens it deletes such a -wal. compozy
 		// refuses to open it; say so before anyone starts Compozy on it.
-		return doctor.Fail(fmt.Sprintf("%s is empty, but its -wal holds %s: the database file was truncated or replaced", path, humanBytes(sqlitefile.SideFiles(path).WALSize)),
+		return doctor.Fail(fmt.Sprintf("%s is empty, but its -wal holds %s: the database file was truncated or replaced", path, humanBytes(walBytes)),
 			"compozy refuses to open it; the next other program that opens the database (Compozy starting, sqlite3) deletes a -wal beside an empty file, and with it what the -wal holds",
 			doctor.Cmds("keep both files before anything opens them, then restore the database from a backup",
 				"cp -p "+shellQuote(path)+" "+shellQuote(path+sqlitefile.WALSuffix)+" /SAFE/PLACE/"))
@@ -560,8 +589,8 @@ func openFail(path string, err error) doctor.Result {
 
 // recoverSQLite opens the database for writing once through the one door: SQLite rolls a hot
 // journal back, or rebuilds a missing -shm, when a writer opens it.
-func recoverSQLite(ctx context.Context, db config.Database) error {
-	h, err := factory.Open(ctx, db, factory.ReadWrite)
+func (s *Set) recoverSQLite(ctx context.Context) error {
+	h, err := s.in.Door.Open(ctx, s.db, factory.ReadWrite)
 	if err != nil {
 		return fmt.Errorf("open for writing: %w", err)
 	}
@@ -572,8 +601,8 @@ func recoverSQLite(ctx context.Context, db config.Database) error {
 	return h.Close()
 }
 
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
+func fileSize(files Files, path string) int64 {
+	fi, err := files.Stat(path)
 	if err != nil {
 		return 0
 	}
@@ -586,25 +615,6 @@ func pathReason(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
-}
-
-func currentUser() string {
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return strconv.Itoa(os.Geteuid())
-}
-
-func ownerOf(fi fs.FileInfo) string {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return "?"
-	}
-	id := strconv.Itoa(int(st.Uid))
-	if u, err := user.LookupId(id); err == nil {
-		return u.Username
-	}
-	return "uid " + id
 }
 
 type fsKind int
@@ -661,4 +671,24 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// lockResult is the sqlite.lock result for the lock holders found.
+func lockResult(h LockHolders, lockPath string) doctor.Result {
+	detail := ""
+	if len(h.Open) > 0 {
+		detail = "open by: " + strings.Join(h.Open, "; ")
+	}
+	switch {
+	case len(h.Writers) > 0:
+		return doctor.Warn("another process holds the write lock: "+h.Writers[0],
+			strings.TrimSpace("writers: "+strings.Join(uniq(h.Writers), "; ")+"\n"+detail),
+			doctor.Fix{Text: "let it finish, or stop it; writers wait up to database.busy_timeout and then fail with \"database is locked\""})
+	case len(h.Migrators) > 0:
+		return doctor.Warn("a migration is running: "+h.Migrators[0]+" holds "+lockPath, detail,
+			doctor.Fix{Text: "wait for it to finish; a second 'compozy migrate up' waits for it"})
+	case len(h.Open) > 0:
+		return doctor.Pass(fmt.Sprintf("no writer; %d other process(es) have it open", len(h.Open)))
+	}
+	return doctor.Pass("no other process holds a lock")
 }

@@ -10,7 +10,6 @@ import (
 	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/vector"
-	vfactory "compozy.dev/setup/core/vector/factory"
 	"compozy.dev/setup/doctor"
 )
 
@@ -23,22 +22,26 @@ func ensureChecks() []string {
 		doctor.IDVectorPgvectorTable, doctor.IDVectorFilesystemFolder}
 }
 
-// vectorChecks wraps the checks each vector DB provider exports (core/vector) for every
-// knowledge.vector_dbs entry.
-func (s *Set) vectorChecks(cfg *config.Config, getenv func(string) string) []doctor.Check {
+// vectorChecks wraps the checks each vector DB provider exports (core/vector), which the
+// caller's VectorSource gives, for every knowledge.vector_dbs entry.
+func (s *Set) vectorChecks(entries []config.VectorDB) []doctor.Check {
+	if s.in.Vector == nil {
+		return nil
+	}
 	var out []doctor.Check
-	for _, entry := range cfg.Knowledge.VectorDBs {
-		opts := vfactory.Options{Database: cfg.Database, Getenv: getenv}
-		vcs, closeFn := vfactory.Checks(context.Background(), entry, opts)
+	for _, entry := range entries {
+		vcs, closeFn := s.in.Vector.Checks(context.Background(), entry)
 		s.closer = append(s.closer, func() { _ = closeFn() })
 		for _, vc := range vcs {
-			out = append(out, wrapVector(vc, entry, opts))
+			out = append(out, wrapVector(vc, entry, s.in.Vector))
 		}
 	}
 	return out
 }
 
-func wrapVector(vc vector.Check, entry config.VectorDB, opts vfactory.Options) doctor.Check {
+// wrapVector turns a provider's check into a doctor check: its result redacted, and a repair
+// (the provider's own, or Store.Ensure through vs) when one applies.
+func wrapVector(vc vector.Check, entry config.VectorDB, vs VectorSource) doctor.Check {
 	in, ok := doctor.Lookup(vc.ID)
 	if !ok {
 		in = doctor.Info{ID: vc.ID, Group: doctor.GroupVector, Title: vc.Title}
@@ -93,7 +96,7 @@ func wrapVector(vc vector.Check, entry config.VectorDB, opts vfactory.Options) d
 						return fmt.Errorf("create vector folder: %w", err)
 					}
 				}
-				st, err := vfactory.Open(ctx, entry, opts)
+				st, err := vs.Open(ctx, entry)
 				if err != nil {
 					return fmt.Errorf("open vector DB %s: %w", entry.ID, err)
 				}
