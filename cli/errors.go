@@ -8,17 +8,18 @@ import (
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/internal/exitcode"
 )
 
-// Exit codes, in one place (DESIGN.md section 2).
+// Exit codes: the names cli uses for the one table, internal/exitcode (DESIGN.md section 2).
 const (
-	ExitOK            = 0
-	ExitFailed        = 1  // a check or operation failed
-	ExitUsage         = 2  // usage or config error
-	ExitCouldNotRun   = 3  // a check crashed or timed out
-	ExitPending       = 10 // migrate status --check: migrations are pending
-	ExitDatabaseNewer = 13 // migrate status --check: the database is newer than this binary
-	ExitAborted       = 130
+	ExitOK            = exitcode.OK
+	ExitFailed        = exitcode.Failed
+	ExitUsage         = exitcode.Usage
+	ExitCouldNotRun   = exitcode.CouldNotRun
+	ExitPending       = exitcode.Pending
+	ExitDatabaseNewer = exitcode.DatabaseNewer
+	ExitAborted       = exitcode.Aborted
 )
 
 // verdictExit is the exit code of `migrate status --check` for a verdict.

@@ -6,19 +6,13 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"compozy.dev/setup/internal/exitcode"
 )
 
 // SchemaVersion is the version of the JSON document. Raise it when a field changes meaning or
 // goes away; adding a field keeps it.
 const SchemaVersion = 1
-
-// Exit codes of a doctor run (the same mapping as the rest of compozy).
-const (
-	ExitOK          = 0
-	ExitFailed      = 1
-	ExitUsage       = 2
-	ExitCouldNotRun = 3
-)
 
 // Summary counts the results by status.
 type Summary struct {
@@ -76,8 +70,9 @@ func (r Report) Summarize() Summary {
 	return s
 }
 
-// ExitCode is 2 when the configuration could not be loaded, 1 when a check failed (or warned,
-// with Strict), 3 when a check timed out or crashed, and 0 otherwise.
+// ExitCode is the run's exit code, from internal/exitcode's table: 2 when the configuration
+// could not be loaded, 1 when a check failed (or warned, with Strict), 3 when a check timed out
+// or crashed, and 0 otherwise.
 func (r Report) ExitCode() int {
 	var fail, warn, errored bool
 	for _, res := range r.Results {
@@ -92,15 +87,15 @@ func (r Report) ExitCode() int {
 	}
 	switch {
 	case r.ConfigInvalid:
-		return ExitUsage
+		return exitcode.Usage
 	case fail:
-		return ExitFailed
+		return exitcode.Failed
 	case errored:
-		return ExitCouldNotRun
+		return exitcode.CouldNotRun
 	case warn && r.Strict:
-		return ExitFailed
+		return exitcode.Failed
 	default:
-		return ExitOK
+		return exitcode.OK
 	}
 }
 
@@ -238,7 +233,7 @@ func SummaryLine(s Summary) string {
 	}
 	verdict := "No problems found."
 	switch {
-	case s.ExitCode == ExitUsage:
+	case s.ExitCode == exitcode.Usage:
 		verdict = "The configuration is invalid."
 	case s.Fail > 0 || s.Error > 0:
 		verdict = "Problems found."
