@@ -17,6 +17,7 @@ import (
 	"compozy.dev/setup/core/vector"
 	vfactory "compozy.dev/setup/core/vector/factory"
 	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/internal/shellquote"
 	"compozy.dev/setup/wizard"
 )
 
@@ -257,7 +258,7 @@ func printNextSteps(w io.Writer, target configTarget, migrateFirst bool) {
 func printNextStepsAs(w io.Writer, self string, target configTarget, migrateFirst bool) {
 	cfgFlag := ""
 	if target.flag != "" {
-		cfgFlag = " --config " + shellQuoteArg(target.flag)
+		cfgFlag = " --config " + shellquote.Quote(target.flag)
 	}
 	type step struct{ cmd, why string }
 	var steps []step
@@ -296,14 +297,6 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// shellQuoteArg quotes s for a POSIX shell when it needs it.
-func shellQuoteArg(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // fileMode is the mode a config file is written with: 0600 when it holds a plaintext secret,

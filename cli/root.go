@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/internal/shellquote"
 	"compozy.dev/setup/tui/term"
 )
 
@@ -44,7 +45,7 @@ func Invocation(arg0, exe string) string {
 	if !strings.ContainsRune(arg0, filepath.Separator) {
 		return arg0
 	}
-	return shellQuoteArg(arg0)
+	return shellquote.Quote(arg0)
 }
 
 // self is how to run this binary again in a hint.

@@ -13,6 +13,7 @@ import (
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/internal/shellquote"
 	"compozy.dev/setup/templates"
 	"compozy.dev/setup/wizard/prompt"
 )
@@ -464,7 +465,7 @@ func (r *Run) guard(ctx context.Context, held *Held, next string) (DataChoice, e
 	if !r.opts.Interactive {
 		if r.G.DatabaseNamed() {
 			r.println("  The --db-* flags name the new database, so it is written; the data stays in %s.", held.Target)
-			r.println("  Copy it over with: compozy db copy --from %s --to %s", shellQuote(held.CopyFrom()), shellQuote(r.env.Target.Shown))
+			r.println("  Copy it over with: compozy db copy --from %s --to %s", shellquote.Quote(held.CopyFrom()), shellquote.Quote(r.env.Target.Shown))
 			return SwitchAnyway, nil
 		}
 		r.println("  Keeping the current database (name another with --db-path, --db-driver or --db-conn-string to switch).")
@@ -515,14 +516,6 @@ type lineWriter struct{ ui prompt.UI }
 func (w lineWriter) Write(p []byte) (int, error) {
 	w.ui.Println(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func yesNo(b bool) string {

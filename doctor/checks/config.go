@@ -12,6 +12,7 @@ import (
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/internal/shellquote"
 )
 
 // info returns the registered Info of id; it panics on an unregistered ID (a programming error
@@ -182,7 +183,7 @@ func ConfigChecks(cfg *config.Config, loadErr error) []doctor.Check {
 		if plaintext && err == nil && fi.Mode().Perm()&0o044 != 0 {
 			r.Status = doctor.StatusFail
 			r.Summary = fmt.Sprintf("plaintext password in %s, which others can read (mode %04o)", cfg.File, fi.Mode().Perm())
-			r.Fix.Commands = []string{"chmod 600 " + shellQuote(cfg.File)}
+			r.Fix.Commands = []string{"chmod 600 " + shellquote.Quote(cfg.File)}
 			r.Fixable = true
 		}
 		return r
@@ -234,14 +235,4 @@ func uniq(ss []string) []string {
 		}
 	}
 	return out
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+=:@,", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

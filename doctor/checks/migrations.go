@@ -14,6 +14,7 @@ import (
 	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/internal/shellquote"
 )
 
 // migrationSource gives the migration checks the read-only connection and its migration state,
@@ -217,13 +218,13 @@ func (s *Set) copyIncompleteCheck(ms *migrationSource) doctor.Check {
 // URL with every setting but the password (and whether it is one).
 func copyArgForTarget(h *factory.Handle) (string, bool) {
 	if h.Dialect == config.DriverSQLite {
-		return shellQuote(h.Path), false
+		return shellquote.Quote(h.Path), false
 	}
 	cs, err := factory.PostgresConnSettings(h.Config())
 	if err != nil {
 		return "TARGET", true
 	}
-	return shellQuote(cs.URL()), true
+	return shellquote.Quote(cs.URL()), true
 }
 
 // copyArgFromMark is the source an unfinished copy's mark records, as db copy's --from: a
@@ -232,7 +233,7 @@ func copyArgForTarget(h *factory.Handle) (string, bool) {
 // parameters, turned back into a URL libpq reads); "SOURCE" when it records neither.
 func copyArgFromMark(src string) (string, bool) {
 	if p, ok := strings.CutPrefix(src, "sqlite "); ok && strings.HasPrefix(p, "/") {
-		return shellQuote(p), false
+		return shellquote.Quote(p), false
 	}
 	rest, ok := strings.CutPrefix(src, "postgres://")
 	if !ok {
@@ -264,7 +265,7 @@ func copyArgFromMark(src string) (string, bool) {
 	if len(params) > 0 {
 		u += "?" + strings.Join(params, "&")
 	}
-	return shellQuote(u), true
+	return shellquote.Quote(u), true
 }
 
 // dbcopyMarker is dbcopy.MarkerTable (the doctor reads it with SQL; dbcopy is not imported for a name).

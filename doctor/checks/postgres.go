@@ -16,6 +16,7 @@ import (
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/internal/shellquote"
 )
 
 // MinPostgresVersion is the oldest PostgreSQL major version Compozy's schema supports.
@@ -262,7 +263,7 @@ func (p *pgProbe) classify(err error, where string) doctor.Result {
 				doctor.Fix{Text: p.passwordFix()})
 		case pgErr.Code == "3D000":
 			return doctor.Fail("database: "+pgErr.Message, msg,
-				doctor.Cmds("create it, or fix database.name", "createdb -h HOST -U OWNER "+shellQuote(p.cfg.Name)))
+				doctor.Cmds("create it, or fix database.name", "createdb -h HOST -U OWNER "+shellquote.Quote(p.cfg.Name)))
 		case pgErr.Code == "28000" && strings.Contains(pgErr.Message, "role") && strings.Contains(pgErr.Message, "does not exist"):
 			return doctor.Fail("role: "+pgErr.Message, msg,
 				doctor.Cmds("create the role, or fix database.user", "CREATE ROLE "+pgIdent(p.user())+" LOGIN PASSWORD '...';"))

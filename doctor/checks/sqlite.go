@@ -19,6 +19,7 @@ import (
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/internal/shellquote"
 )
 
 // existingDir is dir, or the nearest of its parents that exists: where a folder that does not
@@ -110,7 +111,7 @@ func (s *Set) sqliteChecks() []doctor.Check {
 				who, _ := files.User()
 				return doctor.Fail(fmt.Sprintf("folder %s does not exist, and %s may not create it in %s", dir, who, parent),
 					fmt.Sprintf("%s (owner %s, mode %04o)", pathReason(err), files.Owner(pi), pi.Mode().Perm()),
-					doctor.Cmds("create it for the user compozy runs as", "mkdir -p "+shellQuote(dir), "chown "+who+" "+shellQuote(dir)))
+					doctor.Cmds("create it for the user compozy runs as", "mkdir -p "+shellquote.Quote(dir), "chown "+who+" "+shellquote.Quote(dir)))
 			}
 			r := doctor.Warn("folder "+dir+" does not exist yet: compozy migrate up creates it, with the database", "",
 				doctor.Cmds("create the database, its folder and its tables", "compozy migrate up"))
@@ -125,7 +126,7 @@ func (s *Set) sqliteChecks() []doctor.Check {
 			who, _ := files.User()
 			return doctor.Fail(fmt.Sprintf("folder %s is not writable by %s", dir, who),
 				fmt.Sprintf("%s (owner %s, mode %04o); SQLite creates the -wal and -shm files next to the database", pathReason(err), files.Owner(fi), fi.Mode().Perm()),
-				doctor.Cmds("give the user compozy runs as write access to the folder", "chown "+who+" "+shellQuote(dir), "chmod u+rwx "+shellQuote(dir)))
+				doctor.Cmds("give the user compozy runs as write access to the folder", "chown "+who+" "+shellquote.Quote(dir), "chmod u+rwx "+shellquote.Quote(dir)))
 		}
 		return doctor.Pass("folder " + dir + " is writable")
 	})
@@ -167,11 +168,11 @@ func (s *Set) sqliteChecks() []doctor.Check {
 			who, _ := files.User()
 			return doctor.Fail(fmt.Sprintf("%s is not readable by %s", path, who),
 				fmt.Sprintf("owner %s, mode %04o", files.Owner(fi), fi.Mode().Perm()),
-				doctor.Cmds("make the file the service user's", "chown "+who+" "+shellQuote(path), "chmod 600 "+shellQuote(path)))
+				doctor.Cmds("make the file the service user's", "chown "+who+" "+shellquote.Quote(path), "chmod 600 "+shellquote.Quote(path)))
 		case errors.Is(err, sqlitefile.ErrNotSQLite):
 			return doctor.Fail(path+" is not a SQLite database", err.Error()+"; its first bytes are not \"SQLite format 3\"",
 				doctor.Cmds("point database.path at the right file, or move this one away and create a new database",
-					"mv "+shellQuote(path)+" "+shellQuote(path+".broken"), "compozy migrate up"))
+					"mv "+shellquote.Quote(path)+" "+shellquote.Quote(path+".broken"), "compozy migrate up"))
 		case errors.Is(err, sqlitefile.ErrTruncated):
 			return doctor.Fail(path+" is truncated", err.Error(),
 				doctor.Cmds("restore the database from a backup (copy the -wal file with it, or use 'sqlite3 DB .backup')"))
@@ -181,7 +182,7 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		if links, err := files.Links(path); err == nil && links > 1 {
 			return doctor.Fail(fmt.Sprintf("%s has %d names (hard links): SQLite keeps a -wal and -journal per name, so writing through two of them corrupts the database", path, links),
 				"compozy refuses to write to it until only one name is left",
-				doctor.Cmds("find the other names and remove all but one (while nothing has the database open)", "find / -xdev -samefile "+shellQuote(path)))
+				doctor.Cmds("find the other names and remove all but one (while nothing has the database open)", "find / -xdev -samefile "+shellquote.Quote(path)))
 		}
 		if _, err := conn(ctx); err != nil {
 			return openFail(path, walSize(files, path), err)
@@ -227,7 +228,7 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		if len(unwritable) > 0 {
 			return doctor.Fail(fmt.Sprintf("%s cannot write %s: every write fails with \"attempt to write a readonly database\"", who, strings.Join(unwritable, ", ")), "",
 				doctor.Cmds("give the files to the user compozy runs as, private to it",
-					"chown "+who+" "+shellQuote(path)+"*", "chmod 600 "+shellQuote(path)+"*"))
+					"chown "+who+" "+shellquote.Quote(path)+"*", "chmod 600 "+shellquote.Quote(path)+"*"))
 		}
 		// Root may write whatever the mode says, so the test above passes for root; the user
 		// that owns the files (the service, usually) may not write them without the owner's
@@ -245,7 +246,7 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		}
 		if len(ownerRO) > 0 {
 			r := doctor.Fail(fmt.Sprintf("the owner may not write %s: when compozy runs as that user, every write fails with \"attempt to write a readonly database\"", strings.Join(ownerRO, ", ")), "",
-				doctor.Cmds("let the owner write the files, private to it", "chmod 600 "+shellQuote(path)+"*"))
+				doctor.Cmds("let the owner write the files, private to it", "chmod 600 "+shellquote.Quote(path)+"*"))
 			r.Fixable = true
 			return r
 		}
@@ -258,11 +259,11 @@ func (s *Set) sqliteChecks() []doctor.Check {
 				whom = "its group"
 			}
 			issues = append(issues, fmt.Sprintf("mode %04o lets %s read the workflow data", mode, whom))
-			cmds = append(cmds, "chmod 600 "+shellQuote(path))
+			cmds = append(cmds, "chmod 600 "+shellquote.Quote(path))
 		}
 		if uid, ok := uidOf(fi); ok && uid != euid {
 			issues = append(issues, fmt.Sprintf("owned by %s, but compozy runs as %s here", files.Owner(fi), who))
-			cmds = append(cmds, "chown "+who+" "+shellQuote(path))
+			cmds = append(cmds, "chown "+who+" "+shellquote.Quote(path))
 		}
 		if len(issues) == 0 {
 			return doctor.Pass(fmt.Sprintf("mode %04o, owned by %s", mode, files.Owner(fi)))
@@ -276,7 +277,9 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		return r
 	})
 	perms.Repair = &doctor.Repair{
-		Plan: func(doctor.Result) string { return "chmod 600 " + shellQuote(path) + " (and its -wal/-shm files)" },
+		Plan: func(doctor.Result) string {
+			return "chmod 600 " + shellquote.Quote(path) + " (and its -wal/-shm files)"
+		},
 		Apply: func(context.Context, doctor.Result) error {
 			for _, f := range []string{path, path + "-wal", path + "-shm"} {
 				if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -364,7 +367,7 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		}
 		r := doctor.Warn(fmt.Sprintf("the file uses a rollback journal (journal_mode=%s), not WAL", mode),
 			"in rollback mode a writer blocks every reader, so concurrent workflows hit \"database is locked\"; "+from,
-			doctor.Cmds("switch the file to WAL while nothing else has it open", "sqlite3 "+shellQuote(path)+" 'PRAGMA journal_mode=WAL'"))
+			doctor.Cmds("switch the file to WAL while nothing else has it open", "sqlite3 "+shellquote.Quote(path)+" 'PRAGMA journal_mode=WAL'"))
 		if !strings.EqualFold(db.JournalMode, "wal") {
 			r.Fix.Text += "; and set database.journal_mode: wal"
 		}
@@ -438,7 +441,7 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		}
 		return doctor.Fail("quick_check found damage", strings.Join(lines, "\n"),
 			doctor.Cmds("restore from a backup, or recover what is readable",
-				"sqlite3 "+shellQuote(path)+" .recover | sqlite3 "+shellQuote(path+".recovered")))
+				"sqlite3 "+shellquote.Quote(path)+" .recover | sqlite3 "+shellquote.Quote(path+".recovered")))
 	})
 
 	size := check(doctor.IDSQLiteSize, func(context.Context) doctor.Result {
@@ -455,7 +458,7 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		switch {
 		case h.Size > 0 && free > 8<<20 && free*4 > h.Size:
 			return doctor.Warn(msg, fmt.Sprintf("%d of %d pages are free", h.FreePages, h.Size/max(h.PageSize, 1)),
-				doctor.Cmds("reclaim the space while compozy is stopped", "sqlite3 "+shellQuote(path)+" 'VACUUM'"))
+				doctor.Cmds("reclaim the space while compozy is stopped", "sqlite3 "+shellquote.Quote(path)+" 'VACUUM'"))
 		case wal > 256<<20:
 			return doctor.Warn(msg+": the WAL is large", "a long-lived reader may keep the WAL from being checkpointed",
 				doctor.Fix{Text: "find long-running readers (sqlite.lock lists processes with the file open)"})
@@ -565,7 +568,7 @@ func openFail(path string, walBytes int64, err error) doctor.Result {
 		return doctor.Fail(fmt.Sprintf("%s is empty, but its -wal holds %s: the database file was truncated or replaced", path, humanBytes(walBytes)),
 			"compozy refuses to open it; the next other program that opens the database (Compozy starting, sqlite3) deletes a -wal beside an empty file, and with it what the -wal holds",
 			doctor.Cmds("keep both files before anything opens them, then restore the database from a backup",
-				"cp -p "+shellQuote(path)+" "+shellQuote(path+sqlitefile.WALSuffix)+" /SAFE/PLACE/"))
+				"cp -p "+shellquote.Quote(path)+" "+shellquote.Quote(path+sqlitefile.WALSuffix)+" /SAFE/PLACE/"))
 	case errors.Is(err, factory.ErrHotJournal):
 		r := doctor.Fail("another process crashed in the middle of a write to "+path+" and left a hot rollback journal",
 			"the -journal holds the pages to put back; until a process opens the database for writing (which rolls the crashed write back) nothing can read it, so the checks that read the database are skipped; the doctor only reads",
@@ -580,7 +583,7 @@ func openFail(path string, walBytes int64, err error) doctor.Result {
 	case errors.Is(err, sqlitefile.ErrSideOwner):
 		return doctor.Fail("the files beside "+path+" have another owner than the database, and the doctor runs as root: opening it would give them to the database's owner, so it was not opened",
 			config.Redact(err.Error()),
-			doctor.Cmds("run the doctor as the user compozy runs as, or give all the files that user", "sudo -u USER compozy doctor", "chown USER: "+shellQuote(path)+"*"))
+			doctor.Cmds("run the doctor as the user compozy runs as, or give all the files that user", "sudo -u USER compozy doctor", "chown USER: "+shellquote.Quote(path)+"*"))
 	case factory.IsBusy(err):
 		return doctor.Warn("the database is locked by another process", config.Redact(err.Error()), doctor.Fix{Text: "see sqlite.lock"})
 	}

@@ -29,6 +29,7 @@ import (
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/sqlitefile"
+	"compozy.dev/setup/internal/shellquote"
 )
 
 // Tables are Compozy's tables, counted in a backup's report.
@@ -327,7 +328,7 @@ func pruneCopies(dir, prefix, ext string, keep int) ([]string, error) {
 // RestoreHint says how to put a SQLite backup back in place of the database.
 func RestoreHint(backupPath, dbPath string) string {
 	return fmt.Sprintf("stop Compozy, then: cp %s %s && rm -f %s %s",
-		shellQuote(backupPath), shellQuote(dbPath), shellQuote(dbPath+sqlitefile.WALSuffix), shellQuote(dbPath+sqlitefile.SHMSuffix))
+		shellquote.Quote(backupPath), shellquote.Quote(dbPath), shellquote.Quote(dbPath+sqlitefile.WALSuffix), shellquote.Quote(dbPath+sqlitefile.SHMSuffix))
 }
 
 // PgDump is a pg_dump invocation: the arguments and the environment that carries the
@@ -494,23 +495,13 @@ func (p *PgDump) Command() string {
 			parts = append(parts, "PGPASSWORD='<password>'")
 			continue
 		}
-		parts = append(parts, k+"="+shellQuote(v))
+		parts = append(parts, k+"="+shellquote.Quote(v))
 	}
 	parts = append(parts, "pg_dump")
 	for _, a := range p.Args {
-		parts = append(parts, shellQuote(a))
+		parts = append(parts, shellquote.Quote(a))
 	}
 	return strings.Join(parts, " ")
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '-' || r == '_' || r == '.' || r == '/' || r == '=' || r == ':' || r == ',' ||
-			r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // ErrPgDumpMissing is returned by Run when pg_dump is not installed.

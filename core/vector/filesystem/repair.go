@@ -13,6 +13,7 @@ import (
 
 	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/vector"
+	"compozy.dev/setup/internal/shellquote"
 )
 
 // Damage in the middle of the log (a record that fails its checksum with intact records behind
@@ -121,7 +122,7 @@ func (s *Store) damageResult(ds []damagedRange, detail string) vector.Result {
 		if d.unsearched {
 			r.Fixable = false
 			r.Fix = vector.Fix{Text: "the damaged range was too costly to search for intact records; keep a copy of the log and re-index the knowledge base",
-				Commands: []string{fmt.Sprintf("mv %s %s", shellQuote(s.logPath), shellQuote(s.logPath+".damaged"))}}
+				Commands: []string{fmt.Sprintf("mv %s %s", shellquote.Quote(s.logPath), shellquote.Quote(s.logPath+".damaged"))}}
 		}
 	}
 	return r

@@ -43,6 +43,7 @@ import (
 
 	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/vector"
+	"compozy.dev/setup/internal/shellquote"
 )
 
 // Provider is the provider name.
@@ -198,7 +199,7 @@ func (s *Store) osErr(ctx context.Context, op string, err error) *vector.Error {
 	case errors.Is(err, fs.ErrPermission):
 		e := s.fail(ctx, op, vector.ErrPermission, err, "")
 		e.Fix = vector.Fix{Text: "give the user running Compozy read and write access to the folder",
-			Commands: []string{fmt.Sprintf("chown -R \"$(id -u)\" %s", shellQuote(s.dir)), "chmod 0700 " + shellQuote(s.dir)}}
+			Commands: []string{fmt.Sprintf("chown -R \"$(id -u)\" %s", shellquote.Quote(s.dir)), "chmod 0700 " + shellquote.Quote(s.dir)}}
 		return e
 	case errors.Is(err, fs.ErrNotExist):
 		return s.fail(ctx, op, vector.ErrNotFound, err, "")
@@ -217,7 +218,7 @@ func (s *Store) Health(ctx context.Context) (vector.Health, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		e := s.fail(ctx, "health check", vector.ErrNotFound, nil, "the folder does not exist")
 		e.Fix = vector.Fix{Text: "Compozy creates it on first use; to create it now:",
-			Commands: []string{"mkdir -p -m 0700 " + shellQuote(s.dir)}}
+			Commands: []string{"mkdir -p -m 0700 " + shellquote.Quote(s.dir)}}
 		return vector.Health{}, e
 	}
 	if err != nil {
@@ -296,7 +297,7 @@ func (s *Store) shapeErr(ctx context.Context, op string, st *state) error {
 		e := s.fail(ctx, op, vector.ErrDimension, nil,
 			fmt.Sprintf("store %q holds %d-dimension vectors but the config says %d", s.opts.Name, st.dim, s.opts.Dimension))
 		e.Fix = vector.Fix{Text: fmt.Sprintf("set dimension: %d in compozy.yaml, or move the store aside and re-index with the new model", st.dim),
-			Commands: []string{fmt.Sprintf("mv %s %s", shellQuote(s.logPath), shellQuote(s.logPath+".old"))}}
+			Commands: []string{fmt.Sprintf("mv %s %s", shellquote.Quote(s.logPath), shellquote.Quote(s.logPath+".old"))}}
 		return e
 	}
 	if st.metric != s.opts.Metric {
@@ -715,7 +716,7 @@ func (s *Store) Checks() []vector.Check {
 				},
 			}},
 	}
-	drop := vector.Fix{Commands: []string{fmt.Sprintf("mv %s %s", shellQuote(s.logPath), shellQuote(s.logPath+".old"))}}
+	drop := vector.Fix{Commands: []string{fmt.Sprintf("mv %s %s", shellquote.Quote(s.logPath), shellquote.Quote(s.logPath+".old"))}}
 	shape := vector.ShapeChecks(s, entry, s.opts.Dimension, s.opts.Metric, drop, CheckData)
 	for i := range shape {
 		shape[i].Run = s.unlessNew(shape[i].Run)
@@ -759,7 +760,7 @@ func (s *Store) checkFolder(ctx context.Context) vector.Result {
 	}
 	if len(h.Warnings) > 0 {
 		return vector.Result{Status: vector.StatusWarn, Summary: h.Warnings[0], Detail: h.Detail,
-			Fix: vector.Fix{Text: "keep the vectors private to the user running Compozy", Commands: []string{"chmod 0700 " + shellQuote(s.dir)}}}
+			Fix: vector.Fix{Text: "keep the vectors private to the user running Compozy", Commands: []string{"chmod 0700 " + shellquote.Quote(s.dir)}}}
 	}
 	return vector.Result{Status: vector.StatusPass, Summary: fmt.Sprintf("folder %s exists and is writable", s.dir), Detail: h.Detail}
 }
@@ -788,7 +789,7 @@ func (s *Store) checkData(ctx context.Context) vector.Result {
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		return vector.Result{Status: vector.StatusWarn, Summary: fmt.Sprintf("%s has mode %04o; other users can read the vectors", s.logPath, fi.Mode().Perm()),
-			Detail: detail, Fix: vector.Fix{Commands: []string{"chmod 0600 " + shellQuote(s.logPath)}}}
+			Detail: detail, Fix: vector.Fix{Commands: []string{"chmod 0600 " + shellquote.Quote(s.logPath)}}}
 	}
 	if len(info.Notes) > 0 {
 		return vector.Result{Status: vector.StatusWarn, Summary: info.Notes[0], Detail: detail,
@@ -935,7 +936,7 @@ func (s *Store) load(ctx context.Context, f *os.File, fi os.FileInfo) (state, er
 	if err != nil {
 		e := s.fail(ctx, "read log", vector.ErrCorrupt, nil, fmt.Sprintf("%s: %v", s.logPath, err))
 		e.Fix = vector.Fix{Text: "move the file aside and re-index the documents (the header is written once, atomically, so this file was damaged or is not a compozy store)",
-			Commands: []string{fmt.Sprintf("mv %s %s", shellQuote(s.logPath), shellQuote(s.logPath+".broken"))}}
+			Commands: []string{fmt.Sprintf("mv %s %s", shellquote.Quote(s.logPath), shellquote.Quote(s.logPath+".broken"))}}
 		return state{}, e
 	}
 	rr := &recordReader{r: f, size: fi.Size(), table: s.table}
@@ -1080,15 +1081,4 @@ func (st *state) row(slot int) []float32 {
 
 func entrySize(id string, payload []byte, dim int) int64 {
 	return int64(2 + len(id) + 4 + len(payload) + 4*dim)
-}
-
-// shellQuote quotes a path for the fix commands when it needs it.
-func shellQuote(p string) string {
-	if p != "" && strings.IndexFunc(p, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '_' || r == '-' || r == '+' || r == ':' || r == '@' ||
-			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
-	}) < 0 {
-		return p
-	}
-	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"compozy.dev/setup/core/vector"
+	"compozy.dev/setup/internal/shellquote"
 )
 
 // Provider is the provider name.
@@ -135,7 +136,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	return &Store{opts: opts, pool: pool, target: target, password: cc.Password,
 		table: pgx.Identifier{opts.Table}.Sanitize(), index: index,
-		isReady: fmt.Sprintf("pg_isready -h %s -p %d", shellWord(cc.Host), cc.Port)}, nil
+		isReady: fmt.Sprintf("pg_isready -h %s -p %d", shellquote.Quote(cc.Host), cc.Port)}, nil
 }
 
 // passwordIn finds password=... or the URL password in a connection string, to mask it.
@@ -293,7 +294,7 @@ func ExtensionProblem(e Extension, target string) *vector.Error {
 					"or the pgvector/pgvector:pg" + major + " image), then create the extension; or use a qdrant, redis or filesystem vector DB instead",
 				Commands: []string{
 					"sudo apt-get install postgresql-" + major + "-pgvector",
-					fmt.Sprintf("psql -d %s -c '%s'", shellWord(e.Database), create),
+					fmt.Sprintf("psql -d %s -c '%s'", shellquote.Quote(e.Database), create),
 				},
 			})
 	case !e.CanCreate:
@@ -305,22 +306,13 @@ func ExtensionProblem(e Extension, target string) *vector.Error {
 			fmt.Sprintf("pgvector %s is available but not installed in database %q, and role %q may not create it (%s)", e.Available, e.Database, e.Role, why),
 			vector.Fix{
 				Text:     fmt.Sprintf("a superuser must run, in database %q: %s", e.Database, create),
-				Commands: []string{fmt.Sprintf("psql -U postgres -d %s -c '%s'", shellWord(e.Database), create)},
+				Commands: []string{fmt.Sprintf("psql -U postgres -d %s -c '%s'", shellquote.Quote(e.Database), create)},
 			})
 	}
 	return mk(vector.ErrNotFound,
 		fmt.Sprintf("pgvector %s is available but not installed in database %q; role %q may create it", e.Available, e.Database, e.Role),
 		vector.Fix{Text: "Compozy creates it on first use (`compozy doctor --fix` creates it now), or run: " + create,
-			Commands: []string{fmt.Sprintf("psql -d %s -c '%s'", shellWord(e.Database), create)}})
-}
-
-func shellWord(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '_' || r == '-' || r == '.' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+			Commands: []string{fmt.Sprintf("psql -d %s -c '%s'", shellquote.Quote(e.Database), create)}})
 }
 
 // requireExtension returns the extension problem as an error, ErrNotFound included.
