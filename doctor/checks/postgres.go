@@ -212,9 +212,10 @@ func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 		if net.ParseIP(host) == nil {
 			lctx, cancel := context.WithTimeout(ctx, limit)
 			err := p.net.LookupHost(lctx, host)
+			timedOut := lctx.Err() != nil // before cancel, which sets it too
 			cancel()
 			if err != nil {
-				if lctx.Err() != nil {
+				if timedOut {
 					return doctor.Fail("DNS: no answer for host "+host+" within "+limit.String(), err.Error(),
 						doctor.Fix{Text: "check this machine's DNS servers (/etc/resolv.conf), or use an IP address"})
 				}

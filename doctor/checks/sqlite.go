@@ -547,8 +547,10 @@ var syncLevels = []string{"off", "normal", "full", "extra"}
 
 func walSize(files Files, path string) int64 { return fileSize(files, path+sqlitefile.WALSuffix) }
 
+// sqliteQueryFail is the result of a query on the read-only connection that failed: SQLite's
+// busy or locked error (by its code) is a warning, a damaged file a failure.
 func sqliteQueryFail(what string, err error) doctor.Result {
-	if factory.IsBusy(err) || strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy") {
+	if factory.IsBusy(err) {
 		return doctor.Warn(what+": the database is locked by another process", err.Error(), doctor.Fix{Text: "see sqlite.lock"})
 	}
 	if strings.Contains(err.Error(), "not a database") || strings.Contains(err.Error(), "malformed") {
