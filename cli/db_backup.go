@@ -18,6 +18,7 @@ import (
 	"compozy.dev/setup/core/storage/backup"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/sqlitefile"
+	"compozy.dev/setup/internal/bytesize"
 )
 
 type dbBackupOptions struct {
@@ -143,7 +144,7 @@ func runDBBackup(ctx context.Context, f *Factory, opts *dbBackupOptions) error {
 	if opts.json {
 		return writeDBJSON(out, doc)
 	}
-	fmt.Fprintf(out, "Backup: %s (%s, mode 0600)\n", doc.File, humanBytes(doc.Bytes))
+	fmt.Fprintf(out, "Backup: %s (%s, mode 0600)\n", doc.File, bytesize.Format(doc.Bytes))
 	if doc.Check != "" {
 		fmt.Fprintf(out, "Check:  quick_check %s\n", doc.Check)
 	}
@@ -173,19 +174,6 @@ func writeDBJSON(w io.Writer, v any) error {
 		return fmt.Errorf("write JSON: %w", err)
 	}
 	return nil
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	default:
-		return fmt.Sprintf("%d B", n)
-	}
 }
 
 // freeName is path, or, when a file has that name (a second backup within the same second),

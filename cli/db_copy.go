@@ -16,6 +16,7 @@ import (
 	"compozy.dev/setup/core/storage/backup"
 	"compozy.dev/setup/core/storage/dbcopy"
 	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/internal/bytesize"
 )
 
 type dbCopyOptions struct {
@@ -162,7 +163,7 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 			return fmt.Errorf("db copy: back up the target before replacing its rows (nothing was changed): %w", err)
 		}
 		backupPath = res.Path
-		fmt.Fprintf(info, "Backup: %s (%d rows, %s, mode 0600)\n", res.Path, res.TotalRows(), humanBytes(res.Bytes))
+		fmt.Fprintf(info, "Backup: %s (%d rows, %s, mode 0600)\n", res.Path, res.TotalRows(), bytesize.Format(res.Bytes))
 		fmt.Fprintf(info, "  To restore it: %s\n", backup.RestoreHint(res.Path, state.Path))
 		for _, r := range removed {
 			fmt.Fprintf(info, "  Removed the oldest backup %s (the newest %d are kept)\n", r, keepCopyBackups)

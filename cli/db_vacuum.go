@@ -11,6 +11,7 @@ import (
 
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/maintenance"
+	"compozy.dev/setup/internal/bytesize"
 )
 
 type dbVacuumOptions struct {
@@ -59,7 +60,7 @@ func runDBVacuum(ctx context.Context, f *Factory, opts *dbVacuumOptions) error {
 				label += " " + p.Table
 			}
 			if p.Total > 0 {
-				fmt.Fprintf(errOut, "\r\033[K%s: %d%% (%s of about %s)", label, min(100, p.Done*100/p.Total), humanBytes(p.Done), humanBytes(p.Total))
+				fmt.Fprintf(errOut, "\r\033[K%s: %d%% (%s of about %s)", label, min(100, p.Done*100/p.Total), bytesize.Format(p.Done), bytesize.Format(p.Total))
 			} else {
 				fmt.Fprintf(errOut, "\r\033[K%s…", label)
 			}
@@ -86,13 +87,13 @@ func runDBVacuum(ctx context.Context, f *Factory, opts *dbVacuumOptions) error {
 	}
 	if res.Tables == nil {
 		fmt.Fprintf(out, "Vacuumed in %s: %s → %s (%s of free pages given back).\n",
-			fmtDuration(res.Duration), humanBytes(res.BytesBefore), humanBytes(res.BytesAfter), humanBytes(max(0, res.BytesBefore-res.BytesAfter)))
+			fmtDuration(res.Duration), bytesize.Format(res.BytesBefore), bytesize.Format(res.BytesAfter), bytesize.Format(max(0, res.BytesBefore-res.BytesAfter)))
 		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tSIZE BEFORE\tSIZE AFTER\tLIVE ROWS\tDEAD ROWS BEFORE\tDEAD ROWS AFTER")
 	for _, t := range res.Tables {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\n", t.Table, humanBytes(t.Bytes), humanBytes(t.BytesAfter), t.LiveRows, t.DeadRows, t.DeadAfter)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\n", t.Table, bytesize.Format(t.Bytes), bytesize.Format(t.BytesAfter), t.LiveRows, t.DeadRows, t.DeadAfter)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "Vacuumed and analysed %d tables in %s.\n", len(res.Tables), fmtDuration(res.Duration.Round(time.Millisecond)))

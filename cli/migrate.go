@@ -18,6 +18,7 @@ import (
 	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/backup"
 	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/internal/bytesize"
 )
 
 // migrateStatusSchemaVersion is the version of the `migrate status --json` document. Raise it
@@ -581,7 +582,7 @@ func (s *migrateSession) backupFirst(ctx context.Context, version int64) error {
 		return fmt.Errorf("back up the database before changing its schema (pass --no-backup to skip it): %w", err)
 	}
 	out := s.out
-	fmt.Fprintf(out, "Backup: %s (%d rows, %s, mode 0600)\n", res.Path, res.TotalRows(), humanBytes(res.Bytes))
+	fmt.Fprintf(out, "Backup: %s (%d rows, %s, mode 0600)\n", res.Path, res.TotalRows(), bytesize.Format(res.Bytes))
 	fmt.Fprintf(out, "  To restore it: %s\n", backup.RestoreHint(res.Path, s.h.Path))
 	for _, r := range removed {
 		fmt.Fprintf(out, "  Removed the oldest backup %s (the newest %d are kept)\n", r, keepMigrationBackups)

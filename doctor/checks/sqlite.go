@@ -19,6 +19,7 @@ import (
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/internal/bytesize"
 	"compozy.dev/setup/internal/shellquote"
 )
 
@@ -190,7 +191,7 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		if h.Size == 0 {
 			return doctor.Warn(path+" is empty (no schema yet)", "", doctor.Cmds("create the schema", "compozy migrate up"))
 		}
-		return doctor.Pass(fmt.Sprintf("SQLite database, %s (%d-byte pages)", humanBytes(h.Size), h.PageSize))
+		return doctor.Pass(fmt.Sprintf("SQLite database, %s (%d-byte pages)", bytesize.Format(h.Size), h.PageSize))
 	})
 	file.Repair = &doctor.Repair{
 		Plan: func(r doctor.Result) string {
@@ -332,12 +333,12 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		need := 2*used + 64<<20
 		switch {
 		case free < need:
-			return doctor.Fail(fmt.Sprintf("%s free on the volume; the database and WAL take %s", humanBytes(free), humanBytes(used)),
+			return doctor.Fail(fmt.Sprintf("%s free on the volume; the database and WAL take %s", bytesize.Format(free), bytesize.Format(used)),
 				"migrations and VACUUM need up to twice the database size", doctor.Fix{Text: "free space on the volume, or move the database to a larger one"})
 		case free < 1<<30:
-			return doctor.Warn(fmt.Sprintf("only %s free on the volume", humanBytes(free)), "", doctor.Fix{Text: "free space on the volume"})
+			return doctor.Warn(fmt.Sprintf("only %s free on the volume", bytesize.Format(free)), "", doctor.Fix{Text: "free space on the volume"})
 		}
-		return doctor.Pass(humanBytes(free) + " free")
+		return doctor.Pass(bytesize.Format(free) + " free")
 	})
 
 	journal := check(doctor.IDSQLiteJournal, func(ctx context.Context) doctor.Result {
@@ -451,9 +452,9 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		}
 		wal := walSize(files, path)
 		free := h.FreePages * h.PageSize
-		msg := fmt.Sprintf("%s, %s in free pages", humanBytes(h.Size), humanBytes(free))
+		msg := fmt.Sprintf("%s, %s in free pages", bytesize.Format(h.Size), bytesize.Format(free))
 		if wal > 0 {
-			msg += fmt.Sprintf(", WAL %s", humanBytes(wal))
+			msg += fmt.Sprintf(", WAL %s", bytesize.Format(wal))
 		}
 		switch {
 		case h.Size > 0 && free > 8<<20 && free*4 > h.Size:
@@ -567,7 +568,7 @@ func openFail(path string, walBytes int64, err error) doctor.Result {
 		// SQLite never leaves its data in a -wal beside an empty file (switching to WAL writes
 		// the header first); and the next process that opens it deletes such a -wal. compozy
 		// refuses to open it; say so before anyone starts Compozy on it.
-		return doctor.Fail(fmt.Sprintf("%s is empty, but its -wal holds %s: the database file was truncated or replaced", path, humanBytes(walBytes)),
+		return doctor.Fail(fmt.Sprintf("%s is empty, but its -wal holds %s: the database file was truncated or replaced", path, bytesize.Format(walBytes)),
 			"compozy refuses to open it; the next other program that opens the database (Compozy starting, sqlite3) deletes a -wal beside an empty file, and with it what the -wal holds",
 			doctor.Cmds("keep both files before anything opens them, then restore the database from a backup",
 				"cp -p "+shellquote.Quote(path)+" "+shellquote.Quote(path+sqlitefile.WALSuffix)+" /SAFE/PLACE/"))
@@ -664,18 +665,6 @@ func fsName(magic int64) (string, fsKind) {
 		return "overlay", fsVirtual
 	}
 	return fmt.Sprintf("filesystem 0x%x", uint32(magic)), fsLocal
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // lockResult is the sqlite.lock result for the lock holders found.

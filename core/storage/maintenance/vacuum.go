@@ -19,6 +19,7 @@ import (
 	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/sqlitefile"
+	"compozy.dev/setup/internal/bytesize"
 )
 
 // Tables are Compozy's tables, in the order PostgreSQL vacuums them.
@@ -79,7 +80,7 @@ type SpaceError struct {
 }
 
 func (e *SpaceError) Error() string {
-	return fmt.Sprintf("VACUUM writes a new copy of the database first: it needs about %s free in %s, which has %s", human(e.Need), e.Dir, human(e.Have))
+	return fmt.Sprintf("VACUUM writes a new copy of the database first: it needs about %s free in %s, which has %s", bytesize.Format(e.Need), e.Dir, bytesize.Format(e.Have))
 }
 
 // Vacuum reclaims unused space in db. SQLite: refuses while another process has the file open
@@ -236,15 +237,3 @@ func fileSize(p string) int64 {
 func fileBytes(p string) int64 { return fileSize(p) + fileSize(p+sqlitefile.WALSuffix) }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-func human(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
