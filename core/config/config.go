@@ -115,6 +115,9 @@ type Source struct {
 	SecretFile string `json:"secret_file,omitempty"`
 }
 
+// pos is the position of a file value.
+func (s Source) pos() Pos { return Pos{File: s.File, Line: s.Line, Column: s.Column} }
+
 // SourceKind is the layer a value came from.
 type SourceKind string
 
@@ -151,13 +154,14 @@ func (s Source) String() string {
 
 // Warning is a validation finding that does not make the config invalid.
 type Warning struct {
-	Key     string `json:"key"`
+	// Code names the kind of warning; route by it, never by Message (see Code).
+	Code Code   `json:"code"`
+	Key  string `json:"key"`
+	// Message says what is wrong, for people. Its wording may change in any release.
 	Message string `json:"message"`
 	Fix     string `json:"fix,omitempty"`
-	// File, Line and Column locate the value in the config file, when it came from there.
-	File   string `json:"file,omitempty"`
-	Line   int    `json:"line,omitempty"`
-	Column int    `json:"column,omitempty"`
+	// Pos locates the value in the config file, when it came from there.
+	Pos
 	// Origin names where the value came from when not from the file: "env COMPOZY_DB_PORT",
 	// "flag --db-port", "stdin".
 	Origin string `json:"origin,omitempty"`

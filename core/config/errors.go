@@ -12,18 +12,28 @@ type Error struct{ Problems []Problem }
 
 // Problem is one reason a configuration is invalid.
 type Problem struct {
-	// File, Line and Column locate the value in the config file (File as the user named it).
-	File   string
-	Line   int
-	Column int
+	// Code names the kind of problem; route by it, never by Message (see Code).
+	Code Code
 	// Key is the dotted key ("database.port", "knowledge.vector_dbs[0].provider"); "" when the
 	// problem is with the file as a whole.
-	Key     string
+	Key string
+	// Pos locates the value in the config file (File as the user named it); zero when the value
+	// did not come from the file.
+	Pos
+	// Message says what is wrong, for people. Its wording may change in any release.
 	Message string
 	Fix     string
 	// Origin names where the value came from when not from the file: "env COMPOZY_DB_PORT",
 	// "flag --db-port", "stdin".
 	Origin string
+}
+
+// Pos is a position in the config file: the file as the user named it, and the 1-based line
+// and column (0 when unknown).
+type Pos struct {
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
 }
 
 // Where is the location of the problem: "compozy.yaml:3:5", "env COMPOZY_DB_PORT", or "".
@@ -110,7 +120,7 @@ func capProblems(ps []Problem) []Problem {
 		return ps
 	}
 	next := ps[maxProblems]
-	return append(ps[:maxProblems:maxProblems], Problem{File: next.File, Line: next.Line, Column: next.Column, Origin: next.Origin,
+	return append(ps[:maxProblems:maxProblems], Problem{Code: CodeProblemsTruncated, Pos: next.Pos, Origin: next.Origin,
 		Message: fmt.Sprintf("%d more problems are not shown", len(ps)-maxProblems),
 		Fix:     "fix the problems above, then run compozy config validate again"})
 }
@@ -121,7 +131,7 @@ func capWarnings(ws []Warning) []Warning {
 		return ws
 	}
 	next := ws[maxProblems]
-	return append(ws[:maxProblems:maxProblems], Warning{File: next.File, Line: next.Line, Column: next.Column, Origin: next.Origin,
+	return append(ws[:maxProblems:maxProblems], Warning{Code: CodeWarningsTruncated, Pos: next.Pos, Origin: next.Origin,
 		Message: fmt.Sprintf("%d more warnings are not shown", len(ws)-maxProblems),
 		Fix:     "fix the warnings above, then run compozy config validate again"})
 }

@@ -116,7 +116,7 @@ func (l *loader) file(data []byte) {
 	}
 	if len(doc.file.Docs) > 1 {
 		line, col := position(doc.file.Docs[1].Body, nil)
-		l.problem(Source{Kind: SourceFile, File: l.name, Line: line, Column: col}, "",
+		l.problem(CodeYAMLDocuments, Source{Kind: SourceFile, File: l.name, Line: line, Column: col}, "",
 			"the file holds more than one YAML document", "keep one document: remove the --- separator")
 	}
 	if len(doc.file.Docs) == 0 || doc.file.Docs[0] == nil || doc.file.Docs[0].Body == nil {
@@ -129,7 +129,7 @@ func (l *loader) file(data []byte) {
 	}
 	top, ok := root.(*ast.MappingNode)
 	if !ok {
-		l.problem(l.src(body, nil), "", "expected a mapping of sections (database:, knowledge:, ...) at the top level, got "+nodeKind(root),
+		l.problem(CodeYAMLTopLevel, l.src(body, nil), "", "expected a mapping of sections (database:, knowledge:, ...) at the top level, got "+nodeKind(root),
 			"start the file with database:")
 		return
 	}
@@ -149,7 +149,7 @@ func (l *loader) file(data []byte) {
 			l.runtime(doc, mv)
 		default:
 			if best := suggest(name, []string{"database", "knowledge"}); best != "" {
-				l.warn(l.src(mv.Key, nil), name, fmt.Sprintf("top-level key %q is not read; did you mean %q?", name, best),
+				l.warn(CodeKeyUnread, l.src(mv.Key, nil), name, fmt.Sprintf("top-level key %q is not read; did you mean %q?", name, best),
 					"rename it to "+best)
 			}
 		}
@@ -174,7 +174,7 @@ func (l *loader) yamlError(err error) {
 	if strings.Contains(msg, "'\\t'") || strings.Contains(msg, "\t") {
 		fix += "; indent with spaces, not tabs"
 	}
-	l.problem(src, "", "malformed YAML: "+msg, fix)
+	l.problem(CodeYAMLSyntax, src, "", "malformed YAML: "+msg, fix)
 }
 
 // mapping returns the value of mv as a mapping, nil when it is empty, or records that it is not
@@ -186,7 +186,7 @@ func (l *loader) mapping(doc *yamlDoc, mv *ast.MappingValueNode, key string) *as
 	}
 	m, ok := v.(*ast.MappingNode)
 	if !ok {
-		l.problem(l.src(v, mv.Key), key, "expected a mapping of keys, got "+nodeKind(v),
+		l.problem(CodeValueType, l.src(v, mv.Key), key, "expected a mapping of keys, got "+nodeKind(v),
 			"write the keys on the lines below "+key+":, indented by two spaces")
 		return nil
 	}
@@ -198,12 +198,12 @@ func (l *loader) entries(doc *yamlDoc, m *ast.MappingNode, section Section, i in
 	seen := map[string]string{} // field name -> spelling used
 	for _, mv := range m.Values {
 		if mv.Key != nil && mv.Key.IsMergeKey() {
-			l.problem(l.src(mv.Key, nil), path+".<<", "merge keys (<<) are not supported here", "write the keys out")
+			l.problem(CodeKeyMerge, l.src(mv.Key, nil), path+".<<", "merge keys (<<) are not supported here", "write the keys out")
 			continue
 		}
 		name, ok := keyName(mv.Key)
 		if !ok {
-			l.problem(l.src(mv.Key, mv), path, "expected a plain key name", "valid keys: "+strings.Join(l.sectionNames(section), ", "))
+			l.problem(CodeKeyInvalid, l.src(mv.Key, mv), path, "expected a plain key name", "valid keys: "+strings.Join(l.sectionNames(section), ", "))
 			continue
 		}
 		f, ok := l.field(section, name)
@@ -213,7 +213,7 @@ func (l *loader) entries(doc *yamlDoc, m *ast.MappingNode, section Section, i in
 		}
 		key := f.KeyAt(i)
 		if prev, dup := seen[f.Name]; dup {
-			l.problem(l.src(mv.Key, nil), key, fmt.Sprintf("%q and %q are the same key; both are set", prev, name),
+			l.problem(CodeKeyDuplicate, l.src(mv.Key, nil), key, fmt.Sprintf("%q and %q are the same key; both are set", prev, name),
 				"keep one of them: "+f.Name)
 			continue
 		}
@@ -231,7 +231,7 @@ func (l *loader) unknownKey(mv *ast.MappingValueNode, section Section, path, nam
 		msg += fmt.Sprintf("; did you mean %q?", best)
 		fix = fmt.Sprintf("rename %s to %s", name, best)
 	}
-	l.problem(l.src(mv.Key, nil), path+"."+name, msg, fix)
+	l.problem(CodeKeyUnknown, l.src(mv.Key, nil), path+"."+name, msg, fix)
 }
 
 // fileValue reads the value of field f (entry i) from mv.
@@ -240,7 +240,7 @@ func (l *loader) fileValue(doc *yamlDoc, f Field, i int, mv *ast.MappingValueNod
 	v := doc.resolve(mv.Value)
 	src := l.src(v, mv.Key)
 	if v == nil && !isNull(mv.Value) {
-		l.problem(l.src(mv.Value, mv.Key), key, "alias "+mv.Value.String()+" refers to no anchor", "define the anchor (&name) before the alias")
+		l.problem(CodeValueAlias, l.src(mv.Value, mv.Key), key, "alias "+mv.Value.String()+" refers to no anchor", "define the anchor (&name) before the alias")
 		return
 	}
 	sc := scalarOf(v)
@@ -262,7 +262,7 @@ func (l *loader) fileValue(doc *yamlDoc, f Field, i int, mv *ast.MappingValueNod
 			exp = expand(sc.text, lookup)
 		}
 		if exp.syntax != "" {
-			l.problem(src, key, exp.syntax, "write ${VAR} or ${VAR:-default}; $${ is a literal ${")
+			l.problem(CodeValueReference, src, key, exp.syntax, "write ${VAR} or ${VAR:-default}; $${ is a literal ${")
 			return
 		}
 		if l.hasProblem(key) {
@@ -299,7 +299,7 @@ func (l *loader) knowledge(doc *yamlDoc, mv *ast.MappingValueNode) {
 		}
 		if name != "vector_dbs" {
 			if suggest(name, []string{"vector_dbs"}) != "" {
-				l.warn(l.src(e.Key, nil), "knowledge."+name, fmt.Sprintf("key %q is not read; did you mean \"vector_dbs\"?", name),
+				l.warn(CodeKeyUnread, l.src(e.Key, nil), "knowledge."+name, fmt.Sprintf("key %q is not read; did you mean \"vector_dbs\"?", name),
 					"rename it to vector_dbs")
 			}
 			continue
@@ -316,12 +316,12 @@ func (l *loader) vectorDBs(doc *yamlDoc, mv *ast.MappingValueNode) {
 	}
 	seq, ok := v.(*ast.SequenceNode)
 	if !ok {
-		l.problem(l.src(v, mv.Key), "knowledge.vector_dbs", "expected a list of vector DBs, got "+nodeKind(v),
+		l.problem(CodeValueType, l.src(v, mv.Key), "knowledge.vector_dbs", "expected a list of vector DBs, got "+nodeKind(v),
 			"write each vector DB as a list item: - id: main")
 		return
 	}
 	if len(seq.Values) > MaxVectorDBs {
-		l.problem(l.src(v, mv.Key), "knowledge.vector_dbs", fmt.Sprintf("%d vector DBs; compozy reads at most %d", len(seq.Values), MaxVectorDBs),
+		l.problem(CodeVectorTooMany, l.src(v, mv.Key), "knowledge.vector_dbs", fmt.Sprintf("%d vector DBs; compozy reads at most %d", len(seq.Values), MaxVectorDBs),
 			"keep the vector DBs the knowledge bases use")
 		return
 	}
@@ -332,7 +332,7 @@ func (l *loader) vectorDBs(doc *yamlDoc, mv *ast.MappingValueNode) {
 		entry := doc.resolve(item)
 		m, ok := entry.(*ast.MappingNode)
 		if !ok {
-			l.problem(l.src(item, mv.Key), path, "expected a mapping with id, provider and dimension, got "+nodeKind(entry),
+			l.problem(CodeValueType, l.src(item, mv.Key), path, "expected a mapping with id, provider and dimension, got "+nodeKind(entry),
 				"write the entry as - id: main, then provider: and dimension: on the lines below, indented")
 			continue
 		}

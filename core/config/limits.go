@@ -40,13 +40,13 @@ func limitProblem(name string, data []byte, size int64) (Problem, bool) {
 		name = DefaultFile
 	}
 	if size > MaxFileSize || len(data) > MaxFileSize {
-		return Problem{File: name,
+		return Problem{Code: CodeFileTooLarge, Pos: Pos{File: name},
 			Message: fmt.Sprintf("the file is %s; compozy reads config files up to %s", formatSize(max(size, int64(len(data)))), formatSize(MaxFileSize)),
 			Fix:     "check that this is compozy's config file (--config or COMPOZY_CONFIG_FILE may name another file); a compozy.yaml is a few KB",
 		}, true
 	}
 	if depth, line, col := nestingDepth(data); depth > MaxDepth {
-		return Problem{File: name, Line: line, Column: col,
+		return Problem{Code: CodeFileTooDeep, Pos: Pos{File: name, Line: line, Column: col},
 			Message: fmt.Sprintf("nesting %d deep; compozy reads at most %d levels", depth, MaxDepth),
 			Fix:     "check that this is compozy's config file; its sections need a few levels (database: then key: value), so remove the deep nesting",
 		}, true

@@ -64,7 +64,7 @@ func Load(ctx context.Context, opts LoadOptions) (*Config, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, &Error{Problems: []Problem{missingFile(opts, shown)}}
 	default:
-		return nil, &Error{Problems: []Problem{{File: shown, Message: "cannot read the config file: " + pathErrorReason(err),
+		return nil, &Error{Problems: []Problem{{Code: CodeFileUnreadable, Pos: Pos{File: shown}, Message: "cannot read the config file: " + pathErrorReason(err),
 			Fix: "make it a readable file, or name another with --config"}}}
 	}
 }
@@ -118,7 +118,7 @@ func load(opts LoadOptions, workDir, shown, path string, data []byte, size int64
 
 // missingFile is the problem of a config file the user named that does not exist.
 func missingFile(opts LoadOptions, shown string) Problem {
-	p := Problem{File: shown, Message: "config file not found"}
+	p := Problem{Code: CodeFileNotFound, Pos: Pos{File: shown}, Message: "config file not found"}
 	switch opts.FileFrom {
 	case "":
 		p.Fix = "check the path"
@@ -249,7 +249,7 @@ func (l *loader) lookupVar(name, key string, src Source) (string, bool) {
 	case v != "":
 		if !l.reported[fileVar] {
 			l.reported[fileVar] = true
-			l.problem(src, key, name+" and "+fileVar+" are both set, so the value of ${"+name+"} is not clear",
+			l.problem(CodeEnvFileConflict, src, key, name+" and "+fileVar+" are both set, so the value of ${"+name+"} is not clear",
 				"unset one of them")
 		}
 		return v, true
@@ -259,9 +259,9 @@ func (l *loader) lookupVar(name, key string, src Source) (string, bool) {
 		l.reported[fileVar] = true
 		switch {
 		case sf.problem != "":
-			l.problem(src, key, sf.problem, sf.fix)
+			l.problem(CodeSecretFileInvalid, src, key, sf.problem, sf.fix)
 		case sf.warning != "":
-			l.secretWarn(Source{Kind: SourceEnv, Name: fileVar, SecretFile: path}, key, sf.warning, sf.warnFix)
+			l.secretWarn(CodeSecretFileReadable, Source{Kind: SourceEnv, Name: fileVar, SecretFile: path}, key, sf.warning, sf.warnFix)
 		}
 	}
 	if sf.problem != "" {
@@ -294,11 +294,11 @@ func (l *loader) lookupEnv(name string) (string, bool) {
 	return "", false
 }
 
-// problem records a problem with the value of key that came from src.
-func (l *loader) problem(src Source, key, msg, fix string) {
-	p := Problem{Key: key, Message: msg, Fix: fix}
+// problem records a problem of kind code with the value of key that came from src.
+func (l *loader) problem(code Code, src Source, key, msg, fix string) {
+	p := Problem{Code: code, Key: key, Message: msg, Fix: fix}
 	if src.Kind == SourceFile {
-		p.File, p.Line, p.Column = src.File, src.Line, src.Column
+		p.Pos = src.pos()
 	} else if src.Kind != SourceDefault {
 		p.Origin = src.String()
 	}
@@ -306,11 +306,11 @@ func (l *loader) problem(src Source, key, msg, fix string) {
 	l.problemKeys[key] = true
 }
 
-// warn records a warning about the value of key that came from src.
-func (l *loader) warn(src Source, key, msg, fix string) {
-	w := Warning{Key: key, Message: msg, Fix: fix}
+// warn records a warning of kind code about the value of key that came from src.
+func (l *loader) warn(code Code, src Source, key, msg, fix string) {
+	w := Warning{Code: code, Key: key, Message: msg, Fix: fix}
 	if src.Kind == SourceFile {
-		w.File, w.Line, w.Column = src.File, src.Line, src.Column
+		w.Pos = src.pos()
 	} else if src.Kind != SourceDefault {
 		w.Origin = src.String()
 	}
@@ -318,8 +318,8 @@ func (l *loader) warn(src Source, key, msg, fix string) {
 }
 
 // secretWarn records a warning about a secret (see Warning.Secret).
-func (l *loader) secretWarn(src Source, key, msg, fix string) {
-	l.warn(src, key, msg, fix)
+func (l *loader) secretWarn(code Code, src Source, key, msg, fix string) {
+	l.warn(code, src, key, msg, fix)
 	l.cfg.Warnings[len(l.cfg.Warnings)-1].Secret = true
 }
 
@@ -332,7 +332,7 @@ func (l *loader) setValue(f Field, i int, sc scalar, src Source) {
 	key := f.KeyAt(i)
 	v, cerr := convert(f, sc)
 	if cerr != nil {
-		l.problem(src, key, cerr.msg, cerr.fix)
+		l.problem(cerr.code, src, key, cerr.msg, cerr.fix)
 		return
 	}
 	f.set(l.cfg, i, v)
@@ -392,7 +392,7 @@ func (l *loader) env() {
 				path = l.opts.Getenv(fileVar)
 			}
 			if v != "" && path != "" {
-				l.problem(Source{Kind: SourceEnv, Name: fileVar}, f.Key(), name+" and "+fileVar+" are both set",
+				l.problem(CodeEnvFileConflict, Source{Kind: SourceEnv, Name: fileVar}, f.Key(), name+" and "+fileVar+" are both set",
 					"unset one of them: "+fileVar+" names a file that holds the value, "+name+" is the value")
 				failed = true
 				continue
@@ -409,18 +409,18 @@ func (l *loader) env() {
 					l.reported[fileVar] = true
 					switch {
 					case sf.problem != "":
-						l.problem(usedSrc, f.Key(), sf.problem, sf.fix)
+						l.problem(CodeSecretFileInvalid, usedSrc, f.Key(), sf.problem, sf.fix)
 					case sf.warning != "":
-						l.secretWarn(usedSrc, f.Key(), sf.warning, sf.warnFix)
+						l.secretWarn(CodeSecretFileReadable, usedSrc, f.Key(), sf.warning, sf.warnFix)
 					}
 				}
 				val = sf.value
 			case v != "" && v != val:
-				l.warn(Source{Kind: SourceEnv, Name: name}, f.Key(), name+" is ignored: "+used+" is set too and takes precedence",
+				l.warn(CodeEnvShadowed, Source{Kind: SourceEnv, Name: name}, f.Key(), name+" is ignored: "+used+" is set too and takes precedence",
 					"unset one of them")
 				l.cfg.Warnings[len(l.cfg.Warnings)-1].Secret = secret
 			case path != "":
-				l.secretWarn(Source{Kind: SourceEnv, Name: fileVar, SecretFile: path}, f.Key(), fileVar+" is ignored: "+used+" is set too and takes precedence",
+				l.secretWarn(CodeEnvShadowed, Source{Kind: SourceEnv, Name: fileVar, SecretFile: path}, f.Key(), fileVar+" is ignored: "+used+" is set too and takes precedence",
 					"unset one of them")
 			}
 		}
@@ -447,7 +447,7 @@ func (l *loader) env() {
 		if best := suggest(name, candidates); best != "" {
 			fix = "rename it to " + best
 		}
-		l.warn(Source{Kind: SourceEnv, Name: name}, "", "unknown variable "+name+" is ignored", fix)
+		l.warn(CodeEnvUnknown, Source{Kind: SourceEnv, Name: name}, "", "unknown variable "+name+" is ignored", fix)
 	}
 }
 
@@ -460,7 +460,7 @@ func (l *loader) flags() {
 		}
 		f, ok := l.fieldByKey(o.Key)
 		if !ok {
-			l.problem(src, o.Key, "the flag sets an unknown key", "this is a bug in compozy; please report it")
+			l.problem(CodeKeyFlag, src, o.Key, "the flag sets an unknown key", "this is a bug in compozy; please report it")
 			continue
 		}
 		l.setValue(f, 0, stringScalar(o.Value), src)
@@ -487,7 +487,7 @@ func (l *loader) resolvePending() {
 			continue // the password key (password:, COMPOZY_DB_PASSWORD, stdin) replaces it
 		}
 		for _, name := range p.missing {
-			l.problem(p.src, p.key, "environment variable "+name+" is not set",
+			l.problem(CodeEnvUnset, p.src, p.key, "environment variable "+name+" is not set",
 				fmt.Sprintf("set %s, or give a default: ${%s:-value}", name, name))
 		}
 	}
@@ -555,19 +555,19 @@ func (l *loader) resolvePath(f Field, i int) {
 	}
 	if strings.Contains(p, "${") {
 		// A literal ${ ($${ in the file, or a variable's value) would become part of a file name.
-		l.problem(src, key, "the path holds a literal ${ (written as $${, or in a variable's value); compozy does not create files with ${ in their name",
+		l.problem(CodePathReference, src, key, "the path holds a literal ${ (written as $${, or in a variable's value); compozy does not create files with ${ in their name",
 			"write the path itself, or ${VAR} (${VAR:-default}) to read it from a variable that holds the path")
 		return
 	}
 	if f.Section == SectionDatabase && strings.HasPrefix(p, "file:") {
-		l.problem(src, key, "expected a file path or :memory:, not a SQLite URI",
+		l.problem(CodePathURI, src, key, "expected a file path or :memory:, not a SQLite URI",
 			"write the file path only (for example ./data/compozy.db); journal_mode, synchronous and busy_timeout set the pragmas")
 		return
 	}
 	if p == "~" || strings.HasPrefix(p, "~/") {
 		home := l.opts.Getenv("HOME")
 		if home == "" {
-			l.problem(src, key, "cannot expand ~: HOME is not set", "write the full path")
+			l.problem(CodePathHome, src, key, "cannot expand ~: HOME is not set", "write the full path")
 			return
 		}
 		p = home + p[1:]

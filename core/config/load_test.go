@@ -30,7 +30,35 @@ func loadFile(t *testing.T, content string, env []string, flags ...Override) (*C
 		t.Fatal(err)
 	}
 	getenv, environ := testEnv(env...)
-	return Load(context.Background(), LoadOptions{WorkDir: dir, Getenv: getenv, Environ: environ, Flags: flags})
+	cfg, err := Load(context.Background(), LoadOptions{WorkDir: dir, Getenv: getenv, Environ: environ, Flags: flags})
+	checkCodes(t, cfg, err)
+	return cfg, err
+}
+
+// checkCodes fails the test when a problem or warning of a load has no code, or one that
+// Codes does not list for its kind (problem or warning): every finding of every test that
+// loads through loadFile is checked.
+func checkCodes(t *testing.T, cfg *Config, err error) {
+	t.Helper()
+	known := map[Code]CodeInfo{}
+	for _, c := range Codes() {
+		known[c.Code] = c
+	}
+	var cerr *Error
+	if errors.As(err, &cerr) {
+		for _, p := range cerr.Problems {
+			if c, ok := known[p.Code]; !ok || !c.Error {
+				t.Errorf("problem %q has code %q, which Codes does not list as an error", p.String(), p.Code)
+			}
+		}
+	}
+	if cfg != nil {
+		for _, w := range cfg.Warnings {
+			if c, ok := known[w.Code]; !ok || !c.Warning {
+				t.Errorf("warning %q has code %q, which Codes does not list as a warning", w.String(), w.Code)
+			}
+		}
+	}
 }
 
 // mustLoad loads content and fails the test on an error.

@@ -164,7 +164,7 @@ func (l *loader) resolvePassword() {
 		if rank(win.src) == rank(c.src) {
 			why = "in the same layer the password key beats conn_string's"
 		}
-		l.secretWarn(c.src, passwordKey, fmt.Sprintf("two places give different passwords: the one from %s is used; the one from %s is not (%s)", win.desc, c.desc, why),
+		l.secretWarn(CodePasswordConflict, c.src, passwordKey, fmt.Sprintf("two places give different passwords: the one from %s is used; the one from %s is not (%s)", win.desc, c.desc, why),
 			"give the password in one place: the order is file < environment < flags and --db-password-stdin (compozy docs configuration/database)")
 	}
 }

@@ -24,7 +24,7 @@ func (l *loader) validate() {
 	if d.MaxIdleConns > d.MaxOpenConns && !l.hasProblem("database.max_open_conns") {
 		// Not an error: database/sql lowers the idle limit to the open limit by itself. But the
 		// setting says something the pool will not do, so say so.
-		l.warn(l.sourceOf("database.max_idle_conns"), "database.max_idle_conns",
+		l.warn(CodePoolIdleConns, l.sourceOf("database.max_idle_conns"), "database.max_idle_conns",
 			fmt.Sprintf("max_idle_conns (%d) is more than max_open_conns (%d); only %d connections can be idle", d.MaxIdleConns, d.MaxOpenConns, d.MaxOpenConns),
 			fmt.Sprintf("set max_idle_conns to %d or less", d.MaxOpenConns))
 	}
@@ -39,39 +39,39 @@ func (l *loader) validateSQLite() {
 	d := &c.Database
 	driverSrc := l.sourceOf("database.driver")
 	if d.Path == "" && !l.hasProblem("database.path") {
-		l.problem(driverSrc, "database.path", "driver sqlite needs a database file: set a file path or :memory:",
+		l.problem(CodeValueRequired, driverSrc, "database.path", "driver sqlite needs a database file: set a file path or :memory:",
 			`set path: ./data/compozy.db (or path: ":memory:" for a database that lasts as long as the process), or use --db-path / COMPOZY_DB_PATH`)
 	}
 	for i, v := range c.Knowledge.VectorDBs {
 		if v.Provider == "pgvector" {
 			key := "knowledge.vector_dbs[" + strconv.Itoa(i) + "].provider"
-			l.problem(l.sourceOf(key), key, "pgvector provider is incompatible with SQLite driver",
+			l.problem(CodeVectorPgvectorSQLite, l.sourceOf(key), key, "pgvector provider is incompatible with SQLite driver",
 				"use qdrant, redis or filesystem as the provider of this vector DB (for example provider: qdrant with url: http://localhost:6333), or set driver: postgres")
 		}
 	}
 	if len(c.Knowledge.VectorDBs) == 0 {
-		l.warn(driverSrc, "knowledge.vector_dbs", "SQLite has no vector search and no vector DB is configured: knowledge bases will not work",
+		l.warn(CodeVectorMissing, driverSrc, "knowledge.vector_dbs", "SQLite has no vector search and no vector DB is configured: knowledge bases will not work",
 			"add a qdrant, redis or filesystem entry under knowledge.vector_dbs")
 	}
 	if n := c.Runtime.MaxConcurrentWorkflows; n > SQLiteSafeConcurrentWorkflows {
 		key := "runtime.max_concurrent_workflows"
-		l.warn(l.sourceOf(key), key,
+		l.warn(CodeSQLiteConcurrency, l.sourceOf(key), key,
 			fmt.Sprintf("%d concurrent workflows is above %d, the most measured safe for SQLite in one process (docs/benchmarks.md)", n, SQLiteSafeConcurrentWorkflows),
 			fmt.Sprintf("lower max_concurrent_workflows to %d, or use driver: postgres", SQLiteSafeConcurrentWorkflows))
 	}
 	if d.Path != MemoryPath && d.Path != "" {
 		if d.BusyTimeout == 0 && !l.hasProblem("database.busy_timeout") {
-			l.warn(l.sourceOf("database.busy_timeout"), "database.busy_timeout",
+			l.warn(CodeSQLiteBusyTimeout, l.sourceOf("database.busy_timeout"), "database.busy_timeout",
 				"busy_timeout 0 makes every lock wait fail at once with \"database is locked\"", "set busy_timeout: 5s")
 		}
 		if d.JournalMode == "off" && !l.hasProblem("database.journal_mode") {
 			// With no rollback journal, ROLLBACK is undefined: a failed migration or workflow
 			// transaction can corrupt the file.
-			l.problem(l.sourceOf("database.journal_mode"), "database.journal_mode",
+			l.problem(CodeSQLiteJournalOff, l.sourceOf("database.journal_mode"), "database.journal_mode",
 				"journal_mode off has no rollback journal: a failed transaction or migration can corrupt the database file",
 				"set journal_mode: wal")
 		} else if d.JournalMode != "wal" && !l.hasProblem("database.journal_mode") {
-			l.warn(l.sourceOf("database.journal_mode"), "database.journal_mode",
+			l.warn(CodeSQLiteJournalMode, l.sourceOf("database.journal_mode"), "database.journal_mode",
 				"journal_mode "+d.JournalMode+" blocks readers while a workflow writes; concurrent workflows will hit \"database is locked\"",
 				"set journal_mode: wal")
 		}
@@ -89,26 +89,26 @@ func (l *loader) validatePostgres() {
 		src := l.sourceOf(key)
 		if scheme, _, ok := strings.Cut(d.ConnString, "://"); ok && isScheme(scheme) {
 			if scheme != "postgres" && scheme != "postgresql" {
-				l.problem(src, key, fmt.Sprintf("expected a postgres:// or postgresql:// URL, got scheme %q", scheme),
+				l.problem(CodeURLScheme, src, key, fmt.Sprintf("expected a postgres:// or postgresql:// URL, got scheme %q", scheme),
 					"write postgres://user@host:5432/compozy?sslmode=require")
 			} else if u, err := url.Parse(d.ConnString); err != nil {
-				l.problem(src, key, "not a valid URL: "+urlErrorReason(err),
+				l.problem(CodeURLInvalid, src, key, "not a valid URL: "+urlErrorReason(err),
 					"percent-encode special characters in the user and password (@ as %40, / as %2F, ? as %3F, # as %23, space as %20), or set the password apart: password: ${COMPOZY_DB_PASSWORD}")
 			} else if ambiguousURL(u, d.ConnString) {
 				// postgres://app:pa/ss@host/db parses as host "app", port "pa" and a database
 				// name holding the rest of the password: connecting would send it as a name.
-				l.problem(src, key, "the user or password holds a character that ends the host part of a URL (/, ? or #), so the URL does not say which host to use",
+				l.problem(CodeURLAmbiguous, src, key, "the user or password holds a character that ends the host part of a URL (/, ? or #), so the URL does not say which host to use",
 					"percent-encode special characters in the user and password (/ as %2F, ? as %3F, # as %23, @ as %40), or set the password apart: password: ${COMPOZY_DB_PASSWORD}")
 			} else if strayAt(d.ConnString) {
-				l.problem(src, key, atProblem, atFix+", or set the password apart: password: ${COMPOZY_DB_PASSWORD}")
+				l.problem(CodeURLAmbiguous, src, key, atProblem, atFix+", or set the password apart: password: ${COMPOZY_DB_PASSWORD}")
 			} else {
 				l.connParams(src, urlParams(u))
 			}
 		} else if !strings.Contains(d.ConnString, "=") {
-			l.problem(src, key, "expected a postgres:// URL or key=value pairs (host=... dbname=...)",
+			l.problem(CodeConnStringInvalid, src, key, "expected a postgres:// URL or key=value pairs (host=... dbname=...)",
 				"write postgres://user@host:5432/compozy?sslmode=require")
 		} else if pairs, bad := parseKeyValue(d.ConnString); bad != "" {
-			l.problem(src, key, "not a valid key=value connection string: "+bad,
+			l.problem(CodeConnStringInvalid, src, key, "not a valid key=value connection string: "+bad,
 				"write key=value pairs separated by spaces, for example host=db dbname=compozy sslmode=require")
 		} else {
 			params := map[string][]string{}
@@ -119,7 +119,7 @@ func (l *loader) validatePostgres() {
 		}
 		l.shadowedByConnString()
 		if src.Kind == SourceFlag && Redact(d.ConnString) != d.ConnString {
-			l.secretWarn(src, key, "a password on the command line is visible to other users (ps) and kept in shell history",
+			l.secretWarn(CodeSecretCommandLine, src, key, "a password on the command line is visible to other users (ps) and kept in shell history",
 				"set COMPOZY_DB_CONN_STRING instead, or leave the password out and use COMPOZY_DB_PASSWORD or --db-password-stdin")
 		}
 	}
@@ -180,7 +180,7 @@ func (l *loader) connParams(src Source, params map[string][]string) {
 		if best := suggest(strings.ToLower(v), f.Enum); best != "" {
 			fix = "sslmode=" + best + " in conn_string"
 		}
-		l.problem(src, key, "sslmode in conn_string: "+e.msg, fix)
+		l.problem(e.code, src, key, "sslmode in conn_string: "+e.msg, fix)
 	}
 	for _, v := range params["port"] {
 		f, _ := l.field(SectionDatabase, "port")
@@ -190,12 +190,13 @@ func (l *loader) connParams(src Source, params map[string][]string) {
 			}
 			n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
 			if err != nil {
-				l.problem(src, key, "port in conn_string: expected an integer, got "+stringScalar(p).describe(false),
+				l.problem(CodeValueType, src, key, "port in conn_string: expected an integer, got "+stringScalar(p).describe(false),
 					"write the port as a whole number from 1 to 65535, such as 5432")
 				continue
 			}
 			if n < int64(*f.Min) || n > int64(*f.Max) {
-				l.problem(src, key, "port in conn_string: "+rangeError(f, n).msg, rangeError(f, n).fix)
+				e := rangeError(f, n)
+				l.problem(e.code, src, key, "port in conn_string: "+e.msg, e.fix)
 			}
 		}
 	}
@@ -203,7 +204,7 @@ func (l *loader) connParams(src Source, params map[string][]string) {
 		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n >= 0 {
 			continue
 		}
-		l.problem(src, key, "connect_timeout in conn_string: expected a whole number of seconds (0 or more), got "+stringScalar(v).describe(false),
+		l.problem(CodeValueType, src, key, "connect_timeout in conn_string: expected a whole number of seconds (0 or more), got "+stringScalar(v).describe(false),
 			"write connect_timeout=5 (seconds; 0 waits forever), or leave it out of conn_string and set connect_timeout: 5s")
 	}
 }
@@ -224,10 +225,10 @@ func (l *loader) shadowedByConnString() {
 		msg := fmt.Sprintf("%s has no effect: conn_string (%s) decides the %s", name, cs, strings.ReplaceAll(name, "_", " "))
 		fix := fmt.Sprintf("put the %s in conn_string, or remove conn_string and use the separate keys", strings.ReplaceAll(name, "_", " "))
 		if src.Kind == SourceEnv && strings.HasPrefix(src.Name, "DB_") {
-			l.warn(src, key, msg+"; the legacy variable is ignored", "unset "+src.Name+", or "+fix)
+			l.warn(CodeConnStringConflict, src, key, msg+"; the legacy variable is ignored", "unset "+src.Name+", or "+fix)
 			continue
 		}
-		l.problem(src, key, msg, fix)
+		l.problem(CodeConnStringConflict, src, key, msg, fix)
 	}
 }
 
@@ -246,7 +247,7 @@ func (l *loader) ignoredKeys(other string) {
 		if f.get(l.cfg, 0) == "" {
 			continue
 		}
-		l.warn(src, key, fmt.Sprintf("%s applies to driver %s only; it is ignored with driver %s", f.Name, other, l.cfg.Database.Driver),
+		l.warn(CodeKeyOtherDriver, src, key, fmt.Sprintf("%s applies to driver %s only; it is ignored with driver %s", f.Name, other, l.cfg.Database.Driver),
 			"remove it, or set driver: "+other)
 	}
 }
@@ -264,20 +265,20 @@ func (l *loader) validateVectorDBs() {
 		switch j, dup := ids[v.ID]; {
 		case v.ID == "":
 			if !l.hasProblem(key("id")) {
-				l.problem(entrySrc, key("id"), "id is required", "give every vector DB a unique id, for example id: main")
+				l.problem(CodeValueRequired, entrySrc, key("id"), "id is required", "give every vector DB a unique id, for example id: main")
 			}
 		case dup:
 			first := l.sourceOf("knowledge.vector_dbs[" + strconv.Itoa(j) + "].id")
-			l.problem(l.sourceOf(key("id")), key("id"), fmt.Sprintf("duplicate vector DB id %q (also the id of knowledge.vector_dbs[%d], %s)", v.ID, j, first),
+			l.problem(CodeVectorDuplicateID, l.sourceOf(key("id")), key("id"), fmt.Sprintf("duplicate vector DB id %q (also the id of knowledge.vector_dbs[%d], %s)", v.ID, j, first),
 				"give every vector DB a unique id")
 		default:
 			ids[v.ID] = i
 		}
 		if v.Provider == "" && !l.hasProblem(key("provider")) {
-			l.problem(entrySrc, key("provider"), "provider is required", "set provider to one of: pgvector, qdrant, redis, filesystem")
+			l.problem(CodeValueRequired, entrySrc, key("provider"), "provider is required", "set provider to one of: pgvector, qdrant, redis, filesystem")
 		}
 		if v.Dimension == 0 && !l.hasProblem(key("dimension")) {
-			l.problem(entrySrc, key("dimension"), "dimension is required",
+			l.problem(CodeValueRequired, entrySrc, key("dimension"), "dimension is required",
 				"set dimension to the length of the embedding model's vectors, for example 1536")
 		}
 		switch v.Provider {
@@ -291,7 +292,7 @@ func (l *loader) validateVectorDBs() {
 			}
 		case "filesystem":
 			if v.Path == "" && !l.hasProblem(key("path")) {
-				l.problem(entrySrc, key("path"), "provider filesystem needs a folder", "set path: ./data/vectors")
+				l.problem(CodeValueRequired, entrySrc, key("path"), "provider filesystem needs a folder", "set path: ./data/vectors")
 			}
 		}
 	}
@@ -304,29 +305,29 @@ func (l *loader) vectorURL(i int, v VectorDB, entrySrc Source, example string, s
 		return
 	}
 	if v.URL == "" {
-		l.problem(entrySrc, key, "provider "+v.Provider+" needs a url", "set url: "+example)
+		l.problem(CodeValueRequired, entrySrc, key, "provider "+v.Provider+" needs a url", "set url: "+example)
 		return
 	}
 	src := l.sourceOf(key)
 	u, err := url.Parse(v.URL)
 	if err != nil {
-		l.problem(src, key, "not a valid URL: "+urlErrorReason(err),
+		l.problem(CodeURLInvalid, src, key, "not a valid URL: "+urlErrorReason(err),
 			"percent-encode special characters in the password (@ as %40, / as %2F, ? as %3F, # as %23, space as %20)")
 		return
 	}
 	if ambiguousURL(u, v.URL) {
-		l.problem(src, key, "the user, password or api_key holds a character that ends a part of a URL (/, ? or #), so the URL does not say which host or key to use",
+		l.problem(CodeURLAmbiguous, src, key, "the user, password or api_key holds a character that ends a part of a URL (/, ? or #), so the URL does not say which host or key to use",
 			"percent-encode special characters in the password or api_key (/ as %2F, ? as %3F, # as %23, @ as %40)")
 		return
 	}
 	if (strings.EqualFold(u.Scheme, "postgres") || strings.EqualFold(u.Scheme, "postgresql")) && strayAt(v.URL) {
-		l.problem(src, key, atProblem, atFix)
+		l.problem(CodeURLAmbiguous, src, key, atProblem, atFix)
 		return
 	}
 	for _, s := range schemes {
 		if strings.EqualFold(u.Scheme, s) {
 			if u.Host == "" && s != "unix" {
-				l.problem(src, key, fmt.Sprintf("%s has no host", Redact(v.URL)), "set url: "+example)
+				l.problem(CodeURLHost, src, key, fmt.Sprintf("%s has no host", Redact(v.URL)), "set url: "+example)
 			}
 			return
 		}
@@ -335,7 +336,7 @@ func (l *loader) vectorURL(i int, v VectorDB, entrySrc Source, example string, s
 	if example != "" {
 		fix = "set url: " + example
 	}
-	l.problem(src, key, fmt.Sprintf("provider %s expects a %s:// URL, got %s", v.Provider, schemes[0], Redact(v.URL)), fix)
+	l.problem(CodeURLScheme, src, key, fmt.Sprintf("provider %s expects a %s:// URL, got %s", v.Provider, schemes[0], Redact(v.URL)), fix)
 }
 
 // plaintextSecrets warns about passwords written out in the config file.
@@ -362,7 +363,7 @@ func (l *loader) plaintextSecrets() {
 		default:
 			continue
 		}
-		l.warn(rv.src, key, msg, fix)
+		l.warn(CodeSecretPlaintext, rv.src, key, msg, fix)
 	}
 }
 

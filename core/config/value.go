@@ -58,8 +58,12 @@ func (s scalar) describe(secret bool) string {
 	return text
 }
 
-// conversionError says why a value does not fit a field.
-type conversionError struct{ msg, fix string }
+// conversionError says why a value does not fit a field, and what kind of problem that is
+// (CodeValueType, CodeValueEnum or CodeValueRange).
+type conversionError struct {
+	code     Code
+	msg, fix string
+}
 
 // convert turns s into the Go value of f: string, int, bool or time.Duration. Enum values are
 // lowered; integers are checked against Min and Max; durations must not be negative.
@@ -68,7 +72,7 @@ func convert(f Field, s scalar) (any, *conversionError) {
 	switch f.Type {
 	case TypeString, TypePath:
 		if s.kind == kindMapping || s.kind == kindList {
-			return nil, &conversionError{msg: "expected a string, got " + s.describe(secret), fix: "write a single value on the same line as " + f.Name + ":"}
+			return nil, &conversionError{code: CodeValueType, msg: "expected a string, got " + s.describe(secret), fix: "write a single value on the same line as " + f.Name + ":"}
 		}
 		if f.Enum == nil {
 			return s.text, nil
@@ -83,7 +87,7 @@ func convert(f Field, s scalar) (any, *conversionError) {
 	case TypeInteger:
 		n, ok := s.integer()
 		if !ok {
-			return nil, &conversionError{msg: "expected an integer, got " + s.describe(secret), fix: "write a whole number" + exampleOf(f)}
+			return nil, &conversionError{code: CodeValueType, msg: "expected an integer, got " + s.describe(secret), fix: "write a whole number" + exampleOf(f)}
 		}
 		if (f.Min != nil && n < int64(*f.Min)) || (f.Max != nil && n > int64(*f.Max)) || n > math.MaxInt32 || n < math.MinInt32 {
 			return nil, rangeError(f, n)
@@ -98,11 +102,11 @@ func convert(f Field, s scalar) (any, *conversionError) {
 				return b, nil
 			}
 		}
-		return nil, &conversionError{msg: "expected true or false, got " + s.describe(secret), fix: "write " + f.Name + ": true or " + f.Name + ": false"}
+		return nil, &conversionError{code: CodeValueType, msg: "expected true or false, got " + s.describe(secret), fix: "write " + f.Name + ": true or " + f.Name + ": false"}
 	case TypeDuration, TypeMilliseconds:
 		return s.duration(f.Type == TypeMilliseconds)
 	}
-	return nil, &conversionError{msg: "unsupported type " + string(f.Type)}
+	return nil, &conversionError{code: CodeValueType, msg: "unsupported type " + string(f.Type)}
 }
 
 // integer reads s as a whole number.
@@ -141,11 +145,11 @@ func (s scalar) duration(millis bool) (any, *conversionError) {
 		if n, ok := s.integer(); ok {
 			switch {
 			case millis && n > math.MaxInt64/int64(time.Millisecond):
-				return nil, &conversionError{msg: fmt.Sprintf("%d is out of range", n), fix: "use a duration such as 5s"}
+				return nil, &conversionError{code: CodeValueRange, msg: fmt.Sprintf("%d is out of range", n), fix: "use a duration such as 5s"}
 			case millis:
 				d = time.Duration(n) * time.Millisecond
 			case n != 0:
-				return nil, &conversionError{
+				return nil, &conversionError{code: CodeValueType,
 					msg: fmt.Sprintf("expected a duration with a unit, got %d (a bare number has no unit)", n),
 					fix: fmt.Sprintf("write %ds for seconds or %dms for milliseconds", n, n),
 				}
@@ -153,25 +157,25 @@ func (s scalar) duration(millis bool) (any, *conversionError) {
 			break
 		}
 		if s.kind == kindInt {
-			return nil, &conversionError{msg: expected + s.describe(false), fix: fix}
+			return nil, &conversionError{code: CodeValueType, msg: expected + s.describe(false), fix: fix}
 		}
 		parsed, err := time.ParseDuration(strings.TrimSpace(s.text))
 		if err != nil {
-			return nil, &conversionError{msg: expected + s.describe(false), fix: fix}
+			return nil, &conversionError{code: CodeValueType, msg: expected + s.describe(false), fix: fix}
 		}
 		d = parsed
 	default:
-		return nil, &conversionError{msg: expected + s.describe(false), fix: fix}
+		return nil, &conversionError{code: CodeValueType, msg: expected + s.describe(false), fix: fix}
 	}
 	if d < 0 {
 		fix := "use 0 for no limit, or a positive duration"
 		if millis {
 			fix = "use a positive duration such as 5s"
 		}
-		return nil, &conversionError{msg: "must not be negative, got " + s.describe(false), fix: fix}
+		return nil, &conversionError{code: CodeValueRange, msg: "must not be negative, got " + s.describe(false), fix: fix}
 	}
 	if millis && d > MaxBusyTimeout {
-		return nil, &conversionError{
+		return nil, &conversionError{code: CodeValueRange,
 			msg: fmt.Sprintf("%s is more than SQLite can wait (%s, 2^31-1 ms)", d, MaxBusyTimeout),
 			fix: "use a duration such as 5s or 30s",
 		}
@@ -183,17 +187,17 @@ func (s scalar) duration(millis bool) (any, *conversionError) {
 func rangeError(f Field, n int64) *conversionError {
 	switch {
 	case f.Min != nil && n < int64(*f.Min) && f.Max != nil:
-		return &conversionError{msg: fmt.Sprintf("must be at least %d, got %d", *f.Min, n), fix: fmt.Sprintf("use a value from %d to %d", *f.Min, *f.Max)}
+		return &conversionError{code: CodeValueRange, msg: fmt.Sprintf("must be at least %d, got %d", *f.Min, n), fix: fmt.Sprintf("use a value from %d to %d", *f.Min, *f.Max)}
 	case f.Min != nil && n < int64(*f.Min):
-		return &conversionError{msg: fmt.Sprintf("must be at least %d, got %d", *f.Min, n), fix: fmt.Sprintf("use %d or more", *f.Min) + exampleOf(f)}
+		return &conversionError{code: CodeValueRange, msg: fmt.Sprintf("must be at least %d, got %d", *f.Min, n), fix: fmt.Sprintf("use %d or more", *f.Min) + exampleOf(f)}
 	case f.Max != nil && n > int64(*f.Max):
 		msg := fmt.Sprintf("must be at most %d, got %d", *f.Max, n)
 		if f.Min != nil {
-			return &conversionError{msg: msg, fix: fmt.Sprintf("use a value from %d to %d", *f.Min, *f.Max)}
+			return &conversionError{code: CodeValueRange, msg: msg, fix: fmt.Sprintf("use a value from %d to %d", *f.Min, *f.Max)}
 		}
-		return &conversionError{msg: msg, fix: fmt.Sprintf("use %d or less", *f.Max)}
+		return &conversionError{code: CodeValueRange, msg: msg, fix: fmt.Sprintf("use %d or less", *f.Max)}
 	}
-	return &conversionError{msg: fmt.Sprintf("%d is out of range", n), fix: "use a smaller number" + exampleOf(f)}
+	return &conversionError{code: CodeValueRange, msg: fmt.Sprintf("%d is out of range", n), fix: "use a smaller number" + exampleOf(f)}
 }
 
 // exampleOf is ", such as DEFAULT" for a field with a default, or "".
@@ -216,7 +220,7 @@ func enumError(f Field, s scalar) *conversionError {
 	case "provider":
 		noun = "provider"
 	}
-	e := &conversionError{
+	e := &conversionError{code: CodeValueEnum,
 		msg: fmt.Sprintf("%s is not a valid %s; valid %ss: %s", s.describe(false), noun, noun, strings.Join(f.Enum, ", ")),
 		fix: fmt.Sprintf("set %s to one of: %s", f.Name, strings.Join(f.Enum, ", ")),
 	}
