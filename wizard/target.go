@@ -159,7 +159,7 @@ func LoadContent(ctx context.Context, path string, content []byte, env LoadEnv, 
 // as it is, since compozy itself writes ${VAR} references): it is then written 0600.
 func HoldsSecret(cfg *config.Config) bool {
 	for _, w := range cfg.Warnings {
-		if strings.Contains(w.Message, "plaintext password") {
+		if w.Code == config.CodeSecretPlaintext {
 			return true
 		}
 	}

@@ -29,42 +29,58 @@ func check(id string, run func(ctx context.Context) doctor.Result) doctor.Check 
 	return doctor.Check{Info: info(id), Run: run}
 }
 
-// problemKind sorts a config problem into the config check that reports it.
+// configRoutes names the config check that reports the problems and warnings of each code;
+// codes not listed go to config.keys. "" means no config check reports it: the SQLite checks
+// (sqlite.journal_mode, sqlite.busy_timeout) report the journal mode and busy timeout of the
+// database they look at. Routing is by code only, so rewording a message never moves a finding
+// to another check. docs/cli/config.md lists the routes (a test in cli keeps it so).
+var configRoutes = map[config.Code]string{
+	config.CodeFileNotFound:      doctor.IDConfigFile,
+	config.CodeFileUnreadable:    doctor.IDConfigFile,
+	config.CodeFileTooLarge:      doctor.IDConfigFile,
+	config.CodeFileTooDeep:       doctor.IDConfigFile,
+	config.CodeYAMLSyntax:        doctor.IDConfigFile,
+	config.CodeYAMLDocuments:     doctor.IDConfigFile,
+	config.CodeYAMLTopLevel:      doctor.IDConfigFile,
+	config.CodeProblemsTruncated: doctor.IDConfigFile,
+
+	config.CodeEnvUnset:          doctor.IDConfigVars,
+	config.CodeEnvFileConflict:   doctor.IDConfigVars,
+	config.CodeSecretFileInvalid: doctor.IDConfigVars,
+
+	config.CodeVectorPgvectorSQLite: doctor.IDConfigVector,
+	config.CodeVectorMissing:        doctor.IDConfigVector,
+
+	config.CodeSecretPlaintext:    doctor.IDConfigSecrets,
+	config.CodeSecretFileReadable: doctor.IDConfigSecrets,
+
+	config.CodeSQLiteConcurrency: doctor.IDConfigConcurrency,
+
+	config.CodeSQLiteBusyTimeout: "",
+	config.CodeSQLiteJournalMode: "",
+}
+
+// ConfigCheckOf is the ID of the config check that reports the findings of code c: "" for a
+// warning that the SQLite checks report instead (docs/cli/config.md lists them).
+func ConfigCheckOf(c config.Code) string {
+	if id, ok := configRoutes[c]; ok {
+		return id
+	}
+	return doctor.IDConfigKeys
+}
+
+// problemKind sorts a config problem into the config check that reports it. A problem is
+// never left out: with no config check of its own it fails config.keys.
 func problemKind(p config.Problem) string {
-	switch {
-	case strings.HasPrefix(p.Message, "environment variable ") && strings.HasSuffix(p.Message, " is not set"),
-		secretFileMessage(p.Message), strings.Contains(p.Message, config.FileSuffix+" are both set"):
-		return doctor.IDConfigVars
-	case strings.Contains(p.Message, "pgvector provider is incompatible with SQLite driver"):
-		return doctor.IDConfigVector
-	case p.Key == "" || strings.HasPrefix(p.Message, "config file") || strings.HasPrefix(p.Message, "cannot read the config file") ||
-		strings.Contains(p.Message, "YAML") || strings.Contains(p.Message, "yaml"):
-		return doctor.IDConfigFile
-	default:
-		return doctor.IDConfigKeys
+	if id := ConfigCheckOf(p.Code); id != "" {
+		return id
 	}
+	return doctor.IDConfigKeys
 }
 
-func warningKind(w config.Warning) string {
-	switch {
-	case w.Key == "knowledge.vector_dbs":
-		return doctor.IDConfigVector
-	case w.Key == "runtime.max_concurrent_workflows":
-		return doctor.IDConfigConcurrency
-	case w.Message == "plaintext password in the config file", secretFileMessage(w.Message):
-		return doctor.IDConfigSecrets
-	case strings.HasPrefix(w.Key, "database.busy_timeout"), strings.HasPrefix(w.Key, "database.journal_mode"):
-		return "" // reported by the sqlite checks
-	default:
-		return doctor.IDConfigKeys
-	}
-}
-
-// secretFileMessage reports whether msg is about the file a *_FILE variable names
-// (COMPOZY_DB_PASSWORD_FILE): one that cannot be read, or that others can read.
-func secretFileMessage(msg string) bool {
-	return strings.Contains(msg, config.FileSuffix+" names")
-}
+// warningKind sorts a config warning into the config check that reports it; "" when the
+// SQLite checks report it.
+func warningKind(w config.Warning) string { return ConfigCheckOf(w.Code) }
 
 // ConfigChecks returns the config group. cfg is nil when loading failed with loadErr.
 func ConfigChecks(cfg *config.Config, loadErr error) []doctor.Check {
@@ -177,7 +193,7 @@ func ConfigChecks(cfg *config.Config, loadErr error) []doctor.Check {
 		r := warnList(ws)
 		plaintext := false
 		for _, w := range ws {
-			plaintext = plaintext || !secretFileMessage(w.Message)
+			plaintext = plaintext || w.Code == config.CodeSecretPlaintext
 		}
 		fi, err := os.Stat(cfg.File)
 		if plaintext && err == nil && fi.Mode().Perm()&0o044 != 0 {
