@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -80,7 +78,7 @@ per-commit rate of the same file is measured too, the ceiling of a store without
 	return cmd
 }
 
-// benchDoc is the `db bench --json` document.
+// benchDoc is the `db bench --json` document: the suite's report and what it ran on.
 type benchDoc struct {
 	SchemaVersion int        `json:"schema_version"`
 	Driver        string     `json:"driver"`
@@ -92,9 +90,9 @@ type benchDoc struct {
 	Repeat        int        `json:"repeat"`
 	Results       []benchRow `json:"results"`
 	// Ceilings are SQLite's one-row-per-commit rates, per synchronous setting measured.
-	Ceilings []benchLimit `json:"sqlite_commit_ceilings,omitempty"`
-	Ratios   []benchRate  `json:"ratios,omitempty"`
-	Verdict  string       `json:"verdict"`
+	Ceilings []bench.CeilingRate `json:"sqlite_commit_ceilings,omitempty"`
+	Ratios   []bench.Ratio       `json:"ratios,omitempty"`
+	Verdict  string              `json:"verdict"`
 }
 
 type benchHost struct {
@@ -104,39 +102,8 @@ type benchHost struct {
 	LoadAvg string `json:"load_avg,omitempty"`
 }
 
-type benchRow struct {
-	Variant string `json:"variant"`
-	Target  string `json:"target"`
-	// Result is the run with the median workflows/s.
-	bench.Result
-	// Runs are the workflows/s of every run (--repeat), in order.
-	Runs []float64 `json:"runs_workflows_per_sec"`
-}
-
-// medianRow is the row of a point measured len(rs) times: the run with the median workflows/s
-// (the lower middle one for an even count), and every run's figure.
-func medianRow(v bench.Variant, rs []*bench.Result) benchRow {
-	row := benchRow{Variant: v.Name, Target: factory.Target(v.DB)}
-	sorted := slices.Clone(rs)
-	slices.SortFunc(sorted, func(a, b *bench.Result) int { return cmp.Compare(a.WorkflowsPerSec, b.WorkflowsPerSec) })
-	row.Result = *sorted[(len(sorted)-1)/2]
-	for _, r := range rs {
-		row.Runs = append(row.Runs, r.WorkflowsPerSec)
-	}
-	return row
-}
-
-type benchLimit struct {
-	CommitsPerSec float64 `json:"commits_per_sec"`
-	Synchronous   string  `json:"synchronous"`
-}
-
-type benchRate struct {
-	Workers int     `json:"workers"`
-	Of      string  `json:"of"`
-	To      string  `json:"to"`
-	Ratio   float64 `json:"ratio"`
-}
+// benchRow is one point of the report (bench.Row).
+type benchRow = bench.Row
 
 func runDBBench(ctx context.Context, f *Factory, opts *dbBenchOptions) error {
 	levels, err := parseLevels(opts.workflows)
@@ -165,7 +132,7 @@ func runDBBench(ctx context.Context, f *Factory, opts *dbBenchOptions) error {
 		if err != nil {
 			return err
 		}
-		variants = append(variants, bench.Variant{Name: db.Driver + " (--compare)", DB: db})
+		variants = append(variants, bench.Variant{Name: db.Driver + " (--compare)", DB: db, Compare: true})
 	}
 
 	out, errOut := f.IO.Out, f.IO.ErrOut
@@ -183,61 +150,17 @@ func runDBBench(ctx context.Context, f *Factory, opts *dbBenchOptions) error {
 		fmt.Fprint(out, "\n\n")
 	}
 
-	progress := f.IO.IsStderrTTY() && !opts.json
-	// Every variant at one level runs back to back, so that the comparison at a level comes
-	// from the same minutes of the machine; with --repeat the rounds go over all levels again.
-	runs := make(map[[2]int][]*bench.Result)
-	for round := 1; round <= opts.repeat; round++ {
-		for li, n := range levels {
-			for vi, v := range variants {
-				o := bench.Options{Workers: n, Warmup: opts.warmup, Duration: opts.duration}
-				if progress {
-					label := fmt.Sprintf("%s N=%d", v.Name, n)
-					if opts.repeat > 1 {
-						label += fmt.Sprintf(" (run %d/%d)", round, opts.repeat)
-					}
-					o.Progress = func(p bench.Progress) { drawBenchProgress(errOut, label, p) }
-				}
-				res, err := bench.Measure(ctx, v, o)
-				if progress {
-					fmt.Fprint(errOut, "\r\033[K")
-				}
-				if err != nil {
-					return fmt.Errorf("bench %s N=%d: %w", v.Name, n, err)
-				}
-				runs[[2]int{vi, li}] = append(runs[[2]int{vi, li}], res)
-			}
-		}
+	suite := bench.Suite{Variants: variants, Levels: levels, Rounds: opts.repeat, Warmup: opts.warmup, Duration: opts.duration,
+		Matrix: benchMatrix()}
+	if f.IO.IsStderrTTY() && !opts.json {
+		// Progress is a redrawn line on a terminal only: never in a pipe or a log.
+		suite.Progress = func(ev bench.Event) { drawBenchProgress(errOut, ev) }
 	}
-	for vi, v := range variants {
-		for li := range levels {
-			doc.Results = append(doc.Results, medianRow(v, runs[[2]int{vi, li}]))
-		}
+	rep, err := suite.Run(ctx)
+	if err != nil {
+		return err
 	}
-	seen := map[string]bool{}
-	for _, v := range variants {
-		if v.DB.Driver != config.DriverSQLite || v.Naive {
-			continue
-		}
-		sync := strings.ToUpper(benchOr(v.DB.Synchronous, "NORMAL"))
-		if seen[sync] {
-			continue
-		}
-		seen[sync] = true
-		if progress {
-			fmt.Fprintf(errOut, "measuring the one-row-per-commit ceiling (synchronous=%s)...", sync)
-		}
-		c, err := bench.Ceiling(ctx, v.DB, min(opts.duration, 3*time.Second))
-		if progress {
-			fmt.Fprint(errOut, "\r\033[K")
-		}
-		if err != nil {
-			return fmt.Errorf("bench ceiling: %w", err)
-		}
-		doc.Ceilings = append(doc.Ceilings, benchLimit{CommitsPerSec: c, Synchronous: sync})
-	}
-	doc.Ratios = benchRatios(doc.Results)
-	doc.Verdict = benchVerdict(doc)
+	doc.Results, doc.Ceilings, doc.Ratios, doc.Verdict = rep.Rows, rep.Ceilings, rep.Ratios, rep.Verdict
 	if opts.json {
 		return writeDBJSON(out, doc)
 	}
@@ -299,28 +222,6 @@ func benchVariants(db config.Database, list string) ([]bench.Variant, error) {
 	return vs, nil
 }
 
-// benchRatios compares, at each level, SQLite as configured and with synchronous=FULL to the
-// --compare database.
-func benchRatios(rows []benchRow) []benchRate {
-	var out []benchRate
-	for _, other := range rows {
-		if !strings.HasSuffix(other.Variant, "(--compare)") {
-			continue
-		}
-		for _, r := range rows {
-			if r.Workers != other.Workers || r.Variant == other.Variant || r.Naive() || other.WorkflowsPerSec == 0 {
-				continue
-			}
-			out = append(out, benchRate{Workers: r.Workers, Of: r.Variant, To: other.Variant,
-				Ratio: r.WorkflowsPerSec / other.WorkflowsPerSec})
-		}
-	}
-	return out
-}
-
-// Naive reports whether the row is the naive SQLite variant.
-func (r benchRow) Naive() bool { return strings.Contains(r.Variant, "naive") }
-
 // matrixBand is the concurrency for which the decision matrix (wizard.Decide, the source of the
 // docs' matrix table too) recommends driver when a server can be run: consecutive bands joined,
 // as the docs print them ("1-100" for sqlite, "100+" for postgres).
@@ -347,43 +248,14 @@ func matrixBand(driver string) string {
 	return first + "+"
 }
 
-// benchVerdict sums the run up against the decision matrix.
-func benchVerdict(doc benchDoc) string {
-	var b strings.Builder
-	first := doc.Results[0]
-	best := first
-	clean := 0
-	for _, r := range doc.Results {
-		if r.Variant != first.Variant {
-			continue
-		}
-		if r.FailedWorkflows == 0 && r.Workers > clean {
-			clean = r.Workers
-			best = r
-		}
-	}
-	switch {
-	case clean == 0:
-		fmt.Fprintf(&b, "%s failed workflows at every level tested (first error: %s); fix the setup before relying on it.", first.Variant, first.FirstError)
-	case doc.Driver == config.DriverSQLite:
-		fmt.Fprintf(&b, "SQLite as configured ran %d concurrent workflows with no errors at %.0f workflows/s (write p99 %.1f ms) on this machine "+
-			"(the decision matrix recommends SQLite for %s concurrent workflows in one process; %d were measured safe). It suits one Compozy process with up to that many concurrent workflows; "+
-			"choose PostgreSQL when several engine processes or hosts share the state, or for pgvector, not for concurrency.",
-			clean, best.WorkflowsPerSec, best.WriteP99MS, matrixBand(config.DriverSQLite), wizard.SQLiteMeasuredSafe)
-	default:
-		fmt.Fprintf(&b, "PostgreSQL as configured ran %d concurrent workflows with no errors at %.0f workflows/s (write p99 %.1f ms) on this machine "+
-			"(the decision matrix recommends PostgreSQL for %s concurrent workflows); it also serves several engine processes or hosts.",
-			clean, best.WorkflowsPerSec, best.WriteP99MS, matrixBand(config.DriverPostgres))
-	}
-	for _, r := range doc.Results {
-		if r.Naive() && r.FailedWorkflows > 0 {
-			fmt.Fprintf(&b, " The naive SQLite setup (default pool, plain BEGIN) lost %d of %d workflows at N=%d (%s): keep the configured one.",
-				r.FailedWorkflows, r.FailedWorkflows+r.CompletedAll, r.Workers, benchErrors(r.Errors))
-			break
-		}
-	}
-	return b.String()
+// benchMatrix is what the decision matrix (wizard.Decide) says, for the verdict: bench is in
+// core, which does not import wizard.
+func benchMatrix() bench.Matrix {
+	return bench.Matrix{Band: matrixBand, SQLiteMeasuredSafe: wizard.SQLiteMeasuredSafe}
 }
+
+// benchVerdict is the verdict of doc's rows (bench.Verdict, with the wizard's matrix).
+func benchVerdict(doc benchDoc) string { return bench.Verdict(doc.Driver, doc.Results, benchMatrix()) }
 
 func printBenchTable(w io.Writer, doc benchDoc) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -391,7 +263,7 @@ func printBenchTable(w io.Writer, doc benchDoc) {
 	for _, r := range doc.Results {
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.2f ms\t%.2f ms\t%.2f ms\t%.2f ms\t%d\t%s\n", r.Variant, r.Workers,
 			r.WorkflowsPerSec, r.TransitionsPerSec, r.WriteP50MS, r.WriteP99MS, r.ReadP50MS, r.ReadP99MS,
-			r.FailedWorkflows, benchErrors(r.Errors))
+			r.FailedWorkflows, bench.ErrorSummary(r.Errors))
 	}
 	tw.Flush()
 	if len(doc.Ceilings) > 0 {
@@ -415,29 +287,27 @@ func printBenchTable(w io.Writer, doc benchDoc) {
 	}
 }
 
-func benchErrors(errs map[string]int64) string {
-	if len(errs) == 0 {
-		return "0"
+// drawBenchProgress redraws the progress line of a running suite on w (a terminal), and clears
+// it when a point or ceiling is done.
+func drawBenchProgress(w io.Writer, ev bench.Event) {
+	switch {
+	case ev.Done:
+		fmt.Fprint(w, "\r\033[K")
+	case ev.Ceiling != "":
+		fmt.Fprintf(w, "measuring the one-row-per-commit ceiling (synchronous=%s)...", ev.Ceiling)
+	default:
+		label := fmt.Sprintf("%s N=%d", ev.Variant.Name, ev.Workers)
+		if ev.Rounds > 1 {
+			label += fmt.Sprintf(" (run %d/%d)", ev.Round, ev.Rounds)
+		}
+		p := ev.Progress
+		phase := "measuring"
+		if p.Warmup {
+			phase = "warm-up"
+		}
+		fmt.Fprintf(w, "\r\033[K%s  %s %.1fs/%.1fs  %d workflows  %d transitions  %d errors",
+			label, phase, p.Elapsed.Seconds(), p.Total.Seconds(), p.Workflows, p.Transitions, p.Errors)
 	}
-	kinds := make([]string, 0, len(errs))
-	for k := range errs {
-		kinds = append(kinds, k)
-	}
-	slices.Sort(kinds)
-	parts := make([]string, len(kinds))
-	for i, k := range kinds {
-		parts[i] = fmt.Sprintf("%s %d", k, errs[k])
-	}
-	return strings.Join(parts, ", ")
-}
-
-func drawBenchProgress(w io.Writer, label string, p bench.Progress) {
-	phase := "measuring"
-	if p.Warmup {
-		phase = "warm-up"
-	}
-	fmt.Fprintf(w, "\r\033[K%s  %s %.1fs/%.1fs  %d workflows  %d transitions  %d errors",
-		label, phase, p.Elapsed.Seconds(), p.Total.Seconds(), p.Workflows, p.Transitions, p.Errors)
 }
 
 // benchLoadAvg is the 1-minute load average, or "" where /proc/loadavg is missing.

@@ -13,7 +13,8 @@ import (
 
 func TestScratchSQLiteBesideTheDatabase(t *testing.T) {
 	dir := t.TempDir()
-	db := config.Database{Driver: config.DriverSQLite, Path: filepath.Join(dir, "compozy.db")}
+	db := config.DefaultDatabase() // busy_timeout and the rest as a loaded config has them
+	db.Driver, db.Path = config.DriverSQLite, filepath.Join(dir, "compozy.db")
 	ctx := context.Background()
 	res, err := bench.Measure(ctx, bench.Variant{Name: "x", DB: db}, bench.Options{Workers: 3, Duration: 200 * time.Millisecond})
 	if err != nil {

@@ -22,7 +22,13 @@ type Variant struct {
 	DB config.Database
 	// Naive opens SQLite with database/sql's defaults (sqlite.Options.Naive).
 	Naive bool
+	// Compare marks the database the others are compared with (db bench --compare): Ratios
+	// divide by its rate.
+	Compare bool
 }
+
+// Target is the database the variant is measured beside, secrets redacted.
+func (v Variant) Target() string { return factory.Target(v.DB) }
 
 // Measure creates a scratch database for v beside the configured one (factory.OpenScratch:
 // migrated, dropped afterwards), runs the workload with o, and drops it.
