@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/tui/term"
 )
@@ -325,23 +327,40 @@ func TestConfigSchemaFile(t *testing.T) {
 	}
 }
 
-// TestConfigFlagsMatchFields keeps the global database flags and the config field table in step:
-// the docs generated from config.Fields name the flags.
-func TestConfigFlagsMatchFields(t *testing.T) {
-	flagOf := map[string]string{}
+// TestConfigFlagsFromFields: the root command's database flags are the Flag of the fields of
+// config.Fields, with their usage, and no --db-* flag is declared anywhere else. The one
+// declaration is the field table; this test keeps it so.
+func TestConfigFlagsFromFields(t *testing.T) {
+	ios, _, _, _ := term.Test()
+	root := NewRootCmd(&Factory{IO: ios})
+	want := map[string]config.Field{}
 	for _, f := range config.Fields() {
-		if f.Flag != "" {
-			flagOf[f.Key()] = f.Flag
+		if f.Flag == "" {
+			continue
 		}
-	}
-	for _, d := range dbFlags {
-		if got, want := flagOf[d.key], "--"+d.name; got != want {
-			t.Errorf("field %s: got flag %q, want %q", d.key, got, want)
+		if f.Usage == "" {
+			t.Errorf("field %s names flag %s without a Usage", f.Key(), f.Flag)
 		}
-		delete(flagOf, d.key)
+		want[strings.TrimPrefix(f.Flag, "--")] = f
 	}
-	delete(flagOf, "database.password") // --db-password-stdin is its own flag
-	for key, flag := range flagOf {
-		t.Errorf("field %s names flag %s, which cli does not define", key, flag)
+	root.PersistentFlags().VisitAll(func(fl *pflag.Flag) {
+		if !strings.HasPrefix(fl.Name, "db-") {
+			return
+		}
+		f, ok := want[fl.Name]
+		if !ok {
+			t.Errorf("flag --%s is not the Flag of a field of config.Fields", fl.Name)
+			return
+		}
+		delete(want, fl.Name)
+		if fl.Usage != f.Usage {
+			t.Errorf("--%s: usage %q, want the field's %q", fl.Name, fl.Usage, f.Usage)
+		}
+		if stdin := fl.Value.Type() == "bool"; stdin != (f.Secret == config.Secret) {
+			t.Errorf("--%s: a %s flag for a field of secrecy %d; only a Secret field's flag reads standard input", fl.Name, fl.Value.Type(), f.Secret)
+		}
+	})
+	for name, f := range want {
+		t.Errorf("field %s names flag --%s, which the root command does not declare", f.Key(), name)
 	}
 }

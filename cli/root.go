@@ -83,20 +83,28 @@ type globalFlags struct {
 	passwordStdin bool
 	noColor       bool
 	flags         *pflag.FlagSet
+	// dbFlags are the fields whose value a --db-* flag sets; stdinField is the one whose value
+	// --db-password-stdin reads from standard input. Both come from config.Fields.
+	dbFlags    []config.Field
+	stdinField config.Field
 }
 
-// dbFlags maps each global database flag to the config key it overrides.
-var dbFlags = []struct {
-	name, key, usage string
-}{
-	{"db-driver", "database.driver", "database driver: postgres or sqlite"},
-	{"db-path", "database.path", "SQLite database file, or :memory:"},
-	{"db-conn-string", "database.conn_string", "PostgreSQL connection string (postgres://...); prefer COMPOZY_DB_CONN_STRING when it holds a password"},
-	{"db-host", "database.host", "PostgreSQL host"},
-	{"db-port", "database.port", "PostgreSQL port"},
-	{"db-user", "database.user", "PostgreSQL user"},
-	{"db-name", "database.name", "PostgreSQL database name"},
-	{"db-ssl-mode", "database.ssl_mode", "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full"},
+// declareDBFlags declares a persistent flag for every field of config.Fields that names one,
+// with the field's usage, so that the flag names are declared once, in the field table. The flag
+// of a Secret field is a boolean that reads the value from standard input.
+func (g *globalFlags) declareDBFlags(pf *pflag.FlagSet) {
+	for _, fd := range config.Fields() {
+		name, ok := strings.CutPrefix(fd.Flag, "--")
+		switch {
+		case !ok:
+		case fd.Secret == config.Secret:
+			pf.BoolVar(&g.passwordStdin, name, false, fd.Usage)
+			g.stdinField = fd
+		default:
+			pf.String(name, "", fd.Usage)
+			g.dbFlags = append(g.dbFlags, fd)
+		}
+	}
 }
 
 // Main runs the command line args and returns the process exit code.
@@ -152,10 +160,7 @@ command line: use COMPOZY_DB_PASSWORD, COMPOZY_DB_PASSWORD_FILE or --db-password
 
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.configFile, "config", "c", "", "config file (env COMPOZY_CONFIG_FILE; default ./compozy.yaml)")
-	for _, d := range dbFlags {
-		pf.String(d.name, "", d.usage)
-	}
-	pf.BoolVar(&g.passwordStdin, "db-password-stdin", false, "read the database password from the first line of standard input")
+	g.declareDBFlags(pf)
 	pf.BoolVar(&g.noColor, "no-color", false, "disable colour output (also NO_COLOR=1)")
 	g.flags = pf
 
@@ -231,10 +236,10 @@ func (f *Factory) loadConfig(ctx context.Context) (*config.Config, error) {
 	case f.IO.Getenv("COMPOZY_CONFIG_FILE") != "":
 		opts.File, opts.FileRequired, opts.FileFrom = f.IO.Getenv("COMPOZY_CONFIG_FILE"), true, "COMPOZY_CONFIG_FILE"
 	}
-	for _, d := range dbFlags {
-		fl := g.flags.Lookup(d.name)
+	for _, fd := range g.dbFlags {
+		fl := g.flags.Lookup(strings.TrimPrefix(fd.Flag, "--"))
 		if fl != nil && fl.Changed {
-			opts.Flags = append(opts.Flags, config.Override{Key: d.key, Name: "--" + d.name, Value: fl.Value.String()})
+			opts.Flags = append(opts.Flags, config.Override{Key: fd.Key(), Name: fd.Flag, Value: fl.Value.String()})
 		}
 	}
 	if g.passwordStdin {
@@ -242,7 +247,7 @@ func (f *Factory) loadConfig(ctx context.Context) (*config.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts.Flags = append(opts.Flags, config.Override{Key: "database.password", Name: "--db-password-stdin", Value: pw, Stdin: true})
+		opts.Flags = append(opts.Flags, config.Override{Key: g.stdinField.Key(), Name: g.stdinField.Flag, Value: pw, Stdin: true})
 	}
 	return config.Load(ctx, opts)
 }

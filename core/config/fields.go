@@ -89,8 +89,13 @@ type Field struct {
 	// Env lists the environment variables that set the key, highest precedence first: the
 	// documented COMPOZY_DB_* names, then the legacy DB_* names.
 	Env []string
-	// Flag is the command-line flag that sets the key ("--db-port"); "" means none.
+	// Flag is the global command-line flag that sets the key ("--db-port"); "" means none. The
+	// root command declares its database flags from this table, so a flag is named here only.
+	// The flag of a Secret key is a boolean that reads the value from standard input
+	// (--db-password-stdin): secrets never go on the command line.
 	Flag string
+	// Usage is the flag's one-line help; set with Flag.
+	Usage string
 
 	// ref returns a pointer to the value in c (entry i for vector DB keys): *string, *int,
 	// *bool or *time.Duration.
@@ -118,28 +123,32 @@ func (f Field) names() []string { return append([]string{f.Name}, f.Aliases...) 
 func Fields() []Field {
 	return []Field{
 		db(Field{Name: "driver", Type: TypeString, Default: DriverPostgres, Flag: "--db-driver",
+			Usage:       "database driver: postgres or sqlite",
 			Enum:        []string{DriverPostgres, DriverSQLite},
 			Description: "Database engine for workflow and task state: postgres (production; several processes or hosts; pgvector) or sqlite (one process: laptops, CI, edge; needs an external vector DB)."},
 			func(d *Database) any { return &d.Driver }),
 		db(Field{Name: "conn_string", Type: TypeString, Driver: DriverPostgres, Secret: HoldsSecret, Flag: "--db-conn-string",
+			Usage:       "PostgreSQL connection string (postgres://...); prefer COMPOZY_DB_CONN_STRING when it holds a password",
 			Description: "PostgreSQL connection string, as a URL (postgres://user:pass@host:5432/db?sslmode=require) or key=value pairs. When set it decides host, port, user, name and ssl_mode; a password given apart wins over its own when given with the same or a higher layer. A ${VAR} in the URL's user part is percent-encoded when read. Prefer COMPOZY_DB_CONN_STRING (or COMPOZY_DB_CONN_STRING_FILE) when it holds a password."},
 			func(d *Database) any { return &d.ConnString }),
-		db(Field{Name: "host", Type: TypeString, Default: "localhost", Driver: DriverPostgres, Flag: "--db-host",
+		db(Field{Name: "host", Type: TypeString, Default: "localhost", Driver: DriverPostgres, Flag: "--db-host", Usage: "PostgreSQL host",
 			Description: "PostgreSQL host name, IP address, or Unix socket folder."},
 			func(d *Database) any { return &d.Host }),
-		db(Field{Name: "port", Type: TypeInteger, Default: "5432", Driver: DriverPostgres, Flag: "--db-port", Min: intp(1), Max: intp(65535),
+		db(Field{Name: "port", Type: TypeInteger, Default: "5432", Driver: DriverPostgres, Flag: "--db-port", Usage: "PostgreSQL port", Min: intp(1), Max: intp(65535),
 			Description: "PostgreSQL port."},
 			func(d *Database) any { return &d.Port }),
-		db(Field{Name: "user", Type: TypeString, Default: "postgres", Driver: DriverPostgres, Flag: "--db-user",
+		db(Field{Name: "user", Type: TypeString, Default: "postgres", Driver: DriverPostgres, Flag: "--db-user", Usage: "PostgreSQL user",
 			Description: "PostgreSQL user."},
 			func(d *Database) any { return &d.User }),
 		db(Field{Name: "password", Type: TypeString, Driver: DriverPostgres, Secret: Secret, Flag: "--db-password-stdin",
+			Usage:       "read the database password from the first line of standard input",
 			Description: "PostgreSQL password. Keep it out of the file: set COMPOZY_DB_PASSWORD or COMPOZY_DB_PASSWORD_FILE (a file that holds it), or pipe it to --db-password-stdin; password: ${COMPOZY_DB_PASSWORD} says so in the file. Of several passwords the one of the highest layer wins (the file, then the environment, then flags and stdin), also over one inside conn_string."},
 			func(d *Database) any { return &d.Password }),
-		db(Field{Name: "name", Aliases: []string{"dbname"}, Type: TypeString, Default: "compozy", Driver: DriverPostgres, Flag: "--db-name",
+		db(Field{Name: "name", Aliases: []string{"dbname"}, Type: TypeString, Default: "compozy", Driver: DriverPostgres, Flag: "--db-name", Usage: "PostgreSQL database name",
 			Description: "PostgreSQL database name."},
 			func(d *Database) any { return &d.Name }),
 		db(Field{Name: "ssl_mode", Aliases: []string{"sslmode"}, Type: TypeString, Default: "disable", Driver: DriverPostgres, Flag: "--db-ssl-mode",
+			Usage:       "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full",
 			Enum:        []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"},
 			Description: "PostgreSQL sslmode. Use require or verify-full for a server on another host."},
 			func(d *Database) any { return &d.SSLMode }),
@@ -164,7 +173,7 @@ func Fields() []Field {
 		db(Field{Name: "auto_migrate", Type: TypeBoolean, Default: "true",
 			Description: "Apply pending migrations when Compozy starts."},
 			func(d *Database) any { return &d.AutoMigrate }),
-		db(Field{Name: "path", Type: TypePath, Driver: DriverSQLite, Flag: "--db-path",
+		db(Field{Name: "path", Type: TypePath, Driver: DriverSQLite, Flag: "--db-path", Usage: "SQLite database file, or :memory:",
 			Description: "SQLite database file, or :memory: for a database that lives as long as the process. A relative path in the file is relative to the config file's folder; from the environment or --db-path, to the working directory."},
 			func(d *Database) any { return &d.Path }),
 		db(Field{Name: "busy_timeout", Type: TypeMilliseconds, Default: "5s", Driver: DriverSQLite,
