@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -133,23 +134,49 @@ func configShowRun(cfg *config.Config, opts *configShowOptions) error {
 	return nil
 }
 
+// configValidateSchemaVersion is the version of `config validate --json`'s document. Raise it
+// when a field changes meaning or goes away; adding fields (or codes) keeps it.
+const configValidateSchemaVersion = 1
+
+// configValidateOptions are the options of `config validate`.
+type configValidateOptions struct {
+	IO *term.IO
+	// WorkDir is the working directory, for showing the config file's path.
+	WorkDir string
+	JSON    bool
+}
+
 func newConfigValidateCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
+	opts := &configValidateOptions{}
+	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the configuration; exit 2 with every problem when it is invalid",
 		Long: `Check compozy.yaml, the environment and the flags. Every problem is listed with its file,
 line and column (or the variable or flag it came from) and how to fix it. Exit status: 0 valid
-(warnings are printed but do not fail), 2 invalid.`,
+(warnings are printed but do not fail), 2 invalid.
+
+--json prints a document for machines (schema_version 1): every problem and warning with its
+stable code (key.unknown, env.unset, vector.pgvector_sqlite, ...), key, file, line, column and
+fix. Scripts should match the code, not the message, whose wording may change.`,
+		Example: `  compozy config validate
+  compozy config validate --json | jq -r '.problems[] | "\(.where) \(.code)"'`,
 		Args:        noArgs,
 		Annotations: map[string]string{ownWarnings: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.IO, opts.WorkDir = f.IO, f.workDir
 			cfg, err := f.LoadConfig(cmd.Context())
+			var cfgErr *config.Error
+			if opts.JSON && (err == nil || errors.As(err, &cfgErr)) {
+				return configValidateJSON(cfg, cfgErr, opts.IO.Out)
+			}
 			if err != nil {
 				return err
 			}
-			return configValidateRun(cfg, f.IO, f.workDir)
+			return configValidateRun(cfg, opts.IO, opts.WorkDir)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON document (schema_version, valid, problems, warnings), each finding with its code")
+	return cmd
 }
 
 func configValidateRun(cfg *config.Config, ios *term.IO, workDir string) error {
@@ -160,6 +187,62 @@ func configValidateRun(cfg *config.Config, ios *term.IO, workDir string) error {
 	}
 	printConfigWarnings(ios.ErrOut, cfg.Warnings)
 	return nil
+}
+
+// configValidateDoc is the JSON document of `config validate --json` (docs/cli/config.md).
+type configValidateDoc struct {
+	SchemaVersion int             `json:"schema_version"`
+	Valid         bool            `json:"valid"`
+	Problems      []configFinding `json:"problems"`
+	Warnings      []configFinding `json:"warnings"`
+}
+
+// configFinding is one problem or warning in configValidateDoc. Every field is always
+// present, so that scripts need no defaults.
+type configFinding struct {
+	Code config.Code `json:"code"`
+	Key  string      `json:"key"`
+	// Where is File:Line:Column, or Origin for a value from the environment or a flag.
+	Where   string `json:"where"`
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Origin  string `json:"origin"`
+	Message string `json:"message"`
+	Fix     string `json:"fix"`
+}
+
+// configValidateJSON prints the document of a load: cfg when it is valid, else the problems
+// of cfgErr. An invalid configuration exits 2, with nothing more printed.
+func configValidateJSON(cfg *config.Config, cfgErr *config.Error, w io.Writer) error {
+	doc := configValidateDoc{SchemaVersion: configValidateSchemaVersion, Valid: cfgErr == nil,
+		Problems: []configFinding{}, Warnings: []configFinding{}}
+	if cfgErr != nil {
+		for _, p := range cfgErr.Problems {
+			doc.Problems = append(doc.Problems, newConfigFinding(p.Code, p.Key, p.Pos, p.Origin, p.Where(), p.Message, p.Fix))
+		}
+	}
+	if cfg != nil {
+		for _, x := range cfg.Warnings {
+			doc.Warnings = append(doc.Warnings, newConfigFinding(x.Code, x.Key, x.Pos, x.Origin, x.Where(), x.Message, x.Fix))
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write validation: %w", err)
+	}
+	if cfgErr != nil {
+		return &ExitError{Code: ExitUsage, Silent: true}
+	}
+	return nil
+}
+
+// newConfigFinding builds a finding; messages and fixes are redacted, as everywhere a finding
+// is shown.
+func newConfigFinding(code config.Code, key string, pos config.Pos, origin, where, msg, fix string) configFinding {
+	return configFinding{Code: code, Key: key, Where: where, File: pos.File, Line: pos.Line, Column: pos.Column,
+		Origin: origin, Message: config.Redact(msg), Fix: config.Redact(fix)}
 }
 
 func newConfigSchemaCmd(f *Factory) *cobra.Command {

@@ -7,12 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/doctor/checks"
 	"compozy.dev/setup/tui/term"
 )
 
@@ -362,5 +365,156 @@ func TestConfigFlagsFromFields(t *testing.T) {
 	})
 	for name, f := range want {
 		t.Errorf("field %s names flag --%s, which the root command does not declare", f.Key(), name)
+	}
+}
+
+// findingKeys are the keys of every problem and warning of `config validate --json`, in order.
+var findingKeys = []string{"code", "key", "where", "file", "line", "column", "origin", "message", "fix"}
+
+// jsonKeys lists the keys of the JSON object lines indented by indent spaces, in order.
+func jsonKeys(out string, indent int) []string {
+	re := regexp.MustCompile(`(?m)^ {` + strconv.Itoa(indent) + `}"([a-z_]+)":`)
+	var keys []string
+	for _, m := range re.FindAllStringSubmatch(out, -1) {
+		keys = append(keys, m[1])
+	}
+	return keys
+}
+
+// TestConfigValidateJSON, through the binary: `config validate --json` prints one document on
+// standard output with schema_version 1, every problem and warning with its code, key,
+// file:line:column (or origin) and fix, and exits 2 when the configuration is invalid (0 when
+// it is valid, warnings or not). The keys and their order are the documented ones
+// (docs/cli/config.md); a change to them must raise the schema version.
+func TestConfigValidateJSON(t *testing.T) {
+	bin := buildCompozy(t)
+	type finding struct {
+		Code    string `json:"code"`
+		Key     string `json:"key"`
+		Where   string `json:"where"`
+		File    string `json:"file"`
+		Line    int    `json:"line"`
+		Column  int    `json:"column"`
+		Origin  string `json:"origin"`
+		Message string `json:"message"`
+		Fix     string `json:"fix"`
+	}
+	type document struct {
+		SchemaVersion int       `json:"schema_version"`
+		Valid         bool      `json:"valid"`
+		Problems      []finding `json:"problems"`
+		Warnings      []finding `json:"warnings"`
+	}
+	decode := func(t *testing.T, r cliRun) document {
+		t.Helper()
+		var doc document
+		dec := json.NewDecoder(strings.NewReader(r.out))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("stdout is not the document: %v\n%s", err, r.out)
+		}
+		if dec.More() {
+			t.Fatalf("more than one document on stdout:\n%s", r.out)
+		}
+		if got, want := jsonKeys(r.out, 2), []string{"schema_version", "valid", "problems", "warnings"}; !slices.Equal(got, want) {
+			t.Errorf("document keys %v, want %v", got, want)
+		}
+		if n := len(doc.Problems) + len(doc.Warnings); !slices.Equal(jsonKeys(r.out, 6), slices.Repeat(findingKeys, n)) {
+			t.Errorf("finding keys %v, want %v for each of %d findings", jsonKeys(r.out, 6), findingKeys, n)
+		}
+		if doc.SchemaVersion != 1 {
+			t.Errorf("schema_version %d, want 1", doc.SchemaVersion)
+		}
+		return doc
+	}
+
+	t.Run("invalid", func(t *testing.T) {
+		dir := writeConfigFile(t, "database:\n  driver: sqlite\n  path: ./x.db\n  colour: red\n  host: ${NOT_SET_ANYWHERE}\n"+
+			"knowledge:\n  vector_dbs:\n    - id: p\n      provider: pgvector\n      dimension: 3\n")
+		r := binRun(t, bin, dir, []string{"COMPOZY_DB_PORT=abc"}, "config", "validate", "--json")
+		if r.code != ExitUsage || r.errOut != "" {
+			t.Fatalf("exit %d, stderr %q; want 2 and nothing on stderr", r.code, r.errOut)
+		}
+		doc := decode(t, r)
+		want := []finding{
+			{Code: "key.unknown", Key: "database.colour", Where: "compozy.yaml:4:3", File: "compozy.yaml", Line: 4, Column: 3},
+			{Code: "env.unset", Key: "database.host", Where: "compozy.yaml:5:9", File: "compozy.yaml", Line: 5, Column: 9},
+			{Code: "vector.pgvector_sqlite", Key: "knowledge.vector_dbs[0].provider", Where: "compozy.yaml:9:17", File: "compozy.yaml", Line: 9, Column: 17},
+			{Code: "value.type", Key: "database.port", Where: "env COMPOZY_DB_PORT", Origin: "env COMPOZY_DB_PORT"},
+		}
+		if doc.Valid || len(doc.Problems) != len(want) {
+			t.Fatalf("valid %v, %d problems, want false and %d:\n%s", doc.Valid, len(doc.Problems), len(want), r.out)
+		}
+		for i, w := range want {
+			got := doc.Problems[i]
+			if got.Message == "" || got.Fix == "" {
+				t.Errorf("problem %d has no message or fix: %+v", i, got)
+			}
+			got.Message, got.Fix = "", ""
+			if got != w {
+				t.Errorf("problem %d:\n got %+v\nwant %+v", i, got, w)
+			}
+		}
+	})
+
+	t.Run("valid with warnings", func(t *testing.T) {
+		dir := writeConfigFile(t, "database:\n  driver: sqlite\n  path: ./x.db\n  busy_timeout: 0\n")
+		r := binRun(t, bin, dir, nil, "config", "validate", "--json")
+		if r.code != ExitOK || r.errOut != "" {
+			t.Fatalf("exit %d, stderr %q; want 0 and nothing on stderr", r.code, r.errOut)
+		}
+		doc := decode(t, r)
+		var codes []string
+		for _, w := range doc.Warnings {
+			codes = append(codes, w.Code+" "+w.Where)
+		}
+		slices.Sort(codes)
+		if want := []string{"sqlite.busy_timeout compozy.yaml:4:17", "vector.missing compozy.yaml:2:11"}; !doc.Valid || len(doc.Problems) != 0 || !slices.Equal(codes, want) {
+			t.Errorf("valid %v, problems %v, warnings %v; want true, none, %v", doc.Valid, doc.Problems, codes, want)
+		}
+	})
+
+	t.Run("valid, nothing to say", func(t *testing.T) {
+		dir := writeConfigFile(t, "database:\n  driver: sqlite\n  path: ./x.db\nknowledge:\n  vector_dbs:\n    - {id: v, provider: filesystem, path: ./v, dimension: 3}\n")
+		r := binRun(t, bin, dir, nil, "config", "validate", "--json")
+		if r.code != ExitOK {
+			t.Fatalf("exit %d, stderr %q", r.code, r.errOut)
+		}
+		if doc := decode(t, r); !doc.Valid || doc.Problems == nil || doc.Warnings == nil || len(doc.Problems)+len(doc.Warnings) != 0 {
+			t.Errorf("got %+v, want valid with empty lists (not null):\n%s", doc, r.out)
+		}
+	})
+}
+
+// TestConfigCodesDocumented: docs/cli/config.md lists every code of config.Codes, with its
+// severity and the doctor check that reports it, in the table of codes, and no other.
+func TestConfigCodesDocumented(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docs", "cli", "config.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ severity, check string }
+	rows := map[string]row{}
+	re := regexp.MustCompile("(?m)^\\| `([a-z_]+\\.[a-z_]+)` \\| ([a-z ]+) \\| (`[a-z_.]+`|SQLite checks) \\| [^|]+ \\|$")
+	for _, m := range re.FindAllStringSubmatch(string(data), -1) {
+		rows[m[1]] = row{m[2], strings.Trim(m[3], "`")}
+	}
+	for _, c := range config.Codes() {
+		got, ok := rows[string(c.Code)]
+		if !ok {
+			t.Errorf("docs/cli/config.md does not list code %s", c.Code)
+			continue
+		}
+		want := row{c.Severity(), checks.ConfigCheckOf(c.Code)}
+		if want.check == "" {
+			want.check = "SQLite checks"
+		}
+		if got != want {
+			t.Errorf("docs/cli/config.md: %s is %+v, want %+v", c.Code, got, want)
+		}
+		delete(rows, string(c.Code))
+	}
+	for c := range rows {
+		t.Errorf("docs/cli/config.md lists code %s, which config.Codes does not", c)
 	}
 }
