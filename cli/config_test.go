@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -19,29 +18,6 @@ import (
 	"compozy.dev/setup/tui/term"
 )
 
-// configCLIResult is what one run of the command line produced.
-type configCLIResult struct {
-	code        int
-	out, errOut string
-}
-
-// runConfigCLI runs the command line in dir, as Main does, with the given environment and
-// standard input.
-func runConfigCLI(t *testing.T, dir string, env []string, stdin string, args ...string) configCLIResult {
-	t.Helper()
-	ios, in, out, errOut := term.Test()
-	ios.WithEnv(env...)
-	in.WriteString(stdin)
-	f := &Factory{IO: ios, workDir: dir}
-	root := NewRootCmd(f)
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	if err != nil {
-		printError(ios.ErrOut, err)
-	}
-	return configCLIResult{code: exitCode(err), out: out.String(), errOut: errOut.String()}
-}
-
 // writeConfigFile writes compozy.yaml in a new folder and returns the folder.
 func writeConfigFile(t *testing.T, content string) string {
 	t.Helper()
@@ -57,7 +33,7 @@ func configSquash(s string) string { return regexp.MustCompile(` {2,}`).ReplaceA
 
 func TestConfigShowFlags(t *testing.T) {
 	dir := t.TempDir()
-	r := runConfigCLI(t, dir, nil, "", "config", "show", "--db-driver", "sqlite", "--db-path", "./x.db")
+	r := runCLI(t, dir, nil, "config", "show", "--db-driver", "sqlite", "--db-path", "./x.db")
 	if r.code != ExitOK {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.errOut)
 	}
@@ -86,7 +62,7 @@ func TestConfigShowFlags(t *testing.T) {
 func TestConfigShowSources(t *testing.T) {
 	dir := writeConfigFile(t, "# compozy\ndatabase:\n  driver: postgres\n  host: from-file\n  password: filepw\n")
 	env := []string{"COMPOZY_DB_HOST=env-host", "DB_USER=legacy"}
-	r := runConfigCLI(t, dir, env, "stdin-secret\n", "config", "show", "--db-port", "6543", "--db-password-stdin")
+	r := runCLIWith(t, dir, cliIn{env: env, stdin: "stdin-secret\n"}, "config", "show", "--db-port", "6543", "--db-password-stdin")
 	if r.code != ExitOK {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.errOut)
 	}
@@ -116,7 +92,7 @@ func TestConfigShowSources(t *testing.T) {
 
 func TestConfigShowConnString(t *testing.T) {
 	dir := writeConfigFile(t, "database:\n  driver: postgres\n  conn_string: postgres://u:filepw@db/app\n")
-	r := runConfigCLI(t, dir, []string{"DB_HOST=legacy-host"}, "", "config", "show")
+	r := runCLI(t, dir, []string{"DB_HOST=legacy-host"}, "config", "show")
 	if r.code != ExitOK {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.errOut)
 	}
@@ -136,7 +112,7 @@ func TestConfigShowConnString(t *testing.T) {
 	}
 
 	// A flag that the connection string would silently override is refused, naming both.
-	r = runConfigCLI(t, dir, nil, "", "config", "validate", "--db-name", "staging")
+	r = runCLI(t, dir, nil, "config", "validate", "--db-name", "staging")
 	if r.code != ExitUsage {
 		t.Fatalf("--db-name next to conn_string: exit %d, want %d", r.code, ExitUsage)
 	}
@@ -145,7 +121,7 @@ func TestConfigShowConnString(t *testing.T) {
 	}
 
 	// A password in --db-conn-string is accepted, with a warning that it is visible in ps.
-	r = runConfigCLI(t, t.TempDir(), nil, "", "config", "validate", "--db-conn-string", "postgres://u:S3CRET@127.0.0.1/app")
+	r = runCLI(t, t.TempDir(), nil, "config", "validate", "--db-conn-string", "postgres://u:S3CRET@127.0.0.1/app")
 	if r.code != ExitOK || !strings.Contains(r.errOut, "flag --db-conn-string: database.conn_string: a password on the command line is visible") {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.errOut)
 	}
@@ -156,7 +132,7 @@ func TestConfigShowConnString(t *testing.T) {
 
 func TestConfigShowJSON(t *testing.T) {
 	dir := writeConfigFile(t, "database:\n  driver: sqlite\n  path: data/c.db\n  password: hunter2\n")
-	r := runConfigCLI(t, dir, []string{"COMPOZY_DB_BUSY_TIMEOUT=2500"}, "", "config", "show", "--json")
+	r := runCLI(t, dir, []string{"COMPOZY_DB_BUSY_TIMEOUT=2500"}, "config", "show", "--json")
 	if r.code != ExitOK {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.errOut)
 	}
@@ -213,12 +189,12 @@ func TestConfigShowJSON(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	dir := writeConfigFile(t, "database:\n  driver: sqlite\n  path: ./c.db\nknowledge:\n  vector_dbs:\n    - {id: main, provider: filesystem, path: ./vec, dimension: 384}\n")
-	r := runConfigCLI(t, dir, nil, "", "config", "validate")
+	r := runCLI(t, dir, nil, "config", "validate")
 	if r.code != ExitOK || r.out != "✓ compozy.yaml is valid\n" || r.errOut != "" {
 		t.Errorf("got exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)
 	}
 
-	r = runConfigCLI(t, t.TempDir(), nil, "", "config", "validate")
+	r = runCLI(t, t.TempDir(), nil, "config", "validate")
 	if r.code != ExitOK || !strings.HasPrefix(r.out, "✓ configuration is valid (no ./compozy.yaml") {
 		t.Errorf("without a file: got exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)
 	}
@@ -277,7 +253,7 @@ func TestConfigValidateTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeConfigFile(t, tt.content)
-			r := runConfigCLI(t, dir, tt.env, "", "config", "validate")
+			r := runCLI(t, dir, tt.env, "config", "validate")
 			if r.code != tt.wantCode {
 				t.Errorf("exit: got %d, want %d; stderr:\n%s", r.code, tt.wantCode, r.errOut)
 			}
@@ -302,11 +278,11 @@ func TestConfigValidateTable(t *testing.T) {
 
 func TestConfigMissingFile(t *testing.T) {
 	dir := t.TempDir()
-	r := runConfigCLI(t, dir, nil, "", "config", "show", "--config", "nope.yaml")
+	r := runCLI(t, dir, nil, "config", "show", "--config", "nope.yaml")
 	if r.code != ExitUsage || !strings.Contains(r.errOut, "nope.yaml: config file not found (named by --config)") {
 		t.Errorf("--config: got exit %d, stderr %q", r.code, r.errOut)
 	}
-	r = runConfigCLI(t, dir, []string{"COMPOZY_CONFIG_FILE=other.yaml"}, "", "config", "validate")
+	r = runCLI(t, dir, []string{"COMPOZY_CONFIG_FILE=other.yaml"}, "config", "validate")
 	if r.code != ExitUsage || !strings.Contains(r.errOut, "other.yaml: config file not found (named by COMPOZY_CONFIG_FILE)") {
 		t.Errorf("COMPOZY_CONFIG_FILE: got exit %d, stderr %q", r.code, r.errOut)
 	}
@@ -314,7 +290,7 @@ func TestConfigMissingFile(t *testing.T) {
 
 // TestConfigSchemaFile keeps schemas/config-database.json equal to `compozy config schema`.
 func TestConfigSchemaFile(t *testing.T) {
-	r := runConfigCLI(t, t.TempDir(), nil, "", "config", "schema")
+	r := runCLI(t, t.TempDir(), nil, "config", "schema")
 	if r.code != ExitOK {
 		t.Fatalf("exit %d: %s", r.code, r.errOut)
 	}

@@ -22,7 +22,7 @@ import (
 func migratedSQLite(t *testing.T, dir string) string {
 	t.Helper()
 	path := filepath.Join(dir, "data", "compozy.db")
-	if r := runMigrateCLI(t, dir, nil, "migrate", "up", "--db-driver", "sqlite", "--db-path", path); r.code != 0 {
+	if r := runCLI(t, dir, nil, "migrate", "up", "--db-driver", "sqlite", "--db-path", path); r.code != 0 {
 		t.Fatalf("migrate up: %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	return path
@@ -55,7 +55,7 @@ func TestDBBenchSQLite(t *testing.T) {
 	dir := t.TempDir()
 	path := migratedSQLite(t, dir)
 	before := folderState(t, filepath.Dir(path))
-	r := runMigrateCLI(t, dir, nil, "db", "bench", "--db-driver", "sqlite", "--db-path", path,
+	r := runCLI(t, dir, nil, "db", "bench", "--db-driver", "sqlite", "--db-path", path,
 		"--workflows", "1,4", "--duration", "300ms", "--warmup", "0s", "--variants", "configured,naive,full", "--json")
 	if r.code != 0 {
 		t.Fatalf("db bench: exit %d\n%s%s", r.code, r.out, r.errOut)
@@ -120,7 +120,7 @@ func TestDBBenchSQLite(t *testing.T) {
 	}
 
 	// Plain output: a table and a verdict.
-	r = runMigrateCLI(t, dir, nil, "db", "bench", "--db-driver", "sqlite", "--db-path", path,
+	r = runCLI(t, dir, nil, "db", "bench", "--db-driver", "sqlite", "--db-path", path,
 		"--workflows", "2", "--duration", "200ms", "--warmup", "0s", "--variants", "configured", "--repeat", "3")
 	if r.code != 0 || !strings.Contains(r.out, "VARIANT") || !strings.Contains(r.out, "Verdict: ") ||
 		!strings.Contains(r.out, "3 runs per point") {
@@ -149,7 +149,7 @@ func TestDBBenchUsage(t *testing.T) {
 		{"--variants", "fast"},
 		{"--repeat", "0"},
 	} {
-		r := runMigrateCLI(t, dir, nil, append([]string{"db", "bench", "--db-driver", "sqlite", "--db-path", filepath.Join(dir, "x.db")}, args...)...)
+		r := runCLI(t, dir, nil, append([]string{"db", "bench", "--db-driver", "sqlite", "--db-path", filepath.Join(dir, "x.db")}, args...)...)
 		if r.code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d\n%s", args, r.code, ExitUsage, r.errOut)
 		}
@@ -164,7 +164,7 @@ func TestDBBenchUsage(t *testing.T) {
 func TestDBBackupSQLite(t *testing.T) {
 	dir := t.TempDir()
 	path := migratedSQLite(t, dir)
-	r := runMigrateCLI(t, dir, nil, "db", "backup", "--db-driver", "sqlite", "--db-path", path, "--json")
+	r := runCLI(t, dir, nil, "db", "backup", "--db-driver", "sqlite", "--db-path", path, "--json")
 	if r.code != 0 {
 		t.Fatalf("db backup: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
@@ -179,11 +179,11 @@ func TestDBBackupSQLite(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v, mode %v", err, info.Mode())
 	}
-	r2 := runMigrateCLI(t, dir, nil, "db", "backup", "--db-driver", "sqlite", "--db-path", path)
+	r2 := runCLI(t, dir, nil, "db", "backup", "--db-driver", "sqlite", "--db-path", path)
 	if r2.code != 0 || strings.Contains(r2.out, doc.File+" ") {
 		t.Errorf("second backup: exit %d\n%s%s", r2.code, r2.out, r2.errOut)
 	}
-	r3 := runMigrateCLI(t, dir, nil, "db", "backup", "--db-driver", "sqlite", "--db-path", path, "--to", doc.File)
+	r3 := runCLI(t, dir, nil, "db", "backup", "--db-driver", "sqlite", "--db-path", path, "--to", doc.File)
 	if r3.code != ExitFailed || !strings.Contains(r3.errOut, "already exists") {
 		t.Errorf("backup onto an existing file: exit %d\n%s", r3.code, r3.errOut)
 	}
@@ -194,7 +194,7 @@ func TestDBBackupSQLite(t *testing.T) {
 func TestDBBackupPostgresCommand(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("PATH", dir) // no pg_dump
-	r := runMigrateCLI(t, dir, []string{"COMPOZY_DB_PASSWORD=s3cr3t pw"}, "db", "backup", "--db-driver", "postgres",
+	r := runCLI(t, dir, []string{"COMPOZY_DB_PASSWORD=s3cr3t pw"}, "db", "backup", "--db-driver", "postgres",
 		"--db-host", "db.example", "--db-user", "app", "--db-name", "compozy", "--to", filepath.Join(dir, "x.dump"))
 	if r.code != ExitFailed {
 		t.Fatalf("exit %d, want %d\n%s%s", r.code, ExitFailed, r.out, r.errOut)
@@ -223,16 +223,16 @@ func TestDBCopyCLI(t *testing.T) {
 	}
 	_ = d.Close()
 	pg := testenv.PostgresDB(t)
-	r := runMigrateCLI(t, dir, nil, "db", "copy", "--from", src, "--to", pg)
+	r := runCLI(t, dir, nil, "db", "copy", "--from", src, "--to", pg)
 	if r.code != ExitUsage || !strings.Contains(r.errOut, "--yes") {
 		t.Fatalf("copy without --yes: exit %d\n%s", r.code, r.errOut)
 	}
-	r = runMigrateCLI(t, dir, nil, "db", "copy", "--from", src, "--to", pg, "--yes")
+	r = runCLI(t, dir, nil, "db", "copy", "--from", src, "--to", pg, "--yes")
 	if r.code != 0 || !strings.Contains(r.out, "every table matches") {
 		t.Fatalf("copy to PostgreSQL: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	back := filepath.Join(dir, "back.db")
-	r = runMigrateCLI(t, dir, nil, "db", "copy", "--from", pg, "--to", back, "--yes", "--json")
+	r = runCLI(t, dir, nil, "db", "copy", "--from", pg, "--to", back, "--yes", "--json")
 	if r.code != 0 {
 		t.Fatalf("copy back: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
@@ -245,11 +245,11 @@ func TestDBCopyCLI(t *testing.T) {
 		t.Fatalf("copy --json: %v\n%s", err, r.out)
 	}
 	// A target that holds rows is refused (exit 1) and --force replaces them.
-	r = runMigrateCLI(t, dir, nil, "db", "copy", "--from", back, "--to", pg, "--yes")
+	r = runCLI(t, dir, nil, "db", "copy", "--from", back, "--to", pg, "--yes")
 	if r.code != ExitFailed || !strings.Contains(r.errOut, "already holds rows (users 1)") || !strings.Contains(r.errOut, "--force") {
 		t.Fatalf("copy into a non-empty target: exit %d\n%s", r.code, r.errOut)
 	}
-	r = runMigrateCLI(t, dir, nil, "db", "copy", "--from", back, "--to", pg, "--yes", "--force")
+	r = runCLI(t, dir, nil, "db", "copy", "--from", back, "--to", pg, "--yes", "--force")
 	if r.code != 0 || !strings.Contains(r.out, "Replaced the rows") {
 		t.Fatalf("copy --force: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
@@ -263,19 +263,16 @@ func TestDBCopyCLI(t *testing.T) {
 func TestDBBenchProgressOnTerminal(t *testing.T) {
 	dir := t.TempDir()
 	path := migratedSQLite(t, dir)
-	ios, _, out, errOut := term.Test()
-	ios.SetTTY(false, false, true)
-	root := NewRootCmd(&Factory{IO: ios, workDir: dir})
-	root.SetArgs([]string{"db", "bench", "--db-driver", "sqlite", "--db-path", path,
-		"--workflows", "2", "--duration", "500ms", "--warmup", "0s", "--variants", "configured"})
-	if err := root.ExecuteContext(t.Context()); err != nil {
-		t.Fatal(err)
+	r := runCLIWith(t, dir, cliIn{stderrTTY: true}, "db", "bench", "--db-driver", "sqlite", "--db-path", path,
+		"--workflows", "2", "--duration", "500ms", "--warmup", "0s", "--variants", "configured")
+	if r.code != 0 {
+		t.Fatal(r.errOut)
 	}
-	if !strings.Contains(errOut.String(), "\r\033[K") || !strings.Contains(errOut.String(), "workflows") {
-		t.Errorf("no progress line on the terminal: %q", errOut.String())
+	if !strings.Contains(r.errOut, "\r\033[K") || !strings.Contains(r.errOut, "workflows") {
+		t.Errorf("no progress line on the terminal: %q", r.errOut)
 	}
-	if strings.Contains(out.String(), "\r") {
-		t.Errorf("control characters on standard output: %q", out.String())
+	if strings.Contains(r.out, "\r") {
+		t.Errorf("control characters on standard output: %q", r.out)
 	}
 }
 

@@ -1,36 +1,16 @@
 package cli
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/docs"
 	"compozy.dev/setup/doctor"
-	"compozy.dev/setup/tui/term"
 )
 
-// runDocsCLI runs args with stdout as a terminal or not, and the given environment.
-func runDocsCLI(t *testing.T, tty bool, env []string, args ...string) cliRun {
-	t.Helper()
-	ios, _, out, errOut := term.Test()
-	ios.WithEnv(env...)
-	ios.SetTTY(false, tty, false)
-	root := NewRootCmd(&Factory{IO: ios, workDir: t.TempDir()})
-	root.SetArgs(args)
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	err := root.ExecuteContext(ctx)
-	if err != nil {
-		printError(ios.ErrOut, err)
-	}
-	return cliRun{out: out.String(), errOut: errOut.String(), code: exitCode(err)}
-}
-
 func TestDocsListsPagesInSidebarOrder(t *testing.T) {
-	r := runDocsCLI(t, false, nil, "docs")
+	r := runCLI(t, t.TempDir(), nil, "docs")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.errOut)
 	}
@@ -45,14 +25,14 @@ func TestDocsListsPagesInSidebarOrder(t *testing.T) {
 }
 
 func TestDocsPagePipedIsMarkdown(t *testing.T) {
-	r := runDocsCLI(t, false, nil, "docs", "sqlite")
+	r := runCLI(t, t.TempDir(), nil, "docs", "sqlite")
 	if r.code != 0 || !strings.HasPrefix(r.out, "# SQLite\n") {
 		t.Fatalf("exit %d, out starts %.40q", r.code, r.out)
 	}
 	if strings.Contains(r.out, "<!--") || strings.Contains(r.out, "\x1b") {
 		t.Error("piped page holds markers or escape codes")
 	}
-	r = runDocsCLI(t, false, nil, "docs", "troubleshooting/database#sqlitelock")
+	r = runCLI(t, t.TempDir(), nil, "docs", "troubleshooting/database#sqlitelock")
 	if r.code != 0 || !strings.HasPrefix(r.out, "#### `sqlite.lock`") || strings.Contains(r.out, "sqlite.integrity") {
 		t.Errorf("section: exit %d:\n%s", r.code, r.out)
 	}
@@ -61,7 +41,7 @@ func TestDocsPagePipedIsMarkdown(t *testing.T) {
 // TestDocsRendersOnTerminalWithoutColour: without colour no escape code and no ** or *
 // marker; links name the command that shows their target; a Mermaid diagram is a short note.
 func TestDocsRendersOnTerminalWithoutColour(t *testing.T) {
-	r := runDocsCLI(t, true, []string{"PAGER=cat", "NO_COLOR=1", "TERM=xterm-256color"}, "docs", "database/overview")
+	r := runCLIWith(t, t.TempDir(), cliIn{env: []string{"PAGER=cat", "NO_COLOR=1", "TERM=xterm-256color"}, stdoutTTY: true}, "docs", "database/overview")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.errOut)
 	}
@@ -86,7 +66,7 @@ func TestDocsUnknownPageSuggests(t *testing.T) {
 	for q, want := range map[string]string{"sqllite": "did you mean database/sqlite? Run: compozy docs database/sqlite",
 		"postgress#backup": "did you mean database/postgresql? Run: compozy docs database/postgresql#backup",
 		"xyzzy":            "run 'compozy docs' for the list, or 'compozy docs search xyzzy'"} {
-		r := runDocsCLI(t, false, nil, "docs", q)
+		r := runCLI(t, t.TempDir(), nil, "docs", q)
 		if r.code != ExitUsage || !strings.Contains(r.errOut, want) {
 			t.Errorf("%s: exit %d: %s", q, r.code, r.errOut)
 		}
@@ -112,8 +92,7 @@ func TestDocsSilentTerminal(t *testing.T) {
 		{"colour", []string{"NO_COLOR=", "COLORTERM=truecolor"}, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startPTYWith(t, dir, bin, ptyOpts{cols: 60, rows: 15, silent: true, env: append(append([]string(nil), pager...), tc.env...)},
-				append([]string{"docs", "database/sqlite"}, tc.args...)...)
+			s := startPTY(t, dir, bin, ptyOpts{cols: 60, rows: 15, silent: true, env: append(append([]string(nil), pager...), tc.env...)}, append([]string{"docs", "database/sqlite"}, tc.args...)...)
 			s.waitFor("the first screen of the page in less", func(sc string) bool {
 				l := strings.Split(sc, "\n")
 				return strings.Contains(sc, "SQLite") && strings.HasPrefix(strings.TrimSpace(l[len(l)-1]), ":")
@@ -128,7 +107,7 @@ func TestDocsSilentTerminal(t *testing.T) {
 		})
 	}
 	t.Run("TERM=dumb", func(t *testing.T) {
-		s := startPTYWith(t, dir, bin, ptyOpts{cols: 60, rows: 15, silent: true, env: append(pager, "TERM=dumb", "NO_COLOR=")}, "docs", "database/sqlite")
+		s := startPTY(t, dir, bin, ptyOpts{cols: 60, rows: 15, silent: true, env: append(pager, "TERM=dumb", "NO_COLOR=")}, "docs", "database/sqlite")
 		if code := s.ended("the page printed without a pager"); code != 0 {
 			t.Errorf("exit %d", code)
 		}
@@ -150,18 +129,18 @@ func TestDocStyle(t *testing.T) {
 
 func TestDocsUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{"docs", "no-such-page"}, {"docs", "a", "b"}, {"docs", "search"}, {"docs", "sqlite#no-such-section"}} {
-		if r := runDocsCLI(t, false, nil, args...); r.code != ExitUsage {
+		if r := runCLI(t, t.TempDir(), nil, args...); r.code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d", args, r.code, ExitUsage)
 		}
 	}
 }
 
 func TestDocsSearchRanksSQLitePageFirst(t *testing.T) {
-	r := runDocsCLI(t, false, nil, "docs", "search", "sqlite")
+	r := runCLI(t, t.TempDir(), nil, "docs", "search", "sqlite")
 	if r.code != 0 || !strings.HasPrefix(r.out, "database/sqlite ") {
 		t.Fatalf("exit %d:\n%s", r.code, r.out)
 	}
-	if r := runDocsCLI(t, false, nil, "docs", "search", "nosuchwordanywhere"); r.code != 0 || !strings.Contains(r.out, "No page mentions") {
+	if r := runCLI(t, t.TempDir(), nil, "docs", "search", "nosuchwordanywhere"); r.code != 0 || !strings.Contains(r.out, "No page mentions") {
 		t.Errorf("no match: exit %d: %s", r.code, r.out)
 	}
 }
@@ -170,7 +149,7 @@ func TestDocsSearchRanksSQLitePageFirst(t *testing.T) {
 // section that covers it, and that section exists.
 func TestDoctorExplainEndsWithDocsSection(t *testing.T) {
 	for _, in := range doctor.Registry() {
-		r := runDocsCLI(t, false, nil, "doctor", "explain", in.ID)
+		r := runCLI(t, t.TempDir(), nil, "doctor", "explain", in.ID)
 		lines := strings.Split(strings.TrimSpace(r.out), "\n")
 		last := strings.TrimSpace(lines[len(lines)-1])
 		target, ok := strings.CutPrefix(last, "compozy docs ")
@@ -178,7 +157,7 @@ func TestDoctorExplainEndsWithDocsSection(t *testing.T) {
 			t.Errorf("%s: exit %d, output ends %q", in.ID, r.code, last)
 			continue
 		}
-		if s := runDocsCLI(t, false, nil, "docs", target); s.code != 0 || !strings.Contains(s.out, in.Title) {
+		if s := runCLI(t, t.TempDir(), nil, "docs", target); s.code != 0 || !strings.Contains(s.out, in.Title) {
 			t.Errorf("%s: compozy docs %s: exit %d", in.ID, target, s.code)
 		}
 	}

@@ -1,186 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/charmbracelet/x/vt"
-	"github.com/creack/pty"
 
 	"compozy.dev/setup/doctor"
 )
-
-// ptyScreen drives a binary in a pseudo-terminal and reads its screen through a terminal
-// emulator. By default the emulator answers the program's terminal queries; a silent one
-// never does (see ptyOpts). Every byte the program wrote is kept, to check what it asked.
-type ptyScreen struct {
-	t        *testing.T
-	cmd      *exec.Cmd
-	ptmx     *os.File
-	emu      *vt.Emulator
-	mu       sync.Mutex
-	raw      bytes.Buffer
-	changed  chan struct{}
-	readDone chan struct{}
-}
-
-// ptyOpts shape the terminal: its size, its environment, and whether it answers queries.
-type ptyOpts struct {
-	cols, rows int
-	// env is added to the environment (after TERM=xterm-256color NO_COLOR=1 LANG=C.UTF-8
-	// CI=, so it can replace them; NO_COLOR= turns colour back on).
-	env []string
-	// silent makes a terminal that never answers a query (background colour, cursor
-	// position): the emulator's replies are read and dropped, not sent back.
-	silent bool
-}
-
-// startPTY runs bin on a 120x50 terminal that answers queries.
-func startPTY(t *testing.T, dir, bin string, args ...string) *ptyScreen {
-	t.Helper()
-	return startPTYWith(t, dir, bin, ptyOpts{}, args...)
-}
-
-func startPTYWith(t *testing.T, dir, bin string, o ptyOpts, args ...string) *ptyScreen {
-	t.Helper()
-	if o.cols == 0 {
-		o.cols, o.rows = 120, 50
-	}
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Dir = dir
-	cmd.Env = cleanEnv(append([]string{"TERM=xterm-256color", "NO_COLOR=1", "LANG=C.UTF-8", "CI="}, o.env...)...)
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(o.cols), Rows: uint16(o.rows)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &ptyScreen{t: t, cmd: cmd, ptmx: ptmx, emu: vt.NewEmulator(o.cols, o.rows), changed: make(chan struct{}, 1), readDone: make(chan struct{})}
-	go func() {
-		defer close(s.readDone)
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := ptmx.Read(buf)
-			if n > 0 {
-				s.mu.Lock()
-				s.raw.Write(buf[:n])
-				_, _ = s.emu.Write(buf[:n])
-				s.mu.Unlock()
-				select {
-				case s.changed <- struct{}{}:
-				default:
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	if o.silent {
-		go func() { _, _ = io.Copy(io.Discard, s.emu) }() // read, so that the emulator never blocks, and dropped
-	} else {
-		go func() { _, _ = io.Copy(ptmx, s.emu) }() // the emulator's replies (OSC 11, CSI 6n) go back
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		ptmx.Close()
-		_ = s.emu.InputPipe().(io.Closer).Close()
-	})
-	return s
-}
-
-// written is every byte the program wrote to the terminal so far.
-func (s *ptyScreen) written() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.raw.String()
-}
-
-// resize changes the terminal's size, as a user dragging the window does (SIGWINCH).
-func (s *ptyScreen) resize(cols, rows int) {
-	s.t.Helper()
-	s.mu.Lock()
-	s.emu.Resize(cols, rows)
-	s.mu.Unlock()
-	if err := pty.Setsize(s.ptmx, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)}); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-// exit waits for the program to end and its output to be read, and returns its exit code.
-func (s *ptyScreen) exit() int {
-	s.t.Helper()
-	_ = s.cmd.Wait()
-	<-s.readDone
-	return s.cmd.ProcessState.ExitCode()
-}
-
-// ended waits (at most 10 s) for the program to end by itself, and returns its exit code.
-func (s *ptyScreen) ended(what string) int {
-	s.t.Helper()
-	select {
-	case <-s.readDone:
-	case <-time.After(10 * time.Second):
-		s.t.Fatalf("timed out waiting for %s; screen:\n%s", what, s.screen())
-	}
-	return s.exit()
-}
-
-// queries lists the terminal queries in what the program wrote: the background colour
-// (OSC 11), the cursor position (DSR) and the device attributes (DA1).
-func (s *ptyScreen) queries() []string {
-	var found []string
-	w := s.written()
-	for _, q := range []string{"\x1b]11;?", "\x1b[6n", "\x1b[c", "\x1b[0c"} {
-		if strings.Contains(w, q) {
-			found = append(found, fmt.Sprintf("%q", q))
-		}
-	}
-	return found
-}
-
-func (s *ptyScreen) screen() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.TrimRight(s.emu.String(), "\n")
-}
-
-// waitFor re-checks the screen on every output chunk until ok or the deadline.
-func (s *ptyScreen) waitFor(what string, ok func(string) bool) string {
-	s.t.Helper()
-	timer := time.NewTimer(10 * time.Second)
-	defer timer.Stop()
-	for {
-		if sc := s.screen(); ok(sc) {
-			return sc
-		}
-		select {
-		case <-s.changed:
-		case <-s.readDone:
-			sc := s.screen()
-			if !ok(sc) {
-				s.t.Fatalf("program ended before %s; screen:\n%s", what, sc)
-			}
-			return sc
-		case <-timer.C:
-			s.t.Fatalf("timed out waiting for %s; screen:\n%s", what, s.screen())
-		}
-	}
-}
-
-func (s *ptyScreen) press(k string) {
-	s.t.Helper()
-	if _, err := s.ptmx.Write([]byte(k)); err != nil {
-		s.t.Fatal(err)
-	}
-}
 
 // TestDoctorPane drives the real binary on a terminal: the checks settle with the cursor on the
 // warning, Enter expands its detail and fix, r re-runs, f offers the fix, q quits with the
@@ -191,7 +20,7 @@ func TestDoctorPane(t *testing.T) {
 	newSQLiteDB(t, db, "WAL", 0)
 	chmod(t, db, 0o644) // sqlite.permissions warns, and --fix can repair it
 
-	s := startPTY(t, dir, bin, "doctor")
+	s := startPTY(t, dir, bin, ptyOpts{}, "doctor")
 	settled := func(sc string) bool {
 		return strings.Contains(sc, "passed") && strings.Contains(sc, "1 warning") && !strings.Contains(sc, "checking…")
 	}
@@ -252,7 +81,7 @@ func TestDoctorPane(t *testing.T) {
 		key  string
 		code int
 	}{{"\x03", 130}, {"q", 1}, {"\x1b", 1}} {
-		s := startPTY(t, dir, bin, "doctor")
+		s := startPTY(t, dir, bin, ptyOpts{}, "doctor")
 		sc := s.waitFor("the checks to settle", func(sc string) bool { return strings.Contains(sc, "Problems found.") })
 		if !strings.Contains(sc, "> ✗ sqlite.file") {
 			t.Errorf("the cursor does not start on the failure:\n%s", sc)
@@ -282,7 +111,7 @@ func TestDoctorPaneSilentTerminal(t *testing.T) {
 		{"--no-color", []string{"NO_COLOR="}, []string{"--no-color"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startPTYWith(t, dir, bin, ptyOpts{silent: true, env: tc.env}, append([]string{"doctor"}, tc.args...)...)
+			s := startPTY(t, dir, bin, ptyOpts{silent: true, env: tc.env}, append([]string{"doctor"}, tc.args...)...)
 			s.waitFor("the settled pane", func(sc string) bool {
 				return strings.Contains(sc, "No problems found.") && strings.Contains(sc, "q quit")
 			})
@@ -295,7 +124,7 @@ func TestDoctorPaneSilentTerminal(t *testing.T) {
 			}
 
 			// q typed at once, before the program is up, is not lost: the pane quits.
-			s = startPTYWith(t, dir, bin, ptyOpts{silent: true, env: tc.env}, append([]string{"doctor"}, tc.args...)...)
+			s = startPTY(t, dir, bin, ptyOpts{silent: true, env: tc.env}, append([]string{"doctor"}, tc.args...)...)
 			s.press("q")
 			code := s.ended("the pane to quit on the q typed ahead")
 			if w := s.written(); !strings.Contains(w, "\x1b[?1049h") || code != 0 && code != 1 {
@@ -323,7 +152,7 @@ func TestDoctorPlainWithoutCursorAddressing(t *testing.T) {
 		t.Fatalf("tic (ncurses-bin): %v\n%s", err, out)
 	}
 	for _, env := range [][]string{{"TERM=dumb"}, {"TERM=dumb", "NO_COLOR="}, {"TERM=nocup", "TERMINFO=" + tinfo}} {
-		s := startPTYWith(t, dir, bin, ptyOpts{silent: true, env: env}, "doctor")
+		s := startPTY(t, dir, bin, ptyOpts{silent: true, env: env}, "doctor")
 		code := s.ended("the plain report")
 		sc, w := s.screen(), s.written()
 		if code != 0 || !strings.Contains(sc, "✓ PASS  config.file") || !strings.Contains(sc, "No problems found.") {
@@ -359,7 +188,7 @@ func TestDoctorPaneSizes(t *testing.T) {
 		{200, 50, "compozy doctor  Target: sqlite " + db, "↑/k up · ↓/j down · pgdn page down · g top · G end · enter details · r re-run · f fix · q quit",
 			[]string{"vector.filesystem.folder [main]", "> ✓ vector.metric [main]", "No problems found."}},
 	} {
-		s := startPTYWith(t, dir, bin, ptyOpts{cols: tc.cols, rows: tc.rows}, "doctor")
+		s := startPTY(t, dir, bin, ptyOpts{cols: tc.cols, rows: tc.rows}, "doctor")
 		sc := s.waitFor(fmt.Sprintf("the settled pane at %dx%d", tc.cols, tc.rows), func(sc string) bool {
 			l := lines(sc)
 			return settled(sc) && strings.HasPrefix(l[0], tc.title) && strings.TrimSpace(l[len(l)-1]) == tc.help
@@ -402,7 +231,7 @@ func TestDoctorPaneSizes(t *testing.T) {
 func TestDoctorNothingConfigured(t *testing.T) {
 	dir := t.TempDir()
 	for _, args := range [][]string{{"doctor"}, {"doctor", "--json"}} {
-		r := runMigrateCLI(t, dir, nil, args...)
+		r := runCLI(t, dir, nil, args...)
 		if r.code != ExitUsage || r.out != "" || !strings.Contains(r.errOut, "Nothing is configured: there is no compozy.yaml in "+dir) ||
 			!strings.Contains(r.errOut, "compozy quickstart") || !strings.Contains(r.errOut, "compozy init") || strings.Contains(r.errOut, "localhost") {
 			t.Errorf("%v: exit %d\nstdout:\n%s\nstderr:\n%s", args, r.code, r.out, r.errOut)
@@ -416,7 +245,7 @@ func TestDoctorNothingConfigured(t *testing.T) {
 		{[]string{"DB_HOST=127.0.0.1"}, nil},
 		{nil, []string{"--db-driver", "sqlite", "--db-path", filepath.Join(dir, "x.db")}},
 	} {
-		r := runMigrateCLI(t, dir, tc.env, append([]string{"doctor", "--json", "--only", "config"}, tc.args...)...)
+		r := runCLI(t, dir, tc.env, append([]string{"doctor", "--json", "--only", "config"}, tc.args...)...)
 		if strings.Contains(r.errOut, "Nothing is configured") || !strings.Contains(r.out, `"schema_version"`) {
 			t.Errorf("%v %v: exit %d\nstdout:\n%s\nstderr:\n%s", tc.env, tc.args, r.code, r.out, r.errOut)
 		}
@@ -428,11 +257,11 @@ func TestDoctorNothingConfigured(t *testing.T) {
 // failures. A missing file whose folder holds its -wal, or another SQLite database, fails.
 func TestDoctorAfterInit(t *testing.T) {
 	dir := t.TempDir()
-	if r := runMigrateCLI(t, dir, nil, "init", "--use-case", "dev", "--db-driver", "sqlite", "--vector-provider", "filesystem", "--yes"); r.code != 0 {
+	if r := runCLI(t, dir, nil, "init", "--use-case", "dev", "--db-driver", "sqlite", "--vector-provider", "filesystem", "--yes"); r.code != 0 {
 		t.Fatalf("init: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	db := filepath.Join(dir, "data", "compozy.db")
-	r := runMigrateCLI(t, dir, nil, "doctor", "--json")
+	r := runCLI(t, dir, nil, "doctor", "--json")
 	d := parseDoctor(t, r)
 	expectCheck(t, d, doctor.IDSQLiteFolder, doctor.StatusWarn, "does not exist yet: compozy migrate up creates it")
 	file := expectCheck(t, d, doctor.IDSQLiteFile, doctor.StatusSkip, "does not exist yet: compozy migrate up creates it")
@@ -447,7 +276,7 @@ func TestDoctorAfterInit(t *testing.T) {
 	if r.code != 0 {
 		t.Errorf("exit %d", r.code)
 	}
-	r = runMigrateCLI(t, dir, nil, "doctor")
+	r = runCLI(t, dir, nil, "doctor")
 	if !strings.Contains(r.out, "- SKIP  sqlite.file") || !strings.Contains(r.out, "$ compozy migrate up") {
 		t.Errorf("the plain report does not show the next step:\n%s", r.out)
 	}
@@ -456,27 +285,27 @@ func TestDoctorAfterInit(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(db), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	r = runMigrateCLI(t, dir, nil, "doctor", "--only", "sqlite")
+	r = runCLI(t, dir, nil, "doctor", "--only", "sqlite")
 	if r.code != 0 || !strings.Contains(r.out, "not set up yet: see the next step") {
 		t.Errorf("exit %d:\n%s", r.code, r.out)
 	}
 	// Its -wal, or another database, says a database was there.
 	writeFile(t, db+"-wal", "x")
-	expectCheck(t, parseDoctor(t, runMigrateCLI(t, dir, nil, "doctor", "--json")), doctor.IDSQLiteFile, doctor.StatusFail, "does not exist, but its folder holds compozy.db-wal")
+	expectCheck(t, parseDoctor(t, runCLI(t, dir, nil, "doctor", "--json")), doctor.IDSQLiteFile, doctor.StatusFail, "does not exist, but its folder holds compozy.db-wal")
 	if err := os.Remove(db + "-wal"); err != nil {
 		t.Fatal(err)
 	}
 	newSQLiteDB(t, filepath.Join(dir, "data", "old.db"), "WAL", 0)
-	expectCheck(t, parseDoctor(t, runMigrateCLI(t, dir, nil, "doctor", "--json")), doctor.IDSQLiteFile, doctor.StatusFail, `another SQLite database \(old.db\)`)
+	expectCheck(t, parseDoctor(t, runCLI(t, dir, nil, "doctor", "--json")), doctor.IDSQLiteFile, doctor.StatusFail, `another SQLite database \(old.db\)`)
 
 	// migrate up creates them, and the doctor passes.
 	if err := os.Remove(filepath.Join(dir, "data", "old.db")); err != nil {
 		t.Fatal(err)
 	}
-	if r := runMigrateCLI(t, dir, nil, "migrate", "up"); r.code != 0 {
+	if r := runCLI(t, dir, nil, "migrate", "up"); r.code != 0 {
 		t.Fatalf("migrate up: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
-	d = parseDoctor(t, runMigrateCLI(t, dir, nil, "doctor", "--json", "--only", "sqlite,migrations"))
+	d = parseDoctor(t, runCLI(t, dir, nil, "doctor", "--json", "--only", "sqlite,migrations"))
 	expectCheck(t, d, doctor.IDSQLiteFolder, doctor.StatusPass, "")
 	expectCheck(t, d, doctor.IDSQLiteFile, doctor.StatusPass, "")
 }

@@ -23,7 +23,6 @@ import (
 	vfactory "compozy.dev/setup/core/vector/factory"
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/internal/testenv"
-	"compozy.dev/setup/tui/term"
 )
 
 // doctorDoc is the part of `doctor --json` the tests read.
@@ -168,7 +167,7 @@ func TestDoctorSQLiteHealthyChangesNothing(t *testing.T) {
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
 	before, rows := snapshot(t, dir), countRows(t, db)
-	r := runMigrateCLI(t, dir, nil, "doctor", "--json")
+	r := runCLI(t, dir, nil, "doctor", "--json")
 	d := parseDoctor(t, r)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.out)
@@ -190,7 +189,7 @@ func TestDoctorSQLiteHealthyChangesNothing(t *testing.T) {
 		t.Errorf("rows %s, before %s", got, rows)
 	}
 	// Plain output of the same run: one line per check, no escape codes.
-	p := runMigrateCLI(t, dir, nil, "doctor")
+	p := runCLI(t, dir, nil, "doctor")
 	if p.code != 0 || strings.Contains(p.out, "\x1b") || !strings.Contains(p.out, "✓ PASS  sqlite.journal_mode") ||
 		!strings.Contains(p.out, "No problems found.") {
 		t.Errorf("plain output (exit %d):\n%s", p.code, p.out)
@@ -289,7 +288,7 @@ func TestDoctorTable(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, dir, db)
 			}
-			r := runMigrateCLI(t, dir, tc.env, "doctor", "--json")
+			r := runCLI(t, dir, tc.env, "doctor", "--json")
 			d := parseDoctor(t, r)
 			expectCheck(t, d, tc.id, tc.status, tc.re)
 			if r.code != tc.code {
@@ -423,7 +422,7 @@ func TestDoctorSQLiteLockHolder(t *testing.T) {
 			dir, db := sqliteDir(t, "")
 			newSQLiteDB(t, db, "WAL", 0)
 			pid := startLockHolder(t, db, tc.mode)
-			r := runMigrateCLI(t, dir, nil, "doctor", "--json", "--only", "sqlite")
+			r := runCLI(t, dir, nil, "doctor", "--json", "--only", "sqlite")
 			d := parseDoctor(t, r)
 			expectCheck(t, d, doctor.IDSQLiteLock, doctor.StatusWarn, fmt.Sprintf(tc.re, pid))
 			if r.code != 0 {
@@ -440,14 +439,14 @@ func TestDoctorFixSQLite(t *testing.T) {
 	dir, db := sqliteDir(t, "  auto_migrate: false\n")
 	newSQLiteDB(t, db, "DELETE", doctorOneBehind(t))
 	before := snapshot(t, dir)
-	dry := runMigrateCLI(t, dir, nil, "doctor", "--fix", "--dry-run")
+	dry := runCLI(t, dir, nil, "doctor", "--fix", "--dry-run")
 	if dry.code != 1 || !rx(`Dry run: 2 fix\(es\) would be applied \(nothing was changed\):\n  sqlite\.journal_mode: PRAGMA journal_mode=WAL on .*\n  migrations\.pending: compozy migrate up on sqlite `).MatchString(dry.out) {
 		t.Errorf("dry run (exit %d):\n%s", dry.code, dry.out)
 	}
 	if after := snapshot(t, dir); fmt.Sprint(before) != fmt.Sprint(after) {
 		t.Errorf("--dry-run changed files")
 	}
-	fix := runMigrateCLI(t, dir, nil, "doctor", "--fix", "--yes")
+	fix := runCLI(t, dir, nil, "doctor", "--fix", "--yes")
 	if fix.code != 0 || !strings.Contains(fix.out, "Applied 2 fix(es); checking again.") || !strings.Contains(fix.out, "No problems found.") {
 		t.Errorf("--fix --yes (exit %d):\n%s%s", fix.code, fix.out, fix.errOut)
 	}
@@ -462,15 +461,9 @@ func TestDoctorFixAsks(t *testing.T) {
 		answer string
 		mode   os.FileMode
 	}{{"n\n", 0o644}, {"y\n", 0o600}} {
-		ios, in, out, _ := term.Test()
-		ios.SetTTY(true, true, true)
-		in.WriteString(tc.answer)
-		f := &Factory{IO: ios, workDir: dir}
-		root := NewRootCmd(f)
-		root.SetArgs([]string{"doctor", "--fix"})
-		_ = root.ExecuteContext(t.Context())
-		if !strings.Contains(out.String(), "Fix sqlite.permissions: chmod 600 "+db+" (and its -wal/-shm files)? [y/N] ") {
-			t.Errorf("no question:\n%s", out.String())
+		r := runCLIWith(t, dir, cliIn{stdin: tc.answer, stdinTTY: true, stdoutTTY: true, stderrTTY: true}, "doctor", "--fix")
+		if !strings.Contains(r.out, "Fix sqlite.permissions: chmod 600 "+db+" (and its -wal/-shm files)? [y/N] ") {
+			t.Errorf("no question:\n%s", r.out)
 		}
 		fi, err := os.Stat(db)
 		if err != nil || fi.Mode().Perm() != tc.mode {
@@ -507,20 +500,10 @@ func TestDoctorUnprivileged(t *testing.T) {
 			newSQLiteDB(t, db, "WAL", 0)
 			chmod(t, db, 0o600)
 			chmod(t, data, tc.dirMode)
-			cmd := exec.CommandContext(t.Context(), bin, "doctor", "--json", "--db-driver", "sqlite", "--db-path", db)
-			cmd.Dir = dir
-			cmd.Env = cleanEnv("HOME=/nonexistent")
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-			var out strings.Builder
-			cmd.Stdout = &out
-			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			d := parseDoctor(t, cliRun{out: out.String(), code: code})
+			r := binRunWith(t, bin, dir, binIn{env: []string{"HOME=/nonexistent"}, cred: &syscall.Credential{Uid: 65534, Gid: 65534}},
+				"doctor", "--json", "--db-driver", "sqlite", "--db-path", db)
+			code := r.code
+			d := parseDoctor(t, cliRun{out: r.out, code: code})
 			expectCheck(t, d, tc.id, doctor.StatusFail, tc.re)
 			if code != 1 {
 				t.Errorf("exit %d, want 1", code)
@@ -564,7 +547,7 @@ func adminExec(t *testing.T, dsn, q string) {
 
 func migratePG(t *testing.T, dsn string) {
 	t.Helper()
-	r := runMigrateCLI(t, t.TempDir(), pgEnv(dsn), "migrate", "up")
+	r := runCLI(t, t.TempDir(), pgEnv(dsn), "migrate", "up")
 	if r.code != 0 {
 		t.Fatalf("migrate up: %d %s %s", r.code, r.out, r.errOut)
 	}
@@ -575,7 +558,7 @@ func TestDoctorPostgres(t *testing.T) {
 	migratePG(t, dsn)
 
 	t.Run("healthy", func(t *testing.T) {
-		r := runMigrateCLI(t, t.TempDir(), pgEnv(dsn), "doctor", "--json")
+		r := runCLI(t, t.TempDir(), pgEnv(dsn), "doctor", "--json")
 		d := parseDoctor(t, r)
 		for _, id := range []string{doctor.IDPostgresConnect, doctor.IDPostgresVersion, doctor.IDPostgresReadOnly, doctor.IDPostgresPrivileges,
 			doctor.IDPostgresConnections, doctor.IDPostgresClock, doctor.IDPostgresLatency, doctor.IDMigrationsPending, doctor.IDStorageRoundTrip} {
@@ -593,7 +576,7 @@ func TestDoctorPostgres(t *testing.T) {
 		}
 	})
 	t.Run("missing database", func(t *testing.T) {
-		r := runMigrateCLI(t, t.TempDir(), pgEnv(strings.Replace(dsn, "/compozy_test_", "/compozy_nope_", 1)), "doctor", "--json")
+		r := runCLI(t, t.TempDir(), pgEnv(strings.Replace(dsn, "/compozy_test_", "/compozy_nope_", 1)), "doctor", "--json")
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, `^database: database "compozy_nope_\w+" does not exist`)
 		expectCheck(t, d, doctor.IDMigrationsPending, doctor.StatusSkip, "postgres.connect did not pass")
@@ -602,7 +585,7 @@ func TestDoctorPostgres(t *testing.T) {
 		}
 	})
 	t.Run("pool larger than the free connections", func(t *testing.T) {
-		r := runMigrateCLI(t, t.TempDir(), pgEnv(dsn, "COMPOZY_DB_MAX_OPEN_CONNS=5000"), "doctor", "--json", "--only", "postgres")
+		r := runCLI(t, t.TempDir(), pgEnv(dsn, "COMPOZY_DB_MAX_OPEN_CONNS=5000"), "doctor", "--json", "--only", "postgres")
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDPostgresConnections, doctor.StatusFail, `max_open_conns 5000; server max_connections \d+`)
 		if r.code != 1 {
@@ -620,7 +603,7 @@ func TestDoctorPostgres(t *testing.T) {
 		}
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, "compozy.yaml"), "knowledge:\n  vector_dbs:\n    - id: kb\n      provider: pgvector\n      dimension: 8\n")
-		r := runMigrateCLI(t, dir, pgEnv(dsn), "doctor", "--json", "--only", "vector")
+		r := runCLI(t, dir, pgEnv(dsn), "doctor", "--json", "--only", "vector")
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDVectorPgvectorExtension, doctor.StatusFail, "")
 		if r.code != 1 {
@@ -628,7 +611,7 @@ func TestDoctorPostgres(t *testing.T) {
 		}
 	})
 	t.Run("role missing", func(t *testing.T) {
-		r := runMigrateCLI(t, t.TempDir(), pgEnv(strings.Replace(dsn, "postgres@", "compozy_no_such_role@", 1)), "doctor", "--json")
+		r := runCLI(t, t.TempDir(), pgEnv(strings.Replace(dsn, "postgres@", "compozy_no_such_role@", 1)), "doctor", "--json")
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, `^role: role "compozy_no_such_role" does not exist`)
 		if r.code != 1 {
@@ -636,7 +619,7 @@ func TestDoctorPostgres(t *testing.T) {
 		}
 	})
 	t.Run("TLS verify-full without the CA", func(t *testing.T) {
-		r := runMigrateCLI(t, t.TempDir(), pgEnv(strings.Replace(dsn, "sslmode=disable", "sslmode=verify-full", 1)), "doctor", "--json")
+		r := runCLI(t, t.TempDir(), pgEnv(strings.Replace(dsn, "sslmode=disable", "sslmode=verify-full", 1)), "doctor", "--json")
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, `^TLS: `)
 		if r.code != 1 {
@@ -651,7 +634,7 @@ func TestDoctorPostgres(t *testing.T) {
 			name = name[:i]
 		}
 		adminExec(t, testenv.AdminPostgresDSN(), "ALTER DATABASE "+name+" SET default_transaction_read_only = on")
-		r := runMigrateCLI(t, t.TempDir(), pgEnv(ro), "doctor", "--json")
+		r := runCLI(t, t.TempDir(), pgEnv(ro), "doctor", "--json")
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDPostgresReadOnly, doctor.StatusFail, "default_transaction_read_only is on")
 		expectCheck(t, d, doctor.IDStorageRoundTrip, doctor.StatusSkip, "postgres.read_only did not pass")
@@ -666,7 +649,7 @@ func TestDoctorPostgres(t *testing.T) {
 		}
 		addr := l.Addr().String()
 		l.Close()
-		r := runMigrateCLI(t, t.TempDir(), pgEnv("postgres://postgres@"+addr+"/x?sslmode=disable"), "doctor", "--json")
+		r := runCLI(t, t.TempDir(), pgEnv("postgres://postgres@"+addr+"/x?sslmode=disable"), "doctor", "--json")
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, "^TCP: connection refused at "+regexp.QuoteMeta(addr))
 		if r.code != 1 {
@@ -688,7 +671,7 @@ func TestDoctorPostgres(t *testing.T) {
 				defer c.Close() // hold it open, say nothing
 			}
 		}()
-		r := runMigrateCLI(t, t.TempDir(), pgEnv("postgres://postgres@"+l.Addr().String()+"/x?sslmode=disable&connect_timeout=0",
+		r := runCLI(t, t.TempDir(), pgEnv("postgres://postgres@"+l.Addr().String()+"/x?sslmode=disable&connect_timeout=0",
 			"COMPOZY_DB_CONNECT_TIMEOUT=0"), "doctor", "--json", "--timeout", "700ms")
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusError, "timed out after 700ms")
@@ -711,7 +694,7 @@ func TestDoctorPostgres(t *testing.T) {
 		adminExec(t, admin, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD 'right-Secret' IN ROLE compozy_pwtest", role))
 		t.Cleanup(func() { adminExec(t, admin, "DROP ROLE IF EXISTS "+role) })
 		u := strings.Replace(dsn, "postgres@", role+"@", 1)
-		r := runMigrateCLI(t, t.TempDir(), pgEnv(u, "COMPOZY_DB_PASSWORD=wrong-Secret"), "doctor", "--json")
+		r := runCLI(t, t.TempDir(), pgEnv(u, "COMPOZY_DB_PASSWORD=wrong-Secret"), "doctor", "--json")
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, "^authentication: password authentication failed for user "+role)
 		if r.code != 1 {
@@ -728,7 +711,7 @@ func TestDoctorPostgres(t *testing.T) {
 		adminExec(t, admin, "CREATE ROLE "+role+" LOGIN")
 		t.Cleanup(func() { adminExec(t, admin, "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role) })
 		adminExec(t, fresh, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-		r := runMigrateCLI(t, t.TempDir(), pgEnv(strings.Replace(fresh, "postgres@", role+"@", 1)), "doctor", "--json")
+		r := runCLI(t, t.TempDir(), pgEnv(strings.Replace(fresh, "postgres@", role+"@", 1)), "doctor", "--json")
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDPostgresPrivileges, doctor.StatusFail, "may not create tables in schema public")
 		if r.code != 1 {
@@ -755,7 +738,7 @@ func requirePasswordRule(t *testing.T, admin string) {
 }
 
 func TestDoctorListExplain(t *testing.T) {
-	r := runMigrateCLI(t, t.TempDir(), nil, "doctor", "list")
+	r := runCLI(t, t.TempDir(), nil, "doctor", "list")
 	if r.code != 0 {
 		t.Fatal(r.errOut)
 	}
@@ -763,15 +746,15 @@ func TestDoctorListExplain(t *testing.T) {
 		if !strings.Contains(r.out, in.ID) {
 			t.Errorf("list lacks %s", in.ID)
 		}
-		e := runMigrateCLI(t, t.TempDir(), nil, "doctor", "explain", in.ID)
+		e := runCLI(t, t.TempDir(), nil, "doctor", "explain", in.ID)
 		if e.code != 0 || !strings.Contains(e.out, "Symptom") || !strings.Contains(e.out, "Fix") {
 			t.Errorf("explain %s: %d %s", in.ID, e.code, e.out)
 		}
 	}
-	if e := runMigrateCLI(t, t.TempDir(), nil, "doctor", "explain", "nope"); e.code != 2 {
+	if e := runCLI(t, t.TempDir(), nil, "doctor", "explain", "nope"); e.code != 2 {
 		t.Errorf("explain nope: exit %d", e.code)
 	}
-	if e := runMigrateCLI(t, t.TempDir(), nil, "doctor", "--only", "nope"); e.code != 2 {
+	if e := runCLI(t, t.TempDir(), nil, "doctor", "--only", "nope"); e.code != 2 {
 		t.Errorf("--only nope: exit %d", e.code)
 	}
 }
@@ -782,13 +765,13 @@ func TestDoctorStrictOnlySkip(t *testing.T) {
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
 	chmod(t, db, 0o644)
-	if r := runMigrateCLI(t, dir, nil, "doctor"); r.code != 0 {
+	if r := runCLI(t, dir, nil, "doctor"); r.code != 0 {
 		t.Errorf("warning only: exit %d", r.code)
 	}
-	if r := runMigrateCLI(t, dir, nil, "doctor", "--strict"); r.code != 1 {
+	if r := runCLI(t, dir, nil, "doctor", "--strict"); r.code != 1 {
 		t.Errorf("--strict: exit %d", r.code)
 	}
-	r := runMigrateCLI(t, dir, nil, "doctor", "--json", "--skip", "sqlite.file,vector")
+	r := runCLI(t, dir, nil, "doctor", "--json", "--skip", "sqlite.file,vector")
 	d := parseDoctor(t, r)
 	if _, ok := d.get(doctor.IDSQLiteFile); ok {
 		t.Errorf("--skip sqlite.file still reports it")
@@ -798,7 +781,7 @@ func TestDoctorStrictOnlySkip(t *testing.T) {
 	}
 	expectCheck(t, d, doctor.IDMigrationsPending, doctor.StatusSkip, "depends on sqlite.file, left out by --skip")
 	for _, args := range [][]string{{"doctor", "--yes"}, {"doctor", "--dry-run"}, {"doctor", "--timeout", "0s"}, {"doctor", "extra"}} {
-		if r := runMigrateCLI(t, dir, nil, args...); r.code != 2 {
+		if r := runCLI(t, dir, nil, args...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, r.code)
 		}
 	}

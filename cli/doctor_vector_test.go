@@ -81,7 +81,7 @@ func TestDoctorVector(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			provider, url := tc.setup(t)
 			dir := vectorDir(t, provider, url, 8)
-			r := runMigrateCLI(t, dir, nil, "doctor", "--json", "--only", "vector", "--timeout", "2s")
+			r := runCLI(t, dir, nil, "doctor", "--json", "--only", "vector", "--timeout", "2s")
 			d := parseDoctor(t, r)
 			c := expectCheck(t, d, tc.id, tc.status, tc.re)
 			if c.Entry != "kb" {
@@ -99,17 +99,17 @@ func TestDoctorVector(t *testing.T) {
 func TestDoctorFixQdrantCollection(t *testing.T) {
 	s := qdranttest.Start(t)
 	dir := vectorDir(t, "qdrant", s.URL(), 8)
-	r := runMigrateCLI(t, dir, nil, "doctor", "--json", "--only", "vector")
+	r := runCLI(t, dir, nil, "doctor", "--json", "--only", "vector")
 	d := parseDoctor(t, r)
 	c := expectCheck(t, d, doctor.IDVectorQdrantCollection, doctor.StatusFail, "")
 	if !c.Fixable || r.code != 1 {
 		t.Fatalf("fixable %v, exit %d", c.Fixable, r.code)
 	}
-	dry := runMigrateCLI(t, dir, nil, "doctor", "--only", "vector", "--fix", "--dry-run")
+	dry := runCLI(t, dir, nil, "doctor", "--only", "vector", "--fix", "--dry-run")
 	if dry.code != 1 || !rx(`Dry run: 1 fix\(es\) would be applied[\s\S]*vector\.qdrant\.collection \[kb\]: create the qdrant collection of vector DB "kb" \(dimension 8\)`).MatchString(dry.out) {
 		t.Errorf("dry run (exit %d):\n%s", dry.code, dry.out)
 	}
-	fix := runMigrateCLI(t, dir, nil, "doctor", "--only", "vector", "--fix", "--yes")
+	fix := runCLI(t, dir, nil, "doctor", "--only", "vector", "--fix", "--yes")
 	if fix.code != 0 || !rx(`Fixed vector\.qdrant\.collection \[kb\]`).MatchString(fix.out) ||
 		!rx(`✓ PASS  vector\.qdrant\.collection \[kb\]`).MatchString(fix.out) {
 		t.Errorf("--fix --yes (exit %d):\n%s", fix.code, fix.out)

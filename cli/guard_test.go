@@ -96,7 +96,7 @@ func TestMigrateDownGuard(t *testing.T) {
 	sameFolder(t, "down --dry-run", before, treeState(t, data))
 
 	// On a terminal: the question, answered no.
-	s := startPTY(t, dir, bin, append([]string{"migrate", "down", "--to", "0"}, args...)...)
+	s := startPTY(t, dir, bin, ptyOpts{}, append([]string{"migrate", "down", "--to", "0"}, args...)...)
 	s.waitFor("the question", func(sc string) bool { return strings.Contains(sc, "Revert and drop this data? [y/N]") })
 	s.press("n\r")
 	s.waitFor("the answer", func(sc string) bool { return strings.Contains(sc, "Nothing was changed.") })
@@ -279,12 +279,11 @@ func TestInitUpdateKeepsTheDatabaseWithData(t *testing.T) {
 func TestInitUpdateSwitchAndCopy(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "compozy.yaml"), "database:\n  driver: sqlite\n  path: ./prod.db\n")
-	wantCode(t, runMigrateCLI(t, dir, nil, "migrate", "up"), 0, "up")
+	wantCode(t, runCLI(t, dir, nil, "migrate", "up"), 0, "up")
 	prod := filepath.Join(dir, "prod.db")
 	seedSQLite(t, prod, 300)
 	// The data question: 2 (switch and copy); write: yes; run migrate and doctor: no.
-	r := runWithStdin(t, dir, nil, "2\ny\nn\n", "init", "--update", "--accessible", "--db-driver", "sqlite", "--db-path", "./new.db",
-		"--vector-provider", "filesystem")
+	r := runCLIWith(t, dir, cliIn{stdin: "2\ny\nn\n"}, "init", "--update", "--accessible", "--db-driver", "sqlite", "--db-path", "./new.db", "--vector-provider", "filesystem")
 	wantCode(t, r, 0, "init --update --accessible")
 	for _, want := range []string{"Keep the current database", "Switch, and copy the data", "✓ Copied 304 rows; every table verified."} {
 		if !strings.Contains(r.out, want) {

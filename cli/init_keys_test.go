@@ -39,17 +39,17 @@ func TestInitSilentTerminal(t *testing.T) {
 		second  string
 		focused bool // questions carry the focus marker (not accessible mode)
 	}{
-		{"colour", []string{"TERM=xterm-256color"}, nil, true, "What is this setup for?", "\r", "How many workflows run at once?", true},
-		{"colour, a terminal that answers", []string{"TERM=xterm-256color"}, nil, true, "What is this setup for?", "\r", "How many workflows run at once?", true},
+		{"colour", []string{"TERM=xterm-256color", "NO_COLOR="}, nil, true, "What is this setup for?", "\r", "How many workflows run at once?", true},
+		{"colour, a terminal that answers", []string{"TERM=xterm-256color", "NO_COLOR="}, nil, true, "What is this setup for?", "\r", "How many workflows run at once?", true},
 		{"NO_COLOR", []string{"TERM=xterm-256color", "NO_COLOR=1"}, nil, false, "What is this setup for?", "\r", "How many workflows run at once?", true},
-		{"--no-color", []string{"TERM=xterm-256color"}, []string{"--no-color"}, false, "What is this setup for?", "\r", "How many workflows run at once?", true},
-		{"TERM=dumb", []string{"TERM=dumb"}, nil, false, "Enter a number between 1 and 5", "\r", "Enter a number between 1 and 4", false},
+		{"--no-color", []string{"TERM=xterm-256color", "NO_COLOR="}, []string{"--no-color"}, false, "What is this setup for?", "\r", "How many workflows run at once?", true},
+		{"TERM=dumb", []string{"TERM=dumb", "NO_COLOR="}, nil, false, "Enter a number between 1 and 5", "\r", "Enter a number between 1 and 4", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"init"}, tc.args...)
 			// The first screen, keys untouched.
 			silent := !strings.Contains(tc.name, "answers")
-			s := startTTY(t, t.TempDir(), bin, ttyOpts{silent: silent, env: tc.env}, args...)
+			s := startPTY(t, t.TempDir(), bin, ptyOpts{silent: silent, env: tc.env}, args...)
 			s.waitFor("the first question", func(sc string) bool { return strings.Contains(sc, tc.first) })
 			t.Logf("%s: first question on screen %v after start (terminal silent: %v)", tc.name, time.Since(s.start).Round(time.Millisecond), silent)
 			if got := asked(s.written()); got != tc.ask {
@@ -65,7 +65,7 @@ func TestInitSilentTerminal(t *testing.T) {
 
 			// Keys typed before the first screen answer the first question.
 			dir := t.TempDir()
-			s = startTTY(t, dir, bin, ttyOpts{silent: silent, env: tc.env}, args...)
+			s = startPTY(t, dir, bin, ptyOpts{silent: silent, env: tc.env}, args...)
 			s.press(tc.enter)
 			sc := s.waitFor("the second question", func(sc string) bool {
 				if tc.focused {
@@ -93,7 +93,7 @@ func TestInitSilentTerminal(t *testing.T) {
 // TestInitKeysTypedAhead: four Enters in one burst answer four questions, in order.
 func TestInitKeysTypedAhead(t *testing.T) {
 	bin := buildCompozy(t)
-	s := startTTY(t, t.TempDir(), bin, ttyOpts{}, "init")
+	s := startPTY(t, t.TempDir(), bin, ptyOpts{}, "init")
 	s.focus("What is this setup for?")
 	s.press("\r\r\r\r")
 	sc := s.focus("Use sqlite with vector DB none?")
@@ -113,7 +113,7 @@ func TestInitKeysTypedAhead(t *testing.T) {
 func TestInitMovingAround(t *testing.T) {
 	bin := buildCompozy(t)
 	dir := t.TempDir()
-	s := startTTY(t, dir, bin, ttyOpts{}, "init")
+	s := startPTY(t, dir, bin, ptyOpts{}, "init")
 
 	// The filter: "/" and text narrow the list; Esc clears it and stays on the question.
 	s.focus("What is this setup for?")
@@ -171,7 +171,7 @@ func TestInitMovingAround(t *testing.T) {
 
 	// Ctrl-C at once, on a later question.
 	dir = t.TempDir()
-	s = startTTY(t, dir, bin, ttyOpts{}, "init")
+	s = startPTY(t, dir, bin, ptyOpts{}, "init")
 	s.step("What is this setup for?", "\r")
 	s.step("How many workflows run at once?", "\r")
 	s.step("Do you need knowledge bases", keyCtrlC)
@@ -183,7 +183,7 @@ func TestInitMovingAround(t *testing.T) {
 
 // toPostgresFields answers the matrix for production without vector search and chooses host,
 // port, user and database.
-func toPostgresFields(s *tty) {
+func toPostgresFields(s *ptyScreen) {
 	s.t.Helper()
 	s.focus("What is this setup for?")
 	s.press(strings.Repeat(keyDown, 4))
@@ -202,7 +202,7 @@ func toPostgresFields(s *tty) {
 func TestInitAnswersCheckedWhereTyped(t *testing.T) {
 	bin := buildCompozy(t)
 	dir := t.TempDir()
-	s := startTTY(t, dir, bin, ttyOpts{}, "init")
+	s := startPTY(t, dir, bin, ptyOpts{}, "init")
 	toPostgresFields(s)
 	s.step("How do you connect to PostgreSQL?", "\r")
 	s.step("Host", keyCtrlU+"\r")
@@ -232,7 +232,7 @@ func TestInitAnswersCheckedWhereTyped(t *testing.T) {
 	emptyDir(t, dir)
 
 	dir = t.TempDir()
-	s = startTTY(t, dir, bin, ttyOpts{}, "init")
+	s = startPTY(t, dir, bin, ptyOpts{}, "init")
 	s.step("What is this setup for?", "\r")
 	s.step("How many workflows run at once?", "\r")
 	s.step("Do you need knowledge bases", "y")
@@ -273,7 +273,7 @@ func TestInitConnectionStringSecret(t *testing.T) {
 	const secret = "S3cr3tPw9"
 	bin := buildCompozy(t)
 	dir := t.TempDir()
-	s := startTTY(t, dir, bin, ttyOpts{}, "init")
+	s := startPTY(t, dir, bin, ptyOpts{}, "init")
 	toPostgresFields(s)
 	s.step("How do you connect to PostgreSQL?", keyDown)
 	s.waitFor("the connection string chosen", func(sc string) bool { return strings.Contains(sc, "> A connection string") })
@@ -332,7 +332,7 @@ func TestInitConnectionStringSecret(t *testing.T) {
 func TestInitScreenSizes(t *testing.T) {
 	bin := buildCompozy(t)
 	for _, size := range [][2]int{{20, 4}, {60, 15}, {200, 50}} {
-		s := startTTY(t, t.TempDir(), bin, ttyOpts{cols: size[0], rows: size[1]}, "init")
+		s := startPTY(t, t.TempDir(), bin, ptyOpts{cols: size[0], rows: size[1]}, "init")
 		s.focus("What is this")
 		s.press(keyDown)
 		s.waitFor(fmt.Sprintf("CI selected at %dx%d", size[0], size[1]), func(sc string) bool { return strings.Contains(sc, "> CI / testing") })
@@ -342,7 +342,7 @@ func TestInitScreenSizes(t *testing.T) {
 		s.wait()
 	}
 
-	s := startTTY(t, t.TempDir(), bin, ttyOpts{cols: 20, rows: 4}, "init")
+	s := startPTY(t, t.TempDir(), bin, ptyOpts{cols: 20, rows: 4}, "init")
 	s.step("What is this", "\r")
 	s.focus("How many")
 	s.resize(60, 15)
@@ -382,7 +382,7 @@ func TestInitScreenSizes(t *testing.T) {
 func TestInitAccessibleCtrlC(t *testing.T) {
 	bin := buildCompozy(t)
 	dir := t.TempDir()
-	s := startTTY(t, dir, bin, ttyOpts{}, "init", "--accessible")
+	s := startPTY(t, dir, bin, ptyOpts{}, "init", "--accessible")
 	s.waitFor("the first prompt", func(sc string) bool { return strings.Contains(sc, "Enter a number between 1 and 5") })
 	s.press("\r")
 	s.waitFor("the second prompt", func(sc string) bool { return strings.Contains(sc, "Enter a number between 1 and 4") })
@@ -410,7 +410,7 @@ func TestInitFlagsChecked(t *testing.T) {
 		{[]string{"--db-ssl-mode", "required"}, "--db-ssl-mode: want one of disable, allow"},
 		{[]string{"--db-user", ""}, "--db-user: enter the PostgreSQL user"},
 	} {
-		r := runMigrateCLI(t, dir, nil, append([]string{"init", "--use-case", "dev", "--yes"}, tc.args...)...)
+		r := runCLI(t, dir, nil, append([]string{"init", "--use-case", "dev", "--yes"}, tc.args...)...)
 		if r.code != ExitUsage || !strings.Contains(r.errOut, tc.want) {
 			t.Errorf("%v: exit %d, want 2 and %q:\n%s", tc.args, r.code, tc.want, r.errOut)
 		}
@@ -418,7 +418,7 @@ func TestInitFlagsChecked(t *testing.T) {
 	emptyDir(t, dir)
 
 	for host, mode := range map[string]string{"db.example.invalid": "require", "localhost": "disable", "127.0.0.1": "disable"} {
-		r := runMigrateCLI(t, dir, nil, "init", "--use-case", "production", "--vectors=false", "--db-host", host, "--yes", "--dry-run")
+		r := runCLI(t, dir, nil, "init", "--use-case", "production", "--vectors=false", "--db-host", host, "--yes", "--dry-run")
 		if r.code != 0 || !strings.Contains(r.out, "ssl_mode: "+mode) {
 			t.Errorf("--db-host %s: exit %d, want ssl_mode %s:\n%s%s", host, r.code, mode, r.out, r.errOut)
 		}
@@ -428,7 +428,7 @@ func TestInitFlagsChecked(t *testing.T) {
 	host, port, user, name := pgParts(t, dsn)
 	const secret = "Fl4gSecret"
 	url := fmt.Sprintf("postgres://%s:%s@%s:%s/%s?sslmode=disable", user, secret, host, port, name)
-	r := runMigrateCLI(t, dir, nil, "init", "--use-case", "production", "--vectors=false", "--db-conn-string", url, "--yes")
+	r := runCLI(t, dir, nil, "init", "--use-case", "production", "--vectors=false", "--db-conn-string", url, "--yes")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
@@ -451,7 +451,7 @@ func TestInitExistingFileThatDoesNotLoad(t *testing.T) {
 	path := filepath.Join(dir, "compozy.yaml")
 	writeFile(t, path, "database:\n  driver: sqlite\n  pth: ./x.db\n")
 	// update yes, dev, 1-10, no vectors, no server, accept, path; write; do not run.
-	r := runWithStdin(t, dir, nil, "y\n1\n1\nn\nn\ny\n\ny\nn\n", "init", "--accessible")
+	r := runCLIWith(t, dir, cliIn{stdin: "y\n1\n1\nn\nn\ny\n\ny\nn\n"}, "init", "--accessible")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
@@ -462,7 +462,7 @@ func TestInitExistingFileThatDoesNotLoad(t *testing.T) {
 	loads(t, dir, readFile(t, path))
 
 	writeFile(t, path, "database:\n  driver: sqlite\n  path: ./x.db\nruntime:\n  max_concurrent_workflows: lots\n")
-	r = runWithStdin(t, dir, nil, "y\n1\n1\nn\nn\ny\n\ny\nn\n", "init", "--accessible")
+	r = runCLIWith(t, dir, cliIn{stdin: "y\n1\n1\nn\nn\ny\n\ny\nn\n"}, "init", "--accessible")
 	if r.code != ExitUsage || !strings.Contains(r.errOut, "compozy.yaml does not load") || strings.Contains(r.out, "What is this setup for?") {
 		t.Errorf("exit %d, want 2 before any question:\n%s%s", r.code, r.out, r.errOut)
 	}
@@ -474,7 +474,7 @@ func TestInitAccessibleSecret(t *testing.T) {
 	const secret = "Acc3ssPw"
 	dir := t.TempDir()
 	// production, 1-10, no vectors, server, accept, a connection string; write anyway; write; do not run.
-	r := runWithStdin(t, dir, nil, "5\n1\nn\ny\ny\n2\npostgres://compozy:"+secret+"@127.0.0.1:1/compozy\n2\ny\nn\n", "init", "--accessible")
+	r := runCLIWith(t, dir, cliIn{stdin: "5\n1\nn\ny\ny\n2\npostgres://compozy:" + secret + "@127.0.0.1:1/compozy\n2\ny\nn\n"}, "init", "--accessible")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
@@ -516,7 +516,7 @@ func TestInitCtrlCDuringTest(t *testing.T) {
 	})
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	dir := t.TempDir()
-	s := startTTY(t, dir, bin, ttyOpts{}, "init", "--db-driver", "postgres", "--db-host", "127.0.0.1", "--db-port", port, "--vector-provider", "none")
+	s := startPTY(t, dir, bin, ptyOpts{}, "init", "--db-driver", "postgres", "--db-host", "127.0.0.1", "--db-port", port, "--vector-provider", "none")
 	s.waitFor("the connection test", func(sc string) bool { return strings.Contains(sc, "Testing the connections…") })
 	start := time.Now()
 	s.press(keyCtrlC)
@@ -536,7 +536,7 @@ func TestInitAccessiblePasswordStdin(t *testing.T) {
 	dir := t.TempDir()
 	// production, 1-10, no vectors, server, accept; host/port/user/database, SSL disable; write; do not run.
 	answers := "S3cretLine\n5\n1\nn\ny\ny\n1\n" + host + "\n" + port + "\n" + user + "\n" + name + "\n1\ny\nn\n"
-	r := runWithStdin(t, dir, nil, answers, "init", "--accessible", "--db-password-stdin")
+	r := runCLIWith(t, dir, cliIn{stdin: answers}, "init", "--accessible", "--db-password-stdin")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
 	}

@@ -16,7 +16,7 @@ import (
 func TestInitForm(t *testing.T) {
 	bin := buildCompozy(t)
 	dir := t.TempDir()
-	s := startPTY(t, dir, bin, "init")
+	s := startPTY(t, dir, bin, ptyOpts{}, "init")
 	step := func(question, keys string) {
 		t.Helper()
 		s.waitFor("focus on "+question, func(sc string) bool { return strings.Contains(sc, "┃ "+question) })
@@ -85,7 +85,7 @@ func TestInitFormPostgres(t *testing.T) {
 
 	bin := buildCompozy(t)
 	dir := t.TempDir()
-	s := startPTY(t, dir, bin, "init")
+	s := startPTY(t, dir, bin, ptyOpts{}, "init")
 	focus := func(question string) {
 		t.Helper()
 		s.waitFor("focus on "+question, func(sc string) bool { return strings.Contains(sc, "┃ "+question) })

@@ -151,7 +151,7 @@ func TestInitFormVectorURLSecret(t *testing.T) {
 	s.SetAPIKey(key)
 	dir := t.TempDir()
 	// dev, 1-10, vectors, no server, Qdrant, accept, path, the URL, dimension, write, do not run.
-	r := runWithStdin(t, dir, nil, "1\n1\ny\nn\n1\ny\n\n"+s.URL()+"?api_key="+key+"\n\ny\nn\n", "init", "--accessible")
+	r := runCLIWith(t, dir, cliIn{stdin: "1\n1\ny\nn\n1\ny\n\n" + s.URL() + "?api_key=" + key + "\n\ny\nn\n"}, "init", "--accessible")
 	if r.code != ExitOK {
 		t.Fatalf("exit %d: the connection test did not get the key?\n%s\n%s", r.code, r.out, r.errOut)
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -13,27 +12,8 @@ import (
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/internal/testenv"
 	"compozy.dev/setup/templates"
-	"compozy.dev/setup/tui/term"
 	"compozy.dev/setup/wizard"
 )
-
-// runWithStdin runs args like runMigrateCLI, with stdin as standard input (not a terminal).
-func runWithStdin(t *testing.T, dir string, env []string, stdin string, args ...string) cliRun {
-	t.Helper()
-	ios, in, out, errOut := term.Test()
-	ios.WithEnv(env...)
-	in.WriteString(stdin)
-	f := &Factory{IO: ios, workDir: dir}
-	root := NewRootCmd(f)
-	root.SetArgs(args)
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	err := root.ExecuteContext(ctx)
-	if err != nil {
-		printError(ios.ErrOut, err)
-	}
-	return cliRun{out: out.String(), errOut: errOut.String(), code: exitCode(err)}
-}
 
 func readFile(t *testing.T, p string) string {
 	t.Helper()
@@ -71,7 +51,7 @@ func TestInitNonTerminal(t *testing.T) {
 		{[]string{"init", "--use-case", "dev", "--workflows", "1-10", "--vectors"}, "needs --server, --vector-available"},
 		{[]string{"init", "--yes"}, "needs --use-case"},
 	} {
-		r := runMigrateCLI(t, dir, nil, tc.args...)
+		r := runCLI(t, dir, nil, tc.args...)
 		if r.code != 2 || !strings.Contains(r.errOut, tc.want) {
 			t.Errorf("%v: exit %d, want 2 and %q:\n%s", tc.args, r.code, tc.want, r.errOut)
 		}
@@ -98,7 +78,7 @@ func TestInitFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dry := runMigrateCLI(t, dir, nil, append(args, "--dry-run")...)
+	dry := runCLI(t, dir, nil, append(args, "--dry-run")...)
 	if dry.code != 0 || dry.out != string(want) {
 		t.Fatalf("--dry-run: exit %d\n%s\n%s", dry.code, dry.out, dry.errOut)
 	}
@@ -106,7 +86,7 @@ func TestInitFlags(t *testing.T) {
 		t.Fatal("--dry-run wrote the file")
 	}
 
-	r := runMigrateCLI(t, dir, nil, args...)
+	r := runCLI(t, dir, nil, args...)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
@@ -129,18 +109,18 @@ func TestInitFlags(t *testing.T) {
 	}
 
 	// The driver and vector DB named directly; pgvector with SQLite is refused with the reason.
-	r = runMigrateCLI(t, dir, nil, "init", "-o", "other.yaml", "--db-driver", "sqlite", "--db-path", ":memory:", "--vector-provider", "filesystem", "--yes")
+	r = runCLI(t, dir, nil, "init", "-o", "other.yaml", "--db-driver", "sqlite", "--db-path", ":memory:", "--vector-provider", "filesystem", "--yes")
 	if r.code != 0 || !strings.Contains(readFile(t, filepath.Join(dir, "other.yaml")), `path: ":memory:"`) {
 		t.Errorf("--db-driver/--vector-provider: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
-	r = runMigrateCLI(t, dir, nil, "init", "-o", "bad.yaml", "--db-driver", "sqlite", "--vector-provider", "pgvector", "--yes")
+	r = runCLI(t, dir, nil, "init", "-o", "bad.yaml", "--db-driver", "sqlite", "--vector-provider", "pgvector", "--yes")
 	if r.code != 2 || !strings.Contains(r.errOut, "pgvector provider is incompatible with SQLite driver") {
 		t.Errorf("sqlite + pgvector: exit %d\n%s", r.code, r.errOut)
 	}
 
 	// --migrate runs what the next steps name: the store, the migrations, a green doctor.
 	fresh := t.TempDir()
-	r = runMigrateCLI(t, fresh, nil, "init", "--use-case", "dev", "--yes", "--migrate")
+	r = runCLI(t, fresh, nil, "init", "--use-case", "dev", "--yes", "--migrate")
 	if r.code != 0 || !strings.Contains(r.out, "✓ Applied ") || !strings.Contains(r.out, "No problems found.") {
 		t.Errorf("--migrate: exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
@@ -174,7 +154,7 @@ func TestInitExistingFile(t *testing.T) {
 	path := filepath.Join(dir, "compozy.yaml")
 	writeFile(t, path, existingConfig)
 	args := []string{"init", "--use-case", "dev", "--yes"}
-	r := runMigrateCLI(t, dir, nil, args...)
+	r := runCLI(t, dir, nil, args...)
 	if r.code != 2 || !strings.Contains(r.errOut, "compozy.yaml exists and is kept: pass --update") {
 		t.Fatalf("exit %d\n%s", r.code, r.errOut)
 	}
@@ -183,7 +163,7 @@ func TestInitExistingFile(t *testing.T) {
 	}
 	for _, flag := range []string{"--update", "--force"} {
 		writeFile(t, path, existingConfig)
-		r = runMigrateCLI(t, dir, nil, append(args, flag)...)
+		r = runCLI(t, dir, nil, append(args, flag)...)
 		if r.code != 0 {
 			t.Fatalf("%s: exit %d\n%s%s", flag, r.code, r.out, r.errOut)
 		}
@@ -220,7 +200,7 @@ func TestInitAccessible(t *testing.T) {
 	dir := t.TempDir()
 	// use case dev, 1-10, vectors yes, server no, "nothing yet", accept, path, folder and
 	// dimension (Enter keeps the default), write yes, run no.
-	r := runWithStdin(t, dir, nil, "1\n1\ny\nn\n3\ny\n./db/app.db\n\n384\ny\nn\n", "init", "--accessible")
+	r := runCLIWith(t, dir, cliIn{stdin: "1\n1\ny\nn\n3\ny\n./db/app.db\n\n384\ny\nn\n"}, "init", "--accessible")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
@@ -240,7 +220,7 @@ func TestInitAccessible(t *testing.T) {
 	// ACCESSIBLE=1 turns it on too; input that ends early writes nothing and exits 2, naming
 	// the question it ended at.
 	dir2 := t.TempDir()
-	r = runWithStdin(t, dir2, []string{"ACCESSIBLE=1"}, "2\n", "init")
+	r = runCLIWith(t, dir2, cliIn{env: []string{"ACCESSIBLE=1"}, stdin: "2\n"}, "init")
 	if r.code != 2 || !strings.Contains(r.errOut, `standard input ended at the question "How many workflows run at once?"`) {
 		t.Errorf("short input: exit %d\n%s", r.code, r.errOut)
 	}
@@ -261,7 +241,7 @@ func TestInitPostgres(t *testing.T) {
 
 	t.Run("closed port", func(t *testing.T) {
 		dir := t.TempDir()
-		r := runMigrateCLI(t, dir, nil, append(base, "--db-port", "1", "--db-user", "postgres")...)
+		r := runCLI(t, dir, nil, append(base, "--db-port", "1", "--db-user", "postgres")...)
 		if r.code != 1 || !strings.Contains(r.out, "✗ database") || !strings.Contains(r.out, "connection refused") ||
 			!strings.Contains(r.errOut, "nothing was written") {
 			t.Errorf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
@@ -280,7 +260,7 @@ func TestInitPostgres(t *testing.T) {
 
 	t.Run("wrong password", func(t *testing.T) {
 		dir := t.TempDir()
-		r := runMigrateCLI(t, dir, []string{"COMPOZY_DB_PASSWORD=wrong-Secret"}, args...)
+		r := runCLI(t, dir, []string{"COMPOZY_DB_PASSWORD=wrong-Secret"}, args...)
 		if r.code != 1 || !strings.Contains(r.out, "password authentication failed") {
 			t.Errorf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 		}
@@ -294,7 +274,7 @@ func TestInitPostgres(t *testing.T) {
 
 	t.Run("right password", func(t *testing.T) {
 		dir := t.TempDir()
-		r := runWithStdin(t, dir, nil, "right-Secret\n", append(args, "--db-password-stdin")...)
+		r := runCLIWith(t, dir, cliIn{stdin: "right-Secret\n"}, append(args, "--db-password-stdin")...)
 		if r.code != 0 || !strings.Contains(r.out, "✓ database") {
 			t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 		}
@@ -308,11 +288,11 @@ func TestInitPostgres(t *testing.T) {
 	})
 
 	t.Run("existing Compozy database", func(t *testing.T) {
-		if r := runMigrateCLI(t, t.TempDir(), pgEnv(dsn), "migrate", "up"); r.code != 0 {
+		if r := runCLI(t, t.TempDir(), pgEnv(dsn), "migrate", "up"); r.code != 0 {
 			t.Fatalf("migrate up: %s", r.errOut)
 		}
 		dir := t.TempDir()
-		r := runMigrateCLI(t, dir, nil, append(base, "--db-port", port, "--db-user", "postgres")...)
+		r := runCLI(t, dir, nil, append(base, "--db-port", port, "--db-user", "postgres")...)
 		if r.code != 0 || !strings.Contains(r.out, "already holds a Compozy database at version") {
 			t.Errorf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 		}
@@ -337,7 +317,7 @@ func TestInitConnectionFailureChoices(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			r := runWithStdin(t, dir, nil, toFailure+tc.then, "init", "--accessible")
+			r := runCLIWith(t, dir, cliIn{stdin: toFailure + tc.then}, "init", "--accessible")
 			if r.code != tc.code || !strings.Contains(r.out, "The connection test failed.") || !strings.Contains(r.out, "no Qdrant gRPC server answers") {
 				t.Fatalf("exit %d, want %d\n%s\n%s", r.code, tc.code, r.out, r.errOut)
 			}
@@ -371,7 +351,7 @@ func TestInitVectorTest(t *testing.T) {
 		c.Close()
 	}
 	dir := t.TempDir()
-	r := runMigrateCLI(t, dir, nil, "init", "--use-case", "dev", "--yes", "--vector-available", "redis", "--vector-url", "redis://"+addr)
+	r := runCLI(t, dir, nil, "init", "--use-case", "dev", "--yes", "--vector-available", "redis", "--vector-url", "redis://"+addr)
 	if r.code != 1 || !strings.Contains(r.out, "RediSearch module is missing") {
 		t.Errorf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
@@ -387,7 +367,7 @@ func TestInitSecretMode(t *testing.T) {
 	path := filepath.Join(dir, "compozy.yaml")
 	writeFile(t, path, "knowledge:\n  vector_dbs:\n    - id: kb\n      provider: redis\n      url: redis://:hunter2@127.0.0.1:1\n      dimension: 4\n")
 	chmod(t, path, 0o644)
-	r := runMigrateCLI(t, dir, nil, "init", "--use-case", "dev", "--workflows", "1-10", "--vectors=false", "--server=false", "--update", "--skip-test")
+	r := runCLI(t, dir, nil, "init", "--use-case", "dev", "--workflows", "1-10", "--vectors=false", "--server=false", "--update", "--skip-test")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
@@ -415,7 +395,7 @@ func TestInitAccessiblePostgres(t *testing.T) {
 	dir := t.TempDir()
 	// production, 1-10, no vectors, server, accept; host/port/user/database, SSL disable; write; do not run.
 	answers := "5\n1\nn\ny\ny\n1\n" + host + "\n" + port + "\n" + user + "\n" + name + "\n1\ny\nn\n"
-	r := runWithStdin(t, dir, nil, answers, "init", "--accessible")
+	r := runCLIWith(t, dir, cliIn{stdin: answers}, "init", "--accessible")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
@@ -437,13 +417,13 @@ func TestInitAccessibleExistingFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "compozy.yaml")
 	writeFile(t, path, existingConfig)
-	if r := runWithStdin(t, dir, nil, "n\n", "init", "--accessible"); r.code != 0 || readFile(t, path) != existingConfig ||
+	if r := runCLIWith(t, dir, cliIn{stdin: "n\n"}, "init", "--accessible"); r.code != 0 || readFile(t, path) != existingConfig ||
 		!strings.Contains(r.out, "compozy.yaml is kept as it is; nothing was written.") {
 		t.Fatalf("declined: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	// update yes, dev, 1-10, no vectors, no server, accept, path; the kept vector DB (old, a
 	// Qdrant that does not exist) fails the test: write anyway; write yes; run no.
-	r := runWithStdin(t, dir, nil, "y\n1\n1\nn\nn\ny\n\n2\ny\nn\n", "init", "--accessible")
+	r := runCLIWith(t, dir, cliIn{stdin: "y\n1\n1\nn\nn\ny\n\n2\ny\nn\n"}, "init", "--accessible")
 	if r.code != 0 || !strings.Contains(r.out, "compozy.yaml exists. Update its database:") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
 	}

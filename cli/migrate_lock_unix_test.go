@@ -26,7 +26,7 @@ func TestMigrateTimeout(t *testing.T) {
 	if err := flockExclusive(f); err != nil {
 		t.Fatal(err)
 	}
-	r := runMigrateCLI(t, dir, []string{"COMPOZY_DB_MIGRATION_TIMEOUT=1s"}, "migrate", "up", "--db-driver", "sqlite", "--db-path", path)
+	r := runCLI(t, dir, []string{"COMPOZY_DB_MIGRATION_TIMEOUT=1s"}, "migrate", "up", "--db-driver", "sqlite", "--db-path", path)
 	wantCode(t, r, ExitCouldNotRun, "up while another migration holds the lock")
 	if !strings.Contains(r.errOut, "migration timed out after 1s (database.migration_timeout)") || !strings.Contains(r.errOut, "another migration is running") {
 		t.Fatalf("stderr:\n%s", r.errOut)

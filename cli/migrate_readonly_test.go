@@ -15,7 +15,7 @@ func TestMigrateStatusChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "del.db")
 	args := []string{"--db-driver", "sqlite", "--db-path", path}
-	if r := runMigrateCLI(t, dir, nil, append([]string{"migrate", "up"}, args...)...); r.code != ExitOK {
+	if r := runCLI(t, dir, nil, append([]string{"migrate", "up"}, args...)...); r.code != ExitOK {
 		t.Fatalf("migrate up: exit %d\n%s", r.code, r.errOut)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(DELETE)")
@@ -39,7 +39,7 @@ func TestMigrateStatusChangesNothing(t *testing.T) {
 	}
 
 	for _, cmd := range [][]string{{"migrate", "status", "--check"}, {"migrate", "version"}} {
-		r := runMigrateCLI(t, dir, nil, append(cmd, args...)...)
+		r := runCLI(t, dir, nil, append(cmd, args...)...)
 		if r.code != ExitOK {
 			t.Errorf("%s: exit %d\nstdout: %s\nstderr: %s", strings.Join(cmd, " "), r.code, r.out, r.errOut)
 		}

@@ -48,7 +48,7 @@ func TestMigrateSQLiteSequence(t *testing.T) {
 	dir := t.TempDir()
 	db := []string{"--db-driver", "sqlite", "--db-path", "./data/compozy.db"}
 	path := filepath.Join(dir, "data", "compozy.db")
-	run := func(args ...string) cliRun { return runMigrateCLI(t, dir, nil, append(args, db...)...) }
+	run := func(args ...string) cliRun { return runCLI(t, dir, nil, append(args, db...)...) }
 
 	r := run("migrate", "up", "--dry-run")
 	wantCode(t, r, 0, "up --dry-run")
@@ -137,7 +137,7 @@ func TestMigrateFailureReportsApplied(t *testing.T) {
 	if _, err := openTestDB(t, "sqlite", path).ExecContext(t.Context(), `CREATE VIEW users AS SELECT 1 AS id`); err != nil {
 		t.Fatal(err)
 	}
-	r := runMigrateCLI(t, dir, nil, "migrate", "up", "--db-driver", "sqlite", "--db-path", path)
+	r := runCLI(t, dir, nil, "migrate", "up", "--db-driver", "sqlite", "--db-path", path)
 	wantCode(t, r, ExitFailed, "up with a broken schema")
 	if got := okVersions(r.out); len(got) != 2 {
 		t.Fatalf("applied before the failure: %v\n%s", got, r.out)
@@ -154,7 +154,7 @@ func TestMigrateFailureReportsApplied(t *testing.T) {
 func TestMigrateToFlag(t *testing.T) {
 	dir := t.TempDir()
 	db := []string{"--db-driver", "sqlite", "--db-path", filepath.Join(dir, "c.db")}
-	run := func(args ...string) cliRun { return runMigrateCLI(t, dir, nil, append(args, db...)...) }
+	run := func(args ...string) cliRun { return runCLI(t, dir, nil, append(args, db...)...) }
 
 	r := run("migrate", "up", "--to", "123")
 	wantCode(t, r, ExitUsage, "up --to 123")
@@ -187,8 +187,8 @@ func TestMigrateToFlag(t *testing.T) {
 func TestMigrateStatusJSON(t *testing.T) {
 	dir := t.TempDir()
 	db := []string{"--db-driver", "sqlite", "--db-path", filepath.Join(dir, "c.db")}
-	wantCode(t, runMigrateCLI(t, dir, nil, append([]string{"migrate", "up", "--to", "20250711163857"}, db...)...), 0, "up --to")
-	r := runMigrateCLI(t, dir, nil, append([]string{"migrate", "status", "--json"}, db...)...)
+	wantCode(t, runCLI(t, dir, nil, append([]string{"migrate", "up", "--to", "20250711163857"}, db...)...), 0, "up --to")
+	r := runCLI(t, dir, nil, append([]string{"migrate", "status", "--json"}, db...)...)
 	wantCode(t, r, 0, "status --json")
 	var doc struct {
 		SchemaVersion  int    `json:"schema_version"`
@@ -214,7 +214,7 @@ func TestMigrateStatusJSON(t *testing.T) {
 		doc.Migrations[8].State != "pending" {
 		t.Fatalf("status --json = %+v", doc)
 	}
-	r = runMigrateCLI(t, dir, nil, append([]string{"migrate", "status", "--json", "--check"}, db...)...)
+	r = runCLI(t, dir, nil, append([]string{"migrate", "status", "--json", "--check"}, db...)...)
 	wantCode(t, r, ExitPending, "status --json --check")
 	if !json.Valid([]byte(r.out)) {
 		t.Fatalf("status --json --check output is not JSON:\n%s", r.out)
@@ -227,26 +227,26 @@ func TestMigrateNewerDatabase(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.db")
 	db := []string{"--db-driver", "sqlite", "--db-path", path}
-	wantCode(t, runMigrateCLI(t, dir, nil, append([]string{"migrate", "up"}, db...)...), 0, "up")
+	wantCode(t, runCLI(t, dir, nil, append([]string{"migrate", "up"}, db...)...), 0, "up")
 	if _, err := openTestDB(t, "sqlite", path).ExecContext(t.Context(),
 		`INSERT INTO goose_db_version (version_id, is_applied) VALUES (20990101000000, 1)`); err != nil {
 		t.Fatal(err)
 	}
-	r := runMigrateCLI(t, dir, nil, append([]string{"migrate", "status", "--check"}, db...)...)
+	r := runCLI(t, dir, nil, append([]string{"migrate", "status", "--check"}, db...)...)
 	wantCode(t, r, ExitDatabaseNewer, "status --check")
 	if !strings.Contains(r.out, "20990101000000") || !strings.Contains(r.out, "upgrade compozy") {
 		t.Fatalf("status --check:\n%s", r.out)
 	}
-	r = runMigrateCLI(t, dir, nil, append([]string{"migrate", "status"}, db...)...)
+	r = runCLI(t, dir, nil, append([]string{"migrate", "status"}, db...)...)
 	if !regexp.MustCompile(`20990101000000\s+\(not known to this binary\)\s+unknown`).MatchString(r.out) {
 		t.Fatalf("status:\n%s", r.out)
 	}
-	r = runMigrateCLI(t, dir, nil, append([]string{"migrate", "up"}, db...)...)
+	r = runCLI(t, dir, nil, append([]string{"migrate", "up"}, db...)...)
 	wantCode(t, r, ExitDatabaseNewer, "up on a newer database")
 	if !strings.Contains(r.errOut, "20990101000000") || !strings.Contains(r.errOut, "newer than the latest this binary knows") {
 		t.Fatalf("up stderr:\n%s", r.errOut)
 	}
-	r = runMigrateCLI(t, dir, nil, append([]string{"migrate", "down"}, db...)...)
+	r = runCLI(t, dir, nil, append([]string{"migrate", "down"}, db...)...)
 	wantCode(t, r, ExitDatabaseNewer, "down on a newer database")
 }
 
@@ -256,7 +256,7 @@ func pgSequence(t *testing.T, env []string, secret string, db ...string) {
 	t.Helper()
 	dir := t.TempDir()
 	run := func(args ...string) cliRun {
-		r := runMigrateCLI(t, dir, env, append(args, db...)...)
+		r := runCLI(t, dir, env, append(args, db...)...)
 		if secret != "" && strings.Contains(r.out+r.errOut, secret) {
 			t.Fatalf("the password was printed:\n%s\n%s", r.out, r.errOut)
 		}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -55,26 +54,6 @@ func (s pwServer) file(extra ...string) string {
 // keys are the database keys that name the server apart (no conn_string).
 func (s pwServer) keys() string {
 	return fmt.Sprintf("  host: %s\n  port: %s\n  user: %s\n  name: %s\n  ssl_mode: disable\n", s.host, s.port, s.role, s.name)
-}
-
-// binRunIn runs the binary like binRun, with stdin as its standard input.
-func binRunIn(t *testing.T, bin, dir string, env []string, stdin string, args ...string) cliRun {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Dir, cmd.Env = dir, cleanEnv(env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("run compozy %v: %v", args, err)
-		}
-		code = ee.ExitCode()
-	}
-	return cliRun{out: out.String(), errOut: errOut.String(), code: code}
 }
 
 // noSecret fails the test when the output holds either password, in any spelling.
@@ -156,7 +135,7 @@ func TestPasswordAuthFailureSources(t *testing.T) {
 				dir = writeConfig(t, src.content)
 			}
 			run := func(args ...string) cliRun {
-				return binRunIn(t, bin, dir, append([]string{"PGPASSWORD=", "PGPASSFILE=/nonexistent"}, src.env...), src.stdin, append(args, src.args...)...)
+				return binRunWith(t, bin, dir, binIn{env: append([]string{"PGPASSWORD=", "PGPASSFILE=/nonexistent"}, src.env...), stdin: src.stdin}, append(args, src.args...)...)
 			}
 
 			r := run("migrate", "status")
@@ -196,7 +175,7 @@ func TestPasswordAuthFailureSources(t *testing.T) {
 	initArgs := []string{"init", "--use-case", "production", "--workflows", "25-100", "--vectors=false", "--server",
 		"--db-host", s.host, "--db-port", s.port, "--db-user", s.role, "--db-name", s.name, "--db-ssl-mode", "disable"}
 	t.Run("init env", func(t *testing.T) {
-		r := binRunIn(t, bin, t.TempDir(), []string{"COMPOZY_DB_PASSWORD=" + wrongPassword}, "", initArgs...)
+		r := binRun(t, bin, t.TempDir(), []string{"COMPOZY_DB_PASSWORD=" + wrongPassword}, initArgs...)
 		if r.code != 1 || !strings.Contains(r.out, `password authentication failed for user "`+s.role+`" (password from COMPOZY_DB_PASSWORD)`) {
 			t.Errorf("exit %d:\n%s%s", r.code, r.out, r.errOut)
 		}
@@ -206,7 +185,7 @@ func TestPasswordAuthFailureSources(t *testing.T) {
 		noSecret(t, r, "init")
 	})
 	t.Run("init stdin", func(t *testing.T) {
-		r := binRunIn(t, bin, t.TempDir(), nil, wrongPassword+"\n", append(initArgs, "--db-password-stdin")...)
+		r := binRunWith(t, bin, t.TempDir(), binIn{stdin: wrongPassword + "\n"}, append(initArgs, "--db-password-stdin")...)
 		if r.code != 1 || !strings.Contains(r.out, `password authentication failed for user "`+s.role+`" (password from --db-password-stdin)`) {
 			t.Errorf("exit %d:\n%s%s", r.code, r.out, r.errOut)
 		}
@@ -261,17 +240,17 @@ func TestPasswordStdinInitFile(t *testing.T) {
 	s := newPwServer(t)
 	dir := writeConfig(t, s.file(s.keys(), "  password: ${COMPOZY_DB_PASSWORD}\n"))
 	for _, args := range [][]string{{"config", "validate"}, {"config", "show"}, {"migrate", "up"}, {"migrate", "status"}} {
-		r := binRunIn(t, bin, dir, nil, rightPassword+"\n", append(args, "--db-password-stdin")...)
+		r := binRunWith(t, bin, dir, binIn{stdin: rightPassword + "\n"}, append(args, "--db-password-stdin")...)
 		if r.code != 0 || strings.Contains(r.errOut, "is not set") {
 			t.Errorf("%v: exit %d\n%s%s", args, r.code, r.out, r.errOut)
 		}
 		noSecret(t, r, strings.Join(args, " "))
 	}
-	r := binRunIn(t, bin, dir, nil, rightPassword+"\n", "doctor", "--json", "--only", doctor.IDPostgresConnect, "--db-password-stdin")
+	r := binRunWith(t, bin, dir, binIn{stdin: rightPassword + "\n"}, "doctor", "--json", "--only", doctor.IDPostgresConnect, "--db-password-stdin")
 	expectCheck(t, parseDoctor(t, r), doctor.IDPostgresConnect, doctor.StatusPass, "connected to")
 	// A reference inside conn_string reads the password from stdin too.
 	dir = writeConfig(t, s.file("  conn_string: postgres://"+s.role+":${COMPOZY_DB_PASSWORD}@"+s.host+":"+s.port+"/"+s.name+"?sslmode=disable\n"))
-	if r := binRunIn(t, bin, dir, nil, rightPassword+"\n", "migrate", "status", "--db-password-stdin"); r.code != 0 {
+	if r := binRunWith(t, bin, dir, binIn{stdin: rightPassword + "\n"}, "migrate", "status", "--db-password-stdin"); r.code != 0 {
 		t.Errorf("conn_string reference with stdin: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	// Without a password anywhere, the reference is still an error that names the variable.
@@ -394,7 +373,7 @@ func TestPasswordFile(t *testing.T) {
 func TestPasswordStdinTerminal(t *testing.T) {
 	bin := buildCompozy(t)
 	dir := writeConfig(t, "database:\n  driver: postgres\n  host: db.internal\n  password: ${COMPOZY_DB_PASSWORD}\n")
-	s := startPTY(t, dir, bin, "config", "show", "--db-password-stdin")
+	s := startPTY(t, dir, bin, ptyOpts{}, "config", "show", "--db-password-stdin")
 	s.waitFor("the prompt", func(sc string) bool {
 		return strings.Contains(sc, "Database password (--db-password-stdin; not shown):")
 	})
@@ -411,7 +390,7 @@ func TestPasswordStdinTerminal(t *testing.T) {
 	}
 
 	// Ctrl-C at the prompt ends the command at once (exit 130).
-	s = startPTY(t, dir, bin, "config", "show", "--db-password-stdin")
+	s = startPTY(t, dir, bin, ptyOpts{}, "config", "show", "--db-password-stdin")
 	s.waitFor("the prompt", func(sc string) bool {
 		return strings.Contains(sc, "Database password (--db-password-stdin; not shown):")
 	})

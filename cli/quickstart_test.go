@@ -11,7 +11,7 @@ import (
 // vector store, and the doctor is green; a second run changes nothing and says so.
 func TestQuickstart(t *testing.T) {
 	dir := t.TempDir()
-	r := runMigrateCLI(t, dir, nil, "quickstart")
+	r := runCLI(t, dir, nil, "quickstart")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
@@ -33,7 +33,7 @@ func TestQuickstart(t *testing.T) {
 	}
 	fi, _ := os.Stat(cfgPath)
 
-	r = runMigrateCLI(t, dir, nil, "quickstart")
+	r = runCLI(t, dir, nil, "quickstart")
 	if r.code != 0 || !strings.Contains(r.out, "The setup is already healthy; nothing was changed") {
 		t.Fatalf("second run: exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
@@ -42,7 +42,7 @@ func TestQuickstart(t *testing.T) {
 	if string(after) != string(before) || !fi2.ModTime().Equal(fi.ModTime()) {
 		t.Errorf("the second run rewrote compozy.yaml")
 	}
-	if r := runMigrateCLI(t, dir, nil, "doctor"); r.code != 0 {
+	if r := runCLI(t, dir, nil, "doctor"); r.code != 0 {
 		t.Errorf("doctor after quickstart: exit %d\n%s", r.code, r.out)
 	}
 }
@@ -53,7 +53,7 @@ func TestQuickstartExistingFile(t *testing.T) {
 	dir := t.TempDir()
 	orig := "# my settings\nserver:\n  port: 5001 # keep\n\nknowledge:\n  embedder: openai # mine\n"
 	writeFile(t, filepath.Join(dir, "compozy.yaml"), orig)
-	r := runMigrateCLI(t, dir, nil, "quickstart")
+	r := runCLI(t, dir, nil, "quickstart")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
@@ -72,7 +72,7 @@ func TestQuickstartExistingFile(t *testing.T) {
 
 	pg := t.TempDir()
 	writeFile(t, filepath.Join(pg, "compozy.yaml"), "database:\n  driver: postgres\n")
-	if r := runMigrateCLI(t, pg, nil, "quickstart"); r.code != 2 || !strings.Contains(r.errOut, "quickstart sets up SQLite only") {
+	if r := runCLI(t, pg, nil, "quickstart"); r.code != 2 || !strings.Contains(r.errOut, "quickstart sets up SQLite only") {
 		t.Errorf("postgres file: exit %d\n%s", r.code, r.errOut)
 	}
 }
@@ -91,7 +91,7 @@ func TestQuickstartRefusesAnotherDriverFirst(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			r := runMigrateCLI(t, dir, tt.env, append([]string{"quickstart"}, tt.args...)...)
+			r := runCLI(t, dir, tt.env, append([]string{"quickstart"}, tt.args...)...)
 			if r.code != ExitUsage || !strings.Contains(r.errOut, tt.want) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", r.code, r.errOut, ExitUsage, tt.want)
 			}

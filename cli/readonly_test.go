@@ -634,24 +634,11 @@ func roRun(t *testing.T, bin, dir string, u roUser, args ...string) cliRun {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	cmd.Env = cleanEnv("HOME=/nonexistent", "NO_COLOR=1")
-	if u.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: u.cred}
-	}
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
+	r, err := execBin(ctx, bin, dir, binIn{env: []string{"HOME=/nonexistent", "NO_COLOR=1"}, cred: u.cred}, args...)
 	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatalf("run compozy %v as %s: %v", args, u.name, err)
-		}
-		code = ee.ExitCode()
+		t.Fatalf("%v as %s", err, u.name)
 	}
-	return cliRun{out: out.String(), errOut: errOut.String(), code: code}
+	return r
 }
 
 // roSnapshot lists every entry under dirs: name, type and mode, owner, modification time, and

@@ -130,7 +130,7 @@ func TestReviewCopyForceTerminal(t *testing.T) {
 	question := "Replace the 44 rows the target sqlite " + dst + " holds (workflow_states: 40 rows, users: 2 rows, api_keys: 2 rows) with a copy of the source? [y/N]"
 	flat := func(sc string) string { return strings.ReplaceAll(sc, "\n", "") }
 
-	s := startPTYWith(t, dir, bin, ptyOpts{cols: 400, rows: 50}, "db", "copy", "--from", src, "--to", dst, "--force")
+	s := startPTY(t, dir, bin, ptyOpts{cols: 400, rows: 50}, "db", "copy", "--from", src, "--to", dst, "--force")
 	s.waitFor("the question", func(sc string) bool { return strings.Contains(flat(sc), question) })
 	s.press("n\r")
 	if code := s.exit(); code == 0 {
@@ -138,7 +138,7 @@ func TestReviewCopyForceTerminal(t *testing.T) {
 	}
 	sameFolder(t, "a copy answered n", before, treeState(t, dir))
 
-	s = startPTYWith(t, dir, bin, ptyOpts{cols: 400, rows: 50}, "db", "copy", "--from", src, "--to", dst, "--force")
+	s = startPTY(t, dir, bin, ptyOpts{cols: 400, rows: 50}, "db", "copy", "--from", src, "--to", dst, "--force")
 	s.waitFor("the question", func(sc string) bool { return strings.Contains(flat(sc), question) })
 	s.press("y\r")
 	if code := s.exit(); code != 0 {

@@ -34,19 +34,7 @@ func needRoot(t *testing.T) string {
 // asNobody runs the binary as nobody:nogroup in dir.
 func asNobody(t *testing.T, bin, dir string, args ...string) cliRun {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Dir, cmd.Env = dir, cleanEnv("HOME=/nonexistent")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobodyID, Gid: nobodyID}}
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run compozy %v as nobody: %v", args, err)
-	}
-	return cliRun{out: out.String(), errOut: errOut.String(), code: code}
+	return binRunWith(t, bin, dir, binIn{env: []string{"HOME=/nonexistent"}, cred: &syscall.Credential{Uid: nobodyID, Gid: nobodyID}}, args...)
 }
 
 // giveToNobody makes everything under root (root included) nobody:nogroup's.

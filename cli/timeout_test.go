@@ -139,25 +139,12 @@ func closedPort(t *testing.T) int {
 func execBounded(ctx context.Context, bin, dir string, env []string, args ...string) (cliRun, error) {
 	ctx, cancel := context.WithTimeout(ctx, boundedDeadline)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir, cmd.Env = dir, cleanEnv(env...)
-	cmd.WaitDelay = 5 * time.Second // a child (pg_dump) holding the pipes must not stall Wait
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	r := cliRun{out: out.String(), errOut: errOut.String()}
+	r, err := execBin(ctx, bin, dir, binIn{env: env}, args...)
 	if ctx.Err() != nil {
 		return r, fmt.Errorf("compozy %s did not end within %s against a server that never answers (hung)\nstdout:\n%s\nstderr:\n%s",
 			strings.Join(args, " "), boundedDeadline, r.out, r.errOut)
 	}
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			return r, fmt.Errorf("run compozy %v: %w", args, err)
-		}
-		r.code = ee.ExitCode()
-	}
-	return r, nil
+	return r, err
 }
 
 // runBounded is execBounded on the test's goroutine, failing the test on a hang.
