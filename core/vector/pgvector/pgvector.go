@@ -37,18 +37,6 @@ const Provider = vector.ProviderPgvector
 // MaxIndexDimensions is the largest vector pgvector's HNSW and ivfflat indexes accept.
 const MaxIndexDimensions = 2000
 
-// Check IDs of this provider.
-const (
-	// CheckReachable: the server answers and accepts the credentials.
-	CheckReachable = "vector.pgvector.reachable"
-	// CheckExtension: pgvector is available, installed (or creatable by this role).
-	CheckExtension = "vector.pgvector.extension"
-	// CheckTable: the table exists with a vector column.
-	CheckTable = "vector.pgvector.table"
-	// CheckIndex: the table has the index the config asks for, or says why not.
-	CheckIndex = "vector.pgvector.index"
-)
-
 // Index types.
 const (
 	IndexHNSW    = "hnsw"
@@ -223,108 +211,6 @@ func (s *Store) fail(ctx context.Context, op string, err error) *vector.Error {
 		return e
 	}
 	return s.newErr(ctx, op, vector.ErrUnreachable, err, "")
-}
-
-// Extension is what the server says about pgvector.
-type Extension struct {
-	// ServerVersion is PostgreSQL's version ("15.18"); ServerMajor its major number.
-	ServerVersion string
-	ServerMajor   int
-	// Available is the default version in pg_available_extensions; "" when not available.
-	Available string
-	// Installed is the version in this database's pg_extension; "" when not installed.
-	Installed string
-	// Trusted says the extension may be created by a non-superuser with CREATE on the database.
-	Trusted bool
-	// Superuser and CreateOnDB are the role's relevant rights; CanCreate combines them.
-	Superuser  bool
-	CreateOnDB bool
-	CanCreate  bool
-	Role       string
-	Database   string
-}
-
-// Extension reads the facts about pgvector.
-func (s *Store) Extension(ctx context.Context) (Extension, error) {
-	var e Extension
-	var num int
-	err := s.pool.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('server_version_num')::int,
-		coalesce((SELECT default_version FROM pg_available_extensions WHERE name = 'vector'), ''),
-		coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'), ''),
-		coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false),
-		has_database_privilege(current_database(), 'CREATE'),
-		current_user, current_database()`).Scan(&e.ServerVersion, &num, &e.Available, &e.Installed, &e.Superuser, &e.CreateOnDB, &e.Role, &e.Database)
-	if err != nil {
-		return Extension{}, s.fail(ctx, "connect and read server facts", err)
-	}
-	e.ServerMajor = num / 10000
-	if e.Available != "" && num >= 130000 {
-		if err := s.pool.QueryRow(ctx, `SELECT coalesce(bool_or(trusted), false) FROM pg_available_extension_versions
-			WHERE name = 'vector' AND version = $1`, e.Available).Scan(&e.Trusted); err != nil {
-			return Extension{}, s.fail(ctx, "read extension facts", err)
-		}
-	}
-	e.CanCreate = e.Superuser || (e.Trusted && e.CreateOnDB)
-	return e, nil
-}
-
-// ExtensionProblem says what is wrong with the extension facts, or nil when pgvector is
-// installed. When it is available and this role may create it, the error wraps ErrNotFound
-// (Ensure creates it); otherwise ErrUnsupported (not on the server) or ErrPermission (a
-// superuser must create it), with the exact commands.
-func ExtensionProblem(e Extension, target string) *vector.Error {
-	mk := func(kind error, msg string, fix vector.Fix) *vector.Error {
-		err := vector.NewError(nil, Provider, "check extension", target, kind, nil)
-		err.Msg, err.Fix = msg, fix
-		return err
-	}
-	create := "CREATE EXTENSION IF NOT EXISTS vector;"
-	switch {
-	case e.Installed != "":
-		return nil
-	case e.Available == "":
-		major := strconv.Itoa(e.ServerMajor)
-		if e.ServerMajor == 0 {
-			major = "<major>"
-		}
-		return mk(vector.ErrUnsupported,
-			fmt.Sprintf("the pgvector extension is not available on this PostgreSQL %s server (pg_available_extensions has no \"vector\")", e.ServerVersion),
-			vector.Fix{
-				Text: "install pgvector on the database server (package postgresql-" + major + "-pgvector from the PostgreSQL apt repository apt.postgresql.org, " +
-					"or the pgvector/pgvector:pg" + major + " image), then create the extension; or use a qdrant, redis or filesystem vector DB instead",
-				Commands: []string{
-					"sudo apt-get install postgresql-" + major + "-pgvector",
-					fmt.Sprintf("psql -d %s -c '%s'", shellquote.Quote(e.Database), create),
-				},
-			})
-	case !e.CanCreate:
-		why := "it is not a trusted extension and the role is not a superuser"
-		if e.Trusted {
-			why = "the role lacks CREATE on the database"
-		}
-		return mk(vector.ErrPermission,
-			fmt.Sprintf("pgvector %s is available but not installed in database %q, and role %q may not create it (%s)", e.Available, e.Database, e.Role, why),
-			vector.Fix{
-				Text:     fmt.Sprintf("a superuser must run, in database %q: %s", e.Database, create),
-				Commands: []string{fmt.Sprintf("psql -U postgres -d %s -c '%s'", shellquote.Quote(e.Database), create)},
-			})
-	}
-	return mk(vector.ErrNotFound,
-		fmt.Sprintf("pgvector %s is available but not installed in database %q; role %q may create it", e.Available, e.Database, e.Role),
-		vector.Fix{Text: "Compozy creates it on first use (`compozy doctor --fix` creates it now), or run: " + create,
-			Commands: []string{fmt.Sprintf("psql -d %s -c '%s'", shellquote.Quote(e.Database), create)}})
-}
-
-// requireExtension returns the extension problem as an error, ErrNotFound included.
-func (s *Store) requireExtension(ctx context.Context) (Extension, error) {
-	e, err := s.Extension(ctx)
-	if err != nil {
-		return e, err
-	}
-	if p := ExtensionProblem(e, s.target); p != nil {
-		return e, p
-	}
-	return e, nil
 }
 
 // Health connects and reports the server and pgvector versions.
@@ -571,18 +457,6 @@ func (s *Store) Upsert(ctx context.Context, points []vector.Point) error {
 	return nil
 }
 
-// extensionAware turns "type vector does not exist" and "table does not exist" into the
-// precise extension or table error.
-func (s *Store) extensionAware(ctx context.Context, op string, err error) error {
-	e := s.fail(ctx, op, err)
-	if errors.Is(e, vector.ErrUnsupported) || errors.Is(e, vector.ErrNotFound) {
-		if _, xerr := s.requireExtension(ctx); xerr != nil {
-			return xerr
-		}
-	}
-	return e
-}
-
 // Query returns the k nearest rows. With an HNSW index, ef_search is raised to k so that k
 // rows come back.
 func (s *Store) Query(ctx context.Context, v []float32, k int) ([]vector.Match, error) {
@@ -657,75 +531,6 @@ func (s *Store) Delete(ctx context.Context, ids ...string) error {
 		return s.extensionAware(ctx, "delete", err)
 	}
 	return nil
-}
-
-// Checks returns reachable, extension, table, index, dimension and metric.
-func (s *Store) Checks() []vector.Check {
-	entry := s.opts.Entry
-	checks := []vector.Check{
-		{ID: CheckReachable, Entry: entry, Title: "PostgreSQL reachable for pgvector", Run: s.checkReachable},
-		{ID: CheckExtension, Entry: entry, Title: "pgvector extension installed", DependsOn: []string{CheckReachable}, Run: s.checkExtension},
-		{ID: CheckTable, Entry: entry, Title: "pgvector table exists", DependsOn: []string{CheckExtension}, Run: s.checkTable},
-		{ID: CheckIndex, Entry: entry, Title: "pgvector index", DependsOn: []string{CheckTable}, Run: s.checkIndex},
-	}
-	drop := vector.Fix{Commands: []string{"DROP TABLE " + s.table + ";"}}
-	return append(checks, vector.ShapeChecks(s, entry, s.opts.Dimension, s.opts.Metric, drop, CheckTable)...)
-}
-
-func (s *Store) checkReachable(ctx context.Context) vector.Result {
-	h, err := s.Health(ctx)
-	if err != nil {
-		return vector.FailResult(err)
-	}
-	return vector.Result{Status: vector.StatusPass, Summary: fmt.Sprintf("PostgreSQL %s answers at %s", h.ServerVersion, s.target), Detail: h.Detail}
-}
-
-func (s *Store) checkExtension(ctx context.Context) vector.Result {
-	e, err := s.Extension(ctx)
-	if err != nil {
-		return vector.FailResult(err)
-	}
-	p := ExtensionProblem(e, s.target)
-	switch {
-	case p == nil:
-		r := vector.Pass(fmt.Sprintf("pgvector %s is installed in database %q", e.Installed, e.Database))
-		if e.Available != "" && e.Available != e.Installed {
-			r.Detail = fmt.Sprintf("version %s is available: ALTER EXTENSION vector UPDATE;", e.Available)
-		}
-		return r
-	case errors.Is(p, vector.ErrNotFound):
-		r := vector.FailResult(p)
-		r.Status = vector.StatusWarn
-		return r
-	}
-	return vector.FailResult(p)
-}
-
-func (s *Store) checkTable(ctx context.Context) vector.Result {
-	info, err := s.Describe(ctx)
-	if err != nil {
-		return vector.FailResult(err)
-	}
-	return vector.Pass(fmt.Sprintf("table %s exists (%d rows)", s.table, info.Count))
-}
-
-func (s *Store) checkIndex(ctx context.Context) vector.Result {
-	ti, err := s.readTable(ctx)
-	if err != nil {
-		return vector.FailResult(err)
-	}
-	switch {
-	case ti.idxType != "":
-		return vector.Pass(fmt.Sprintf("%s index on %s (%s)", ti.idxType, s.table, ti.idxOps))
-	case ti.dim > MaxIndexDimensions:
-		return vector.Result{Status: vector.StatusWarn,
-			Summary: fmt.Sprintf("no index: HNSW and ivfflat index at most %d dimensions and %s holds %d; queries scan the table exactly", MaxIndexDimensions, s.table, ti.dim),
-			Detail:  "exact scans are fine for tens of thousands of rows; beyond that use a model with at most 2000 dimensions, or store halfvec (HNSW indexes up to 4000)"}
-	case s.index == IndexNone:
-		return vector.Result{Status: vector.StatusSkip, Summary: "index: none is configured; queries scan the table exactly"}
-	}
-	return vector.Result{Status: vector.StatusWarn, Summary: fmt.Sprintf("%s has no vector index; queries scan the whole table", s.table),
-		Fix: vector.Fix{Text: "create the index (it may take a while on a large table):", Commands: []string{s.indexSQL() + ";"}}}
 }
 
 // IndexType is the index this store creates: hnsw, ivfflat or none (none above

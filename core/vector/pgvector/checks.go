@@ -1,0 +1,90 @@
+package pgvector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"compozy.dev/setup/core/vector"
+)
+
+// Check IDs of this provider.
+const (
+	// CheckReachable: the server answers and accepts the credentials.
+	CheckReachable = "vector.pgvector.reachable"
+	// CheckExtension: pgvector is available, installed (or creatable by this role).
+	CheckExtension = "vector.pgvector.extension"
+	// CheckTable: the table exists with a vector column.
+	CheckTable = "vector.pgvector.table"
+	// CheckIndex: the table has the index the config asks for, or says why not.
+	CheckIndex = "vector.pgvector.index"
+)
+
+// Checks returns reachable, extension, table, index, dimension and metric.
+func (s *Store) Checks() []vector.Check {
+	entry := s.opts.Entry
+	checks := []vector.Check{
+		{ID: CheckReachable, Entry: entry, Title: "PostgreSQL reachable for pgvector", Run: s.checkReachable},
+		{ID: CheckExtension, Entry: entry, Title: "pgvector extension installed", DependsOn: []string{CheckReachable}, Run: s.checkExtension},
+		{ID: CheckTable, Entry: entry, Title: "pgvector table exists", DependsOn: []string{CheckExtension}, Run: s.checkTable},
+		{ID: CheckIndex, Entry: entry, Title: "pgvector index", DependsOn: []string{CheckTable}, Run: s.checkIndex},
+	}
+	drop := vector.Fix{Commands: []string{"DROP TABLE " + s.table + ";"}}
+	return append(checks, vector.ShapeChecks(s, entry, s.opts.Dimension, s.opts.Metric, drop, CheckTable)...)
+}
+
+func (s *Store) checkReachable(ctx context.Context) vector.Result {
+	h, err := s.Health(ctx)
+	if err != nil {
+		return vector.FailResult(err)
+	}
+	return vector.Result{Status: vector.StatusPass, Summary: fmt.Sprintf("PostgreSQL %s answers at %s", h.ServerVersion, s.target), Detail: h.Detail}
+}
+
+func (s *Store) checkExtension(ctx context.Context) vector.Result {
+	e, err := s.Extension(ctx)
+	if err != nil {
+		return vector.FailResult(err)
+	}
+	p := ExtensionProblem(e, s.target)
+	switch {
+	case p == nil:
+		r := vector.Pass(fmt.Sprintf("pgvector %s is installed in database %q", e.Installed, e.Database))
+		if e.Available != "" && e.Available != e.Installed {
+			r.Detail = fmt.Sprintf("version %s is available: ALTER EXTENSION vector UPDATE;", e.Available)
+		}
+		return r
+	case errors.Is(p, vector.ErrNotFound):
+		r := vector.FailResult(p)
+		r.Status = vector.StatusWarn
+		return r
+	}
+	return vector.FailResult(p)
+}
+
+func (s *Store) checkTable(ctx context.Context) vector.Result {
+	info, err := s.Describe(ctx)
+	if err != nil {
+		return vector.FailResult(err)
+	}
+	return vector.Pass(fmt.Sprintf("table %s exists (%d rows)", s.table, info.Count))
+}
+
+func (s *Store) checkIndex(ctx context.Context) vector.Result {
+	ti, err := s.readTable(ctx)
+	if err != nil {
+		return vector.FailResult(err)
+	}
+	switch {
+	case ti.idxType != "":
+		return vector.Pass(fmt.Sprintf("%s index on %s (%s)", ti.idxType, s.table, ti.idxOps))
+	case ti.dim > MaxIndexDimensions:
+		return vector.Result{Status: vector.StatusWarn,
+			Summary: fmt.Sprintf("no index: HNSW and ivfflat index at most %d dimensions and %s holds %d; queries scan the table exactly", MaxIndexDimensions, s.table, ti.dim),
+			Detail:  "exact scans are fine for tens of thousands of rows; beyond that use a model with at most 2000 dimensions, or store halfvec (HNSW indexes up to 4000)"}
+	case s.index == IndexNone:
+		return vector.Result{Status: vector.StatusSkip, Summary: "index: none is configured; queries scan the table exactly"}
+	}
+	return vector.Result{Status: vector.StatusWarn, Summary: fmt.Sprintf("%s has no vector index; queries scan the whole table", s.table),
+		Fix: vector.Fix{Text: "create the index (it may take a while on a large table):", Commands: []string{s.indexSQL() + ";"}}}
+}
