@@ -3,13 +3,11 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,10 +18,6 @@ import (
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/internal/bytesize"
 )
-
-// migrateStatusSchemaVersion is the version of the `migrate status --json` document. Raise it
-// when a field changes meaning or goes away; adding a field keeps it.
-const migrateStatusSchemaVersion = 1
 
 func newMigrateCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -107,53 +101,6 @@ that holds rows is backed up next to itself first (VACUUM INTO, 0600, the newest
 	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, "list the migrations that would be reverted, and the data they would drop, and write nothing")
 	cmd.Flags().BoolVar(&opts.yes, "yes", false, "revert even when it drops tables or columns that hold rows (no question asked)")
 	cmd.Flags().BoolVar(&opts.noBackup, "no-backup", false, "do not back up a SQLite database that holds rows before changing its schema")
-	return cmd
-}
-
-type migrateStatusOptions struct {
-	json  bool
-	check bool
-}
-
-func newMigrateStatusCmd(f *Factory) *cobra.Command {
-	opts := &migrateStatusOptions{}
-	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "List every migration with its state and when it was applied",
-		Long: `List every migration this binary knows, applied or pending, with the time it was applied,
-and every version the database holds that this binary does not know.
-
-With --check, print one line and exit 0 when the database is up to date, 10 when migrations
-are pending, 13 when the database holds a version this binary does not know (migrated by a
-newer or different Compozy), and 1 when it is in a broken state (such as an invalid index).`,
-		Example: `  compozy migrate status
-  compozy migrate status --json
-  compozy migrate status --check || compozy migrate up`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runMigrateStatus(cmd.Context(), f, opts)
-		},
-	}
-	cmd.Flags().BoolVar(&opts.json, "json", false, "print JSON for machines")
-	cmd.Flags().BoolVar(&opts.check, "check", false, "exit 0 when up to date, 10 when migrations are pending, 13 when the database is newer than this binary")
-	return cmd
-}
-
-type migrateVersionOptions struct {
-	json bool
-}
-
-func newMigrateVersionCmd(f *Factory) *cobra.Command {
-	opts := &migrateVersionOptions{}
-	cmd := &cobra.Command{
-		Use:   "version",
-		Short: "Print the database's schema version and the latest this binary knows",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runMigrateVersion(cmd.Context(), f, opts)
-		},
-	}
-	cmd.Flags().BoolVar(&opts.json, "json", false, "print JSON for machines")
 	return cmd
 }
 
@@ -638,175 +585,6 @@ func printPlan(w io.Writer, plan []migrate.Migration) {
 	for _, p := range plan {
 		fmt.Fprintf(w, "  %s\n", p.File)
 	}
-}
-
-// statusDoc is the `migrate status --json` document.
-type statusDoc struct {
-	SchemaVersion  int              `json:"schema_version"`
-	Driver         string           `json:"driver"`
-	Target         string           `json:"target"`
-	DatabaseExists bool             `json:"database_exists"`
-	CurrentVersion int64            `json:"current_version"`
-	LatestVersion  int64            `json:"latest_version"`
-	UpToDate       bool             `json:"up_to_date"`
-	Pending        int              `json:"pending"`
-	Unknown        []int64          `json:"unknown"`
-	Newer          []int64          `json:"newer"`
-	OutOfOrder     []int64          `json:"out_of_order"`
-	Problems       []string         `json:"problems"`
-	Migrations     []migrate.Status `json:"migrations"`
-	// Check is the `--check` verdict: "up_to_date", "pending", "unknown_version" or "problem".
-	Check string `json:"check"`
-	// Message is the one-line summary `--check` prints.
-	Message string `json:"message"`
-}
-
-func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOptions) error {
-	ctx, cancel, s, err := startMigrate(ctx, f)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	doc := statusDoc{SchemaVersion: migrateStatusSchemaVersion, Driver: s.cfg.Database.Driver, Target: s.target,
-		LatestVersion: s.known[len(s.known)-1].Version}
-	var check *migrate.CheckResult
-	missing, err := s.open(ctx, factory.ReadOnly)
-	if err != nil {
-		return migrateErr(ctx, err)
-	}
-	defer s.close()
-	doc.Target = s.target
-	if missing {
-		check = &migrate.CheckResult{Versions: migrate.Versions{Latest: doc.LatestVersion}, Pending: s.known}
-		for _, k := range s.known {
-			doc.Migrations = append(doc.Migrations, migrate.Status{Migration: k, State: migrate.StatePending})
-		}
-	} else {
-		doc.DatabaseExists = true
-		if doc.Migrations, err = s.m.Status(ctx); err != nil {
-			return migrateErr(ctx, err)
-		}
-		if check, err = s.m.Check(ctx); err != nil {
-			return migrateErr(ctx, err)
-		}
-	}
-	doc.CurrentVersion, doc.UpToDate, doc.Pending = check.Current, check.UpToDate(), len(check.Pending)
-	doc.Unknown, doc.Newer, doc.Problems = nonNil(check.Unknown), nonNil(check.Newer), nonNil(check.Problems)
-	doc.OutOfOrder = []int64{}
-	for _, o := range check.OutOfOrder {
-		doc.OutOfOrder = append(doc.OutOfOrder, o.Version)
-	}
-	v, msg := check.Verdict(missing, s.cfg.Database.Path)
-	doc.Check, doc.Message = string(v), msg
-	code := verdictExit(v)
-
-	out := f.IO.Out
-	switch {
-	case opts.json:
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return fmt.Errorf("write status: %w", err)
-		}
-	case opts.check:
-		fmt.Fprintln(out, doc.Message)
-	default:
-		s.printTarget(out)
-		printStatusTable(out, doc.Migrations)
-		fmt.Fprintln(out, doc.Message)
-		for _, p := range doc.Problems {
-			fmt.Fprintf(out, "Problem: %s\n", p)
-		}
-	}
-	if opts.check && code != ExitOK {
-		return &ExitError{Code: code, Err: errors.New(doc.Message), Silent: true}
-	}
-	return nil
-}
-
-func printStatusTable(w io.Writer, st []migrate.Status) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tNAME\tSTATE\tAPPLIED AT")
-	for _, s := range st {
-		name, at := s.Name, "-"
-		if s.State == migrate.StateUnknown {
-			name = "(not known to this binary)"
-		}
-		if !s.AppliedAt.IsZero() {
-			at = s.AppliedAt.UTC().Format("2006-01-02 15:04:05 UTC")
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", s.Version, name, s.State, at)
-	}
-	tw.Flush()
-}
-
-// versionDoc is the `migrate version --json` document.
-type versionDoc struct {
-	SchemaVersion  int    `json:"schema_version"`
-	Driver         string `json:"driver"`
-	Target         string `json:"target"`
-	DatabaseExists bool   `json:"database_exists"`
-	CurrentVersion int64  `json:"current_version"`
-	LatestVersion  int64  `json:"latest_version"`
-}
-
-func runMigrateVersion(ctx context.Context, f *Factory, opts *migrateVersionOptions) error {
-	ctx, cancel, s, err := startMigrate(ctx, f)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	doc := versionDoc{SchemaVersion: migrateStatusSchemaVersion, Driver: s.cfg.Database.Driver, Target: s.target,
-		LatestVersion: s.known[len(s.known)-1].Version}
-	missing, err := s.open(ctx, factory.ReadOnly)
-	if err != nil {
-		return migrateErr(ctx, err)
-	}
-	defer s.close()
-	doc.Target = s.target
-	if !missing {
-		doc.DatabaseExists = true
-		v, err := s.m.Version(ctx)
-		if err != nil {
-			return migrateErr(ctx, err)
-		}
-		doc.CurrentVersion = v.Current
-	}
-	out := f.IO.Out
-	if opts.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return fmt.Errorf("write version: %w", err)
-		}
-		return nil
-	}
-	name := func(v int64) string {
-		if v == 0 {
-			return "no migrations applied"
-		}
-		for _, k := range s.known {
-			if k.Version == v {
-				return k.Name
-			}
-		}
-		return "not known to this binary"
-	}
-	current := fmt.Sprintf("%d (%s)", doc.CurrentVersion, name(doc.CurrentVersion))
-	if missing {
-		current = fmt.Sprintf("0 (%s does not exist yet)", s.cfg.Database.Path)
-	}
-	fmt.Fprintf(out, "Database version: %s\n", current)
-	fmt.Fprintf(out, "Latest known:     %d (%s)\n", doc.LatestVersion, name(doc.LatestVersion))
-	switch {
-	case doc.CurrentVersion == doc.LatestVersion:
-		fmt.Fprintln(out, "The database is up to date.")
-	case doc.CurrentVersion < doc.LatestVersion:
-		fmt.Fprintln(out, "Migrations are pending: run 'compozy migrate up'.")
-	default:
-		fmt.Fprintln(out, "The database is newer than this binary: upgrade compozy.")
-	}
-	return nil
 }
 
 func countMigrations(n int) string {
