@@ -39,19 +39,6 @@ import (
 // Provider is the provider name.
 const Provider = vector.ProviderRedis
 
-// MinSearchVersion is the first RediSearch version with vector fields (2.4.0).
-const MinSearchVersion = 20400
-
-// Check IDs of this provider.
-const (
-	// CheckReachable: the server answers PING (and AUTH).
-	CheckReachable = "vector.redis.reachable"
-	// CheckModule: RediSearch 2.4 or later is loaded.
-	CheckModule = "vector.redis.module"
-	// CheckIndex: the index exists.
-	CheckIndex = "vector.redis.index"
-)
-
 // Options configures Open.
 type Options struct {
 	// Entry is the knowledge.vector_dbs id, for the checks.
@@ -83,22 +70,6 @@ type Store struct {
 }
 
 var _ vector.Store = (*Store)(nil)
-
-// Module is the search module a server has loaded.
-type Module struct {
-	// Name is "search" (RediSearch 2.x, Redis Stack, Redis 8) or "ft" (RediSearch 1.x).
-	Name string
-	// Version is the module's number: major*10000 + minor*100 + patch.
-	Version int64
-}
-
-// String renders "RediSearch 2.8.4".
-func (m Module) String() string { return "RediSearch " + FormatVersion(m.Version) }
-
-// FormatVersion renders a module version number: 20400 -> "2.4.0".
-func FormatVersion(v int64) string {
-	return fmt.Sprintf("%d.%d.%d", v/10000, v/100%100, v%100)
-}
 
 // Open builds the client. It makes no connection.
 func Open(_ context.Context, opts Options) (*Store, error) {
@@ -251,156 +222,6 @@ func (s *Store) Health(ctx context.Context) (vector.Health, error) {
 	return h, nil
 }
 
-// infoField reads "key:value" from an INFO reply.
-func infoField(info, key string) string {
-	for line := range strings.SplitSeq(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+":"); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// Module finds the search module. It returns an error wrapping vector.ErrUnsupported, naming
-// what it found and what to run instead, when the module is missing or older than 2.4.
-func (s *Store) Module(ctx context.Context) (Module, error) {
-	s.mu.Lock()
-	if m := s.moduleOK; m != nil {
-		s.mu.Unlock()
-		return *m, nil
-	}
-	s.mu.Unlock()
-	mods, err := s.modules(ctx)
-	if err != nil {
-		return Module{}, err
-	}
-	var found *Module
-	var others []string
-	for _, m := range mods {
-		switch strings.ToLower(m.Name) {
-		case "search", "ft", "searchlight":
-			found = &m
-		default:
-			others = append(others, fmt.Sprintf("%s %s", m.Name, FormatVersion(m.Version)))
-		}
-	}
-	fix := vector.Fix{
-		Text: "run a Redis with RediSearch 2.4 or later: Redis 8 (search is built in) or Redis Stack. " +
-			"Debian's redis-redisearch package is RediSearch 1.2 and cannot store vectors.",
-		Commands: []string{"docker run -d -p 6379:6379 redis:8", "docker run -d -p 6379:6379 redis/redis-stack-server:latest"},
-	}
-	if found == nil {
-		loaded := "no modules are loaded"
-		if len(others) > 0 {
-			loaded = "loaded modules: " + strings.Join(others, ", ")
-		}
-		e := s.newErr(ctx, "find search module", vector.ErrUnsupported, nil,
-			fmt.Sprintf("the RediSearch module is missing (%s); vector search needs RediSearch 2.4 or later", loaded))
-		e.Fix = fix
-		return Module{}, e
-	}
-	if found.Version < MinSearchVersion {
-		e := s.newErr(ctx, "find search module", vector.ErrUnsupported, nil,
-			fmt.Sprintf("%s is too old: module %q version %d (%s) has no vector fields; vector search needs RediSearch 2.4 or later",
-				found, found.Name, found.Version, shortVersion(found.Version)))
-		e.Fix = fix
-		return Module{}, e
-	}
-	s.mu.Lock()
-	s.moduleOK = found
-	s.mu.Unlock()
-	return *found, nil
-}
-
-func shortVersion(v int64) string { return fmt.Sprintf("%d.%d", v/10000, v/100%100) }
-
-// modules lists the loaded modules with MODULE LIST, or INFO modules where MODULE is not
-// allowed (managed services, ACLs).
-func (s *Store) modules(ctx context.Context) ([]Module, error) {
-	v, err := s.client.Do(ctx, "MODULE", "LIST").Result()
-	if err == nil {
-		return ParseModuleList(v), nil
-	}
-	if ctx.Err() != nil || isDialErr(err) {
-		return nil, s.fail(ctx, "module list", err)
-	}
-	info, ierr := s.client.Info(ctx, "modules").Result()
-	if ierr != nil {
-		return nil, s.fail(ctx, "module list", err)
-	}
-	return parseInfoModules(info), nil
-}
-
-// ParseModuleList reads a MODULE LIST reply in either shape: RESP3 maps or RESP2 flat
-// name/value arrays.
-func ParseModuleList(v any) []Module {
-	list, _ := v.([]any)
-	var out []Module
-	for _, m := range list {
-		kv := map[string]any{}
-		switch mm := m.(type) {
-		case map[any]any:
-			for k, x := range mm {
-				kv[strings.ToLower(fmt.Sprint(k))] = x
-			}
-		case map[string]any:
-			for k, x := range mm {
-				kv[strings.ToLower(k)] = x
-			}
-		case []any:
-			for i := 0; i+1 < len(mm); i += 2 {
-				kv[strings.ToLower(fmt.Sprint(mm[i]))] = mm[i+1]
-			}
-		}
-		name, _ := kv["name"].(string)
-		if name == "" {
-			continue
-		}
-		out = append(out, Module{Name: name, Version: toInt(kv["ver"])})
-	}
-	return out
-}
-
-// parseInfoModules reads "module:name=search,ver=20811,api=1,..." lines.
-func parseInfoModules(info string) []Module {
-	var out []Module
-	for line := range strings.SplitSeq(info, "\n") {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module:")
-		if !ok {
-			continue
-		}
-		var m Module
-		for f := range strings.SplitSeq(rest, ",") {
-			k, v, _ := strings.Cut(f, "=")
-			switch k {
-			case "name":
-				m.Name = v
-			case "ver":
-				m.Version = toInt(v)
-			}
-		}
-		if m.Name != "" {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func toInt(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int:
-		return int64(x)
-	case string:
-		n, _ := strconv.ParseInt(x, 10, 64)
-		return n
-	case float64:
-		return int64(x)
-	}
-	return 0
-}
-
 func distanceMetric(m vector.Metric) string {
 	switch m {
 	case vector.Dot:
@@ -409,20 +230,6 @@ func distanceMetric(m vector.Metric) string {
 		return "L2"
 	}
 	return "COSINE"
-}
-
-func metricOf(s string) vector.Metric {
-	switch strings.ToUpper(s) {
-	case "COSINE":
-		return vector.Cosine
-	case "IP":
-		return vector.Dot
-	case "L2":
-		return vector.Euclid
-	case "":
-		return ""
-	}
-	return vector.Metric(strings.ToLower(s))
 }
 
 // createArgs is the FT.CREATE command for this store.
@@ -448,56 +255,6 @@ func (s *Store) Describe(ctx context.Context) (vector.Info, error) {
 		info.ServerVersion = infoField(srv, "redis_version") + " (" + mod.String() + ")"
 	}
 	return info, nil
-}
-
-// ParseFTInfo reads the count and the first vector field of an FT.INFO reply (RESP2 flat
-// array, or a RESP3 map).
-func ParseFTInfo(v any) vector.Info {
-	info := vector.Info{Count: -1}
-	top := pairs(v)
-	if n, ok := top["num_docs"]; ok {
-		info.Count = toInt(n)
-		if f, ok := n.(float64); ok {
-			info.Count = int64(f)
-		}
-	}
-	attrs, _ := top["attributes"].([]any)
-	for _, a := range attrs {
-		f := pairs(a)
-		if !strings.EqualFold(fmt.Sprint(f["type"]), "VECTOR") {
-			continue
-		}
-		info.Dimension = int(toInt(f["dim"]))
-		if d, ok := f["distance_metric"]; ok {
-			info.Metric = metricOf(fmt.Sprint(d))
-		}
-		info.Index = strings.ToLower(fmt.Sprint(f["algorithm"]))
-		if _, ok := f["algorithm"]; !ok {
-			info.Index = "vector"
-		}
-		break
-	}
-	return info
-}
-
-// pairs turns a flat [k1, v1, k2, v2, ...] array or a map into a map with lower-case keys.
-func pairs(v any) map[string]any {
-	out := map[string]any{}
-	switch x := v.(type) {
-	case []any:
-		for i := 0; i+1 < len(x); i += 2 {
-			out[strings.ToLower(fmt.Sprint(x[i]))] = x[i+1]
-		}
-	case map[any]any:
-		for k, val := range x {
-			out[strings.ToLower(fmt.Sprint(k))] = val
-		}
-	case map[string]any:
-		for k, val := range x {
-			out[strings.ToLower(k)] = val
-		}
-	}
-	return out
 }
 
 // Ensure creates the index when it does not exist, and checks its shape when it does.
@@ -607,44 +364,6 @@ func (s *Store) Query(ctx context.Context, v []float32, k int) ([]vector.Match, 
 	return matches, nil
 }
 
-// ParseSearch reads an FT.SEARCH reply (RESP2: total, then key and field list per document)
-// whose documents carry id, payload and __dist.
-func ParseSearch(res any, m vector.Metric) ([]vector.Match, error) {
-	arr, ok := res.([]any)
-	if !ok || len(arr) == 0 {
-		return nil, fmt.Errorf("reply is %T, want an array", res)
-	}
-	out := make([]vector.Match, 0, (len(arr)-1)/2)
-	for i := 1; i+1 < len(arr); i += 2 {
-		f := pairs(arr[i+1])
-		match := vector.Match{ID: fmt.Sprint(f["id"])}
-		if f["id"] == nil {
-			match.ID = fmt.Sprint(arr[i])
-		}
-		d, err := strconv.ParseFloat(fmt.Sprint(f["__dist"]), 64)
-		if err != nil {
-			return nil, fmt.Errorf("document %v: distance %v: %w", arr[i], f["__dist"], err)
-		}
-		switch m {
-		case vector.Euclid:
-			match.Score = float32(math.Sqrt(math.Max(d, 0)))
-		default: // COSINE and IP distances are 1 - similarity
-			match.Score = float32(1 - d)
-		}
-		if p, ok := f["payload"]; ok {
-			var payload map[string]string
-			if err := json.Unmarshal([]byte(fmt.Sprint(p)), &payload); err != nil {
-				return nil, fmt.Errorf("document %v: payload: %w", arr[i], err)
-			}
-			if len(payload) > 0 {
-				match.Payload = payload
-			}
-		}
-		out = append(out, match)
-	}
-	return out, nil
-}
-
 // Delete removes the points' hashes.
 func (s *Store) Delete(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
@@ -658,44 +377,6 @@ func (s *Store) Delete(ctx context.Context, ids ...string) error {
 		return s.fail(ctx, "delete", err)
 	}
 	return nil
-}
-
-// Checks returns reachable, module, index, dimension and metric.
-func (s *Store) Checks() []vector.Check {
-	entry := s.opts.Entry
-	checks := []vector.Check{
-		{ID: CheckReachable, Entry: entry, Title: "Redis reachable", Run: s.checkReachable},
-		{ID: CheckModule, Entry: entry, Title: "RediSearch 2.4 or later loaded", DependsOn: []string{CheckReachable}, Run: s.checkModule},
-		{ID: CheckIndex, Entry: entry, Title: "Redis vector index exists", DependsOn: []string{CheckModule}, Run: s.checkIndex},
-	}
-	return append(checks, vector.ShapeChecks(s, entry, s.opts.Dimension, s.opts.Metric, s.dropFix(0), CheckIndex)...)
-}
-
-func (s *Store) checkReachable(ctx context.Context) vector.Result {
-	if err := s.client.Ping(ctx).Err(); err != nil {
-		return vector.FailResult(s.fail(ctx, "ping", err))
-	}
-	info, err := s.client.Info(ctx, "server").Result()
-	if err != nil {
-		return vector.FailResult(s.fail(ctx, "info server", err))
-	}
-	return vector.Pass(fmt.Sprintf("Redis %s answers at %s", infoField(info, "redis_version"), s.target))
-}
-
-func (s *Store) checkModule(ctx context.Context) vector.Result {
-	m, err := s.Module(ctx)
-	if err != nil {
-		return vector.FailResult(err)
-	}
-	return vector.Pass(fmt.Sprintf("%s is loaded (module %q, version %d)", m, m.Name, m.Version))
-}
-
-func (s *Store) checkIndex(ctx context.Context) vector.Result {
-	info, err := s.Describe(ctx)
-	if err != nil {
-		return vector.FailResult(err)
-	}
-	return vector.Pass(fmt.Sprintf("index %q exists (%s, %d documents)", info.Name, info.Index, info.Count))
 }
 
 // DropIndex drops the index and the hashes it indexes (FT.DROPINDEX ... DD). Tests and
