@@ -152,6 +152,7 @@ func (s *migrateSession) open(ctx context.Context, mode factory.Mode) (missing b
 func (s *migrateSession) close() {
 	if s.h != nil {
 		_ = s.h.Close()
+		s.h, s.m = nil, nil
 	}
 }
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +23,12 @@ const migrateStatusSchemaVersion = 1
 type migrateStatusOptions struct {
 	json  bool
 	check bool
+	// wait, when above zero, polls until the database is current or this much time has passed.
+	wait time.Duration
 }
+
+// statusPollInterval is how often `migrate status --wait` looks at the database again.
+const statusPollInterval = time.Second
 
 func newMigrateStatusCmd(f *Factory) *cobra.Command {
 	opts := &migrateStatusOptions{}
@@ -33,10 +40,17 @@ and every version the database holds that this binary does not know.
 
 With --check, print one line and exit 0 when the database is up to date, 10 when migrations
 are pending, 13 when the database holds a version this binary does not know (migrated by a
-newer or different Compozy), and 1 when it is in a broken state (such as an invalid index).`,
+newer or different Compozy), and 1 when it is in a broken state (such as an invalid index).
+
+With --wait DURATION (for init containers and start scripts), look again every second until
+the database is up to date, printing what is pending (or why the database cannot be read yet)
+each time it changes, on standard error. It exits as --check does: 0 as soon as the database is
+current, 13 at once for a database newer than this binary, and 10 when the time runs out with
+migrations still pending (1 for a broken state, 3 when the database could not be read at all).`,
 		Example: `  compozy migrate status
   compozy migrate status --json
-  compozy migrate status --check || compozy migrate up`,
+  compozy migrate status --check || compozy migrate up
+  compozy migrate status --wait 5m`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runMigrateStatus(cmd.Context(), f, opts)
@@ -44,6 +58,7 @@ newer or different Compozy), and 1 when it is in a broken state (such as an inva
 	}
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print JSON for machines")
 	cmd.Flags().BoolVar(&opts.check, "check", false, "exit 0 when up to date, 10 when migrations are pending, 13 when the database is newer than this binary")
+	cmd.Flags().DurationVar(&opts.wait, "wait", 0, "wait up to `DURATION` (30s, 5m) for the database to be up to date, then exit as --check does")
 	return cmd
 }
 
@@ -87,20 +102,83 @@ type statusDoc struct {
 }
 
 func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOptions) error {
+	if opts.wait < 0 {
+		return usageErrorf("--wait %s: give a duration above zero, such as 30s or 5m", opts.wait)
+	}
+	parent := ctx
 	ctx, cancel, s, err := startMigrate(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer cancel()
+	var doc statusDoc
+	var look migrate.Look
+	if opts.wait > 0 {
+		// The wait is its own limit: database.migration_timeout bounds a migration, not this.
+		wctx, wcancel := context.WithTimeout(parent, opts.wait)
+		defer wcancel()
+		var settled bool
+		look, settled = migrate.Wait(wctx, statusPollInterval, func(ctx context.Context) migrate.Look {
+			d, l := s.statusOnce(ctx)
+			if l.Err == nil {
+				doc = d
+			}
+			return l
+		}, func(l migrate.Look) { s.printWaiting(f.IO.ErrOut, opts.wait, l) })
+		if err := parent.Err(); err != nil {
+			return err // Ctrl-C or SIGTERM: the caller's context says why
+		}
+		if !settled && look.Err != nil {
+			return &ExitError{Code: ExitCouldNotRun,
+				Err: fmt.Errorf("waited %s and could still not read the database: %w", opts.wait, look.Err)}
+		}
+		if !settled {
+			doc.Message = fmt.Sprintf("Waited %s: %s", opts.wait, lowerFirst(doc.Message))
+		}
+	} else {
+		doc, look = s.statusOnce(ctx)
+		if look.Err != nil {
+			return migrateErr(ctx, look.Err)
+		}
+	}
+	code := verdictExit(migrate.Verdict(doc.Check))
+
+	out := f.IO.Out
+	switch {
+	case opts.json:
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return fmt.Errorf("write status: %w", err)
+		}
+	case opts.check || opts.wait > 0:
+		fmt.Fprintln(out, doc.Message)
+	default:
+		s.printTarget(out)
+		printStatusTable(out, doc.Migrations)
+		fmt.Fprintln(out, doc.Message)
+		for _, p := range doc.Problems {
+			fmt.Fprintf(out, "Problem: %s\n", p)
+		}
+	}
+	if (opts.check || opts.wait > 0) && code != ExitOK {
+		return &ExitError{Code: code, Err: errors.New(doc.Message), Silent: true}
+	}
+	return nil
+}
+
+// statusOnce reads the database once through the door, read-only, and closes it again (a
+// SQLite file read as immutable would not see a later commit on a handle kept open).
+func (s *migrateSession) statusOnce(ctx context.Context) (statusDoc, migrate.Look) {
 	doc := statusDoc{SchemaVersion: migrateStatusSchemaVersion, Driver: s.cfg.Database.Driver, Target: s.target,
 		LatestVersion: s.known[len(s.known)-1].Version}
-	var check *migrate.CheckResult
 	missing, err := s.open(ctx, factory.ReadOnly)
 	if err != nil {
-		return migrateErr(ctx, err)
+		return doc, migrate.Look{Err: err}
 	}
 	defer s.close()
 	doc.Target = s.target
+	var check *migrate.CheckResult
 	if missing {
 		check = &migrate.CheckResult{Versions: migrate.Versions{Latest: doc.LatestVersion}, Pending: s.known}
 		for _, k := range s.known {
@@ -109,10 +187,10 @@ func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOption
 	} else {
 		doc.DatabaseExists = true
 		if doc.Migrations, err = s.m.Status(ctx); err != nil {
-			return migrateErr(ctx, err)
+			return doc, migrate.Look{Err: err}
 		}
 		if check, err = s.m.Check(ctx); err != nil {
-			return migrateErr(ctx, err)
+			return doc, migrate.Look{Err: err}
 		}
 	}
 	doc.CurrentVersion, doc.UpToDate, doc.Pending = check.Current, check.UpToDate(), len(check.Pending)
@@ -123,30 +201,34 @@ func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOption
 	}
 	v, msg := check.Verdict(missing, s.cfg.Database.Path)
 	doc.Check, doc.Message = string(v), msg
-	code := verdictExit(v)
+	return doc, migrate.Look{Check: check, Missing: missing}
+}
 
-	out := f.IO.Out
+// printWaiting says what `migrate status --wait` is waiting for, each time that changes.
+func (s *migrateSession) printWaiting(w io.Writer, limit time.Duration, l migrate.Look) {
 	switch {
-	case opts.json:
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return fmt.Errorf("write status: %w", err)
-		}
-	case opts.check:
-		fmt.Fprintln(out, doc.Message)
+	case l.Err != nil:
+		fmt.Fprintf(w, "Waiting (up to %s): cannot read the database yet: %v\n", limit, l.Err)
+	case l.Missing:
+		fmt.Fprintf(w, "Waiting (up to %s): %s does not exist yet.\n", limit, s.cfg.Database.Path)
+	case len(l.Check.Unknown) > 0 || l.Check.UpToDate():
+		// Settled: the final line says it.
+	case len(l.Check.Problems) > 0:
+		fmt.Fprintf(w, "Waiting (up to %s): %s\n", limit, l.Check.Problems[0])
 	default:
-		s.printTarget(out)
-		printStatusTable(out, doc.Migrations)
-		fmt.Fprintln(out, doc.Message)
-		for _, p := range doc.Problems {
-			fmt.Fprintf(out, "Problem: %s\n", p)
+		fmt.Fprintf(w, "Waiting (up to %s): %s pending at version %d:\n", limit, countMigrations(len(l.Check.Pending)), l.Check.Current)
+		for _, m := range l.Check.Pending {
+			fmt.Fprintf(w, "  %d  %s\n", m.Version, m.Name)
 		}
 	}
-	if opts.check && code != ExitOK {
-		return &ExitError{Code: code, Err: errors.New(doc.Message), Silent: true}
+}
+
+// lowerFirst lowers a sentence's first letter, to follow a colon.
+func lowerFirst(s string) string {
+	if s == "" || strings.HasPrefix(s, "/") {
+		return s
 	}
-	return nil
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 func printStatusTable(w io.Writer, st []migrate.Status) {
