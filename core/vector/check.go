@@ -40,6 +40,10 @@ type Result struct {
 	Fix    Fix    `json:"fix,omitzero"`
 	// Fixable says whether the check's Repair can apply the fix (only for checks that have one).
 	Fixable bool `json:"fixable,omitempty"`
+	// Err is the error the result reports (FailResult sets it), so that callers route by its
+	// kind (errors.Is(r.Err, ErrDimension)), never by the wording of Summary or Detail. It is
+	// not encoded: Summary and Detail are what people read.
+	Err error `json:"-"`
 }
 
 // Repair is a change `compozy doctor --fix` can make for what a check found: the provider's
@@ -84,10 +88,11 @@ const (
 func Pass(summary string) Result { return Result{Status: StatusPass, Summary: summary} }
 
 // FailResult turns an error into a failing result: the summary is the error's message
-// (without the cause), the detail the whole error, and the fix the *Error's fix. A deadline
+// (without the cause), the detail the whole error, the fix the *Error's fix, and Err the error
+// itself. A deadline
 // or cancellation is a failure that says so.
 func FailResult(err error) Result {
-	r := Result{Status: StatusFail, Summary: firstLine(err.Error()), Detail: err.Error()}
+	r := Result{Status: StatusFail, Summary: firstLine(err.Error()), Detail: err.Error(), Err: err}
 	var e *Error
 	if errors.As(err, &e) {
 		r.Fix = e.Fix

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -64,7 +65,8 @@ func wrapVector(vc vector.Check, entry config.VectorDB, vs VectorSource) doctor.
 		} else if strings.HasPrefix(d, res.Summary) {
 			res.Detail = strings.TrimSpace(strings.TrimPrefix(d[len(res.Summary):], ":"))
 		}
-		res.Fixable = fixable && (res.Status == doctor.StatusFail || res.Status == doctor.StatusWarn) && !strings.Contains(strings.ToLower(res.Summary+res.Detail), "dimension")
+		// Ensure creates what is missing; it cannot change the dimension of what exists.
+		res.Fixable = fixable && (res.Status == doctor.StatusFail || res.Status == doctor.StatusWarn) && !errors.Is(r.Err, vector.ErrDimension)
 		if vc.Repair != nil {
 			res.Fixable = r.Fixable
 		}

@@ -64,9 +64,16 @@ func TestVectorResults(t *testing.T) {
 		{"collection missing: Ensure creates it", vector.Check{ID: doctor.IDVectorQdrantCollection, Run: result(vector.Result{Status: vector.StatusFail,
 			Summary: `qdrant: collection "kb" does not exist`})},
 			want{doctor.StatusFail, `does not exist`}, true},
-		{"collection of another dimension: Ensure cannot fix it", vector.Check{ID: doctor.IDVectorQdrantCollection, Run: result(vector.Result{Status: vector.StatusFail,
-			Summary: `qdrant: collection "kb" has dimension 4`})},
-			want{doctor.StatusFail, `dimension 4`}, false},
+		{"collection of another dimension: Ensure cannot fix it", vector.Check{ID: doctor.IDVectorQdrantCollection, Run: result(vector.FailResult(
+			vector.NewError(nil, "qdrant", "ensure collection", "127.0.0.1:6334", vector.ErrDimension, nil)))},
+			want{doctor.StatusFail, `dimension mismatch`}, false},
+		// Routed by the error's kind, not its words: a reworded message routes the same.
+		{"vectors of another length, in other words", vector.Check{ID: doctor.IDVectorQdrantCollection, Run: result(vector.FailResult(
+			&vector.Error{Provider: "qdrant", Op: "ensure collection", Kind: vector.ErrDimension, Msg: "stored vectors have 4 values, the config 8"}))},
+			want{doctor.StatusFail, `stored vectors have 4 values`}, false},
+		{"a missing collection named for its dimension is still created", vector.Check{ID: doctor.IDVectorQdrantCollection, Run: result(vector.FailResult(
+			&vector.Error{Provider: "qdrant", Op: "describe", Kind: vector.ErrNotFound, Msg: `collection "dimension_768" does not exist`}))},
+			want{doctor.StatusFail, `dimension_768`}, true},
 		{"metric differs", vector.Check{ID: doctor.IDVectorMetric, Run: result(vector.Result{Status: vector.StatusWarn,
 			Summary: `qdrant "kb" uses metric dot but the config says cosine`, Detail: "scores differ"})},
 			want{doctor.StatusWarn, `uses metric dot but the config says cosine\nscores differ`}, false},
