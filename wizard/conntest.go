@@ -97,7 +97,7 @@ func testVector(ctx context.Context, cfg *config.Config, entry config.VectorDB, 
 		checks, closeChecks := vfactory.Checks(ctx, entry, opts)
 		defer func() { _ = closeChecks() }()
 		for _, c := range checks {
-			if !strings.HasSuffix(c.ID, ".reachable") && !strings.HasSuffix(c.ID, ".module") && !strings.HasSuffix(c.ID, ".extension") {
+			if !c.Server {
 				continue
 			}
 			if r := c.Run(ctx); r.Status == vector.StatusFail {

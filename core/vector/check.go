@@ -68,6 +68,10 @@ type Check struct {
 	Title string
 	// DependsOn lists IDs (of the same entry) that must pass or warn before this one runs.
 	DependsOn []string
+	// Server marks a check of the server alone (it answers; it has the module or extension
+	// the provider needs), which can pass before any collection exists: the wizard's
+	// connection test runs only these.
+	Server bool
 	// Run performs the check.
 	Run func(ctx context.Context) Result
 	// Repair, when set, applies the fix of a result whose Fixable is set.

@@ -24,15 +24,19 @@ func TestOpenEachProvider(t *testing.T) {
 		entry  config.VectorDB
 		target string
 		ids    []string
+		server []string // the checks marked Server, which the wizard's connection test runs
 	}{
 		{config.VectorDB{ID: "fs", Provider: "filesystem", Path: filepath.Join(t.TempDir(), "v"), Dimension: 4}, "/v",
-			[]string{"vector.provider", "vector.filesystem.folder", "vector.filesystem.data", "vector.dimension", "vector.metric"}},
+			[]string{"vector.provider", "vector.filesystem.folder", "vector.filesystem.data", "vector.dimension", "vector.metric"}, nil},
 		{config.VectorDB{ID: "q", Provider: "qdrant", URL: srv.URL(), Dimension: 4}, srv.Addr,
-			[]string{"vector.provider", "vector.qdrant.reachable", "vector.qdrant.collection", "vector.dimension", "vector.metric"}},
+			[]string{"vector.provider", "vector.qdrant.reachable", "vector.qdrant.collection", "vector.dimension", "vector.metric"},
+			[]string{"vector.qdrant.reachable"}},
 		{config.VectorDB{ID: "r", Provider: "redis", URL: "redis://:pw@127.0.0.1:1/3", Dimension: 4, Index: "docs"}, "127.0.0.1:1/3",
-			[]string{"vector.provider", "vector.redis.reachable", "vector.redis.module", "vector.redis.index", "vector.dimension", "vector.metric"}},
+			[]string{"vector.provider", "vector.redis.reachable", "vector.redis.module", "vector.redis.index", "vector.dimension", "vector.metric"},
+			[]string{"vector.redis.reachable", "vector.redis.module"}},
 		{config.VectorDB{ID: "p", Provider: "pgvector", Dimension: 4}, "127.0.0.1:1/d",
-			[]string{"vector.provider", "vector.pgvector.reachable", "vector.pgvector.extension", "vector.pgvector.table", "vector.pgvector.index", "vector.dimension", "vector.metric"}},
+			[]string{"vector.provider", "vector.pgvector.reachable", "vector.pgvector.extension", "vector.pgvector.table", "vector.pgvector.index", "vector.dimension", "vector.metric"},
+			[]string{"vector.pgvector.reachable", "vector.pgvector.extension"}},
 	} {
 		s, err := factory.Open(ctx, c.entry, factory.Options{Database: pg})
 		if err != nil {
@@ -43,9 +47,12 @@ func TestOpenEachProvider(t *testing.T) {
 		}
 		_ = s.Close()
 		checks, closeFn := factory.Checks(ctx, c.entry, factory.Options{Database: pg})
-		var ids []string
+		var ids, server []string
 		for _, ch := range checks {
 			ids = append(ids, ch.ID)
+			if ch.Server {
+				server = append(server, ch.ID)
+			}
 			if ch.Entry != c.entry.ID || ch.Title == "" {
 				t.Fatalf("%s: check %+v", c.entry.Provider, ch)
 			}
@@ -55,6 +62,9 @@ func TestOpenEachProvider(t *testing.T) {
 		}
 		if strings.Join(ids, " ") != strings.Join(c.ids, " ") {
 			t.Fatalf("%s: checks %v, want %v", c.entry.Provider, ids, c.ids)
+		}
+		if strings.Join(server, " ") != strings.Join(c.server, " ") {
+			t.Fatalf("%s: server checks %v, want %v", c.entry.Provider, server, c.server)
 		}
 		// Unreachable servers fail their reachable check within the deadline.
 		rc, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -24,8 +24,8 @@ const (
 func (s *Store) Checks() []vector.Check {
 	entry := s.opts.Entry
 	checks := []vector.Check{
-		{ID: CheckReachable, Entry: entry, Title: "PostgreSQL reachable for pgvector", Run: s.checkReachable},
-		{ID: CheckExtension, Entry: entry, Title: "pgvector extension installed", DependsOn: []string{CheckReachable}, Run: s.checkExtension},
+		{ID: CheckReachable, Entry: entry, Title: "PostgreSQL reachable for pgvector", Server: true, Run: s.checkReachable},
+		{ID: CheckExtension, Entry: entry, Title: "pgvector extension installed", DependsOn: []string{CheckReachable}, Server: true, Run: s.checkExtension},
 		{ID: CheckTable, Entry: entry, Title: "pgvector table exists", DependsOn: []string{CheckExtension}, Run: s.checkTable},
 		{ID: CheckIndex, Entry: entry, Title: "pgvector index", DependsOn: []string{CheckTable}, Run: s.checkIndex},
 	}

@@ -613,7 +613,7 @@ func (s *Store) Delete(ctx context.Context, ids ...string) error {
 func (s *Store) Checks() []vector.Check {
 	entry := s.opts.Entry
 	checks := []vector.Check{
-		{ID: CheckReachable, Entry: entry, Title: "Qdrant reachable over gRPC", Run: s.checkReachable},
+		{ID: CheckReachable, Entry: entry, Title: "Qdrant reachable over gRPC", Server: true, Run: s.checkReachable},
 		{ID: CheckCollection, Entry: entry, Title: "Qdrant collection exists", DependsOn: []string{CheckReachable}, Run: s.checkCollection},
 	}
 	drop := vector.Fix{Commands: []string{s.restCmd("DELETE", "/collections/"+url.PathEscape(s.opts.Collection), "")}}

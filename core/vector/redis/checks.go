@@ -21,8 +21,8 @@ const (
 func (s *Store) Checks() []vector.Check {
 	entry := s.opts.Entry
 	checks := []vector.Check{
-		{ID: CheckReachable, Entry: entry, Title: "Redis reachable", Run: s.checkReachable},
-		{ID: CheckModule, Entry: entry, Title: "RediSearch 2.4 or later loaded", DependsOn: []string{CheckReachable}, Run: s.checkModule},
+		{ID: CheckReachable, Entry: entry, Title: "Redis reachable", Server: true, Run: s.checkReachable},
+		{ID: CheckModule, Entry: entry, Title: "RediSearch 2.4 or later loaded", DependsOn: []string{CheckReachable}, Server: true, Run: s.checkModule},
 		{ID: CheckIndex, Entry: entry, Title: "Redis vector index exists", DependsOn: []string{CheckModule}, Run: s.checkIndex},
 	}
 	return append(checks, vector.ShapeChecks(s, entry, s.opts.Dimension, s.opts.Metric, s.dropFix(0), CheckIndex)...)
