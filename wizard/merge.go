@@ -84,20 +84,30 @@ type edit struct {
 	text       string
 }
 
+// existingFileError is an existing file over config's limits. It unwraps to the *config.Error,
+// so callers route by the problem's code (config.CodeFileTooLarge, config.CodeFileTooDeep).
+type existingFileError struct{ err *config.Error }
+
+// Error is config's own words placed in the existing file, as `config validate` places them in
+// compozy.yaml: "the existing file: the file is 2.0 MB; ...", "the existing file (line 2,
+// column 71): nesting 100002 deep; ...".
+func (e *existingFileError) Error() string {
+	p := e.err.Problems[0]
+	where := ""
+	if p.Line > 0 {
+		where = fmt.Sprintf(" (line %d, column %d)", p.Line, p.Column)
+	}
+	return fmt.Sprintf("the existing file%s: %s", where, p.Message)
+}
+
+func (e *existingFileError) Unwrap() error { return e.err }
+
 // topMapping parses data and returns its top-level mapping; nil for an empty document. A file
 // over compozy's size or depth limits is refused before the parser sees it.
 func topMapping(data []byte) (top *ast.MappingNode, err error) {
 	var cerr *config.Error
 	if err := config.CheckInput(config.DefaultFile, data); errors.As(err, &cerr) && len(cerr.Problems) > 0 {
-		p := cerr.Problems[0]
-		where := ""
-		if p.Line > 0 {
-			where = fmt.Sprintf(" (line %d, column %d)", p.Line, p.Column)
-		}
-		if rest, ok := strings.CutPrefix(p.Message, "the file "); ok {
-			return nil, errors.New("the existing file " + rest)
-		}
-		return nil, fmt.Errorf("the existing file%s: %s", where, p.Message)
+		return nil, &existingFileError{err: cerr}
 	}
 	defer func() {
 		if r := recover(); r != nil {

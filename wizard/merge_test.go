@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -200,12 +201,22 @@ func TestDataSecretComment(t *testing.T) {
 // TestMergeRefusesHostileFiles: an existing file too large or too deep is refused before the
 // YAML parser sees it (a deep file once cost the parser 15 GB).
 func TestMergeRefusesHostileFiles(t *testing.T) {
-	for _, tc := range []struct{ name, data, want string }{
-		{"deep", "database:\n  host: " + strings.Repeat("[", 100_000) + "\n", "the existing file (line 2, column 71): nesting 100002 deep; compozy reads at most 64 levels"},
-		{"large", "# " + strings.Repeat("x", 2<<20) + "\n", "the existing file is 2.0 MB; compozy reads config files up to 1 MB"},
+	for _, tc := range []struct {
+		name, data string
+		code       config.Code
+		want       string
+	}{
+		{"deep", "database:\n  host: " + strings.Repeat("[", 100_000) + "\n", config.CodeFileTooDeep,
+			"the existing file (line 2, column 71): nesting 100002 deep; compozy reads at most 64 levels"},
+		{"large", "# " + strings.Repeat("x", 2<<20) + "\n", config.CodeFileTooLarge,
+			"the existing file: the file is 2.0 MB; compozy reads config files up to 1 MB"},
 	} {
-		if _, err := Merge([]byte(tc.data), templates.Data{}); err == nil || err.Error() != tc.want {
+		_, err := Merge([]byte(tc.data), templates.Data{})
+		if err == nil || err.Error() != tc.want {
 			t.Errorf("%s: Merge: got %v, want %q", tc.name, err, tc.want)
+		}
+		if cerr := (*config.Error)(nil); !errors.As(err, &cerr) || cerr.Problems[0].Code != tc.code {
+			t.Errorf("%s: Merge: %v does not carry the code %s", tc.name, err, tc.code)
 		}
 		if _, _, err := Sections([]byte(tc.data)); err == nil {
 			t.Errorf("%s: Sections accepted the file", tc.name)
