@@ -137,7 +137,7 @@ func roundTrip(t *testing.T, data []byte, plan wizard.Plan, s wizard.Settings) {
 		}
 	}
 	for _, w := range cfg.Warnings {
-		if w.Key == "database.password" || strings.Contains(w.Message, "plaintext") {
+		if w.Key == "database.password" || w.Code == config.CodeSecretPlaintext {
 			t.Errorf("config warns: %s", w)
 		}
 	}
