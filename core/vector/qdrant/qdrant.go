@@ -629,7 +629,8 @@ func (s *Store) checkReachable(ctx context.Context) vector.Result {
 	if len(h.Warnings) > 0 {
 		r := vector.Result{Status: vector.StatusWarn, Summary: fmt.Sprintf("Qdrant %s at %s: %s", h.ServerVersion, s.addr, h.Warnings[0]),
 			Detail: detail + "\n" + strings.Join(h.Warnings, "\n")}
-		if strings.Contains(h.Warnings[0], "version") {
+		// The first warning is the version gap when there is one (Health adds it first).
+		if VersionGap(h.ClientVersion, h.ServerVersion) != "" {
 			r.Fix = vector.Fix{Text: "keep Qdrant within one minor version of the client compozy is built with (go-client " + h.ClientVersion + ")"}
 		} else {
 			r.Fix = vector.Fix{Text: "use https:// (or grpcs://) so the API key is encrypted"}

@@ -131,6 +131,14 @@ func TestAPIKeyAndNoLogs(t *testing.T) {
 		if len(h.Warnings) == 0 || !strings.Contains(strings.Join(h.Warnings, " "), "without TLS") {
 			t.Fatalf("warnings %v: want the plaintext-key warning", h.Warnings)
 		}
+		for _, c := range s.Checks() {
+			if c.ID != qdrant.CheckReachable {
+				continue
+			}
+			if r := c.Run(ctx); r.Status != vector.StatusWarn || !strings.Contains(r.Fix.Text, "https://") {
+				t.Fatalf("reachable check, key without TLS: %+v (want the TLS fix)", r)
+			}
+		}
 		if strings.Contains(s.Target(), "s3cret") {
 			t.Fatalf("target shows the key: %s", s.Target())
 		}
@@ -164,7 +172,8 @@ func TestVersionGap(t *testing.T) {
 	for _, c := range s.Checks() {
 		if c.ID == qdrant.CheckReachable {
 			r := c.Run(context.Background())
-			if r.Status != vector.StatusWarn || !strings.Contains(r.Summary, "1.9.0") || !strings.Contains(r.Summary, "upgrade Qdrant") {
+			if r.Status != vector.StatusWarn || !strings.Contains(r.Summary, "1.9.0") || !strings.Contains(r.Summary, "upgrade Qdrant") ||
+				!strings.Contains(r.Fix.Text, "minor version") {
 				t.Fatalf("reachable check with server 1.9.0: %+v", r)
 			}
 		}
