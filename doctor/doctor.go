@@ -82,6 +82,10 @@ type Check struct {
 	// Repair, when set, applies the fix for the result Run returned (only for results whose
 	// Fixable is set). It is called by --fix only.
 	Repair *Repair
+	// Unbounded marks a check whose cost grows with the data (a full integrity check, run by
+	// doctor --deep): the default per-check timeout does not apply to it, only a timeout the
+	// caller sets (RunOptions.Timeout).
+	Unbounded bool
 }
 
 // Repair is a change --fix can make.

@@ -50,6 +50,59 @@ func TestRunDependenciesTimeoutPanic(t *testing.T) {
 	}
 }
 
+// TestRunUnbounded: without a timeout of the caller's, a check gets the default deadline, and
+// an Unbounded one (--deep's) none; a timeout the caller gives bounds both.
+func TestRunUnbounded(t *testing.T) {
+	hasDeadline := func(ctx context.Context) Result {
+		if _, ok := ctx.Deadline(); ok {
+			return Pass("deadline")
+		}
+		return Pass("none")
+	}
+	bounded := fake("bounded", nil, hasDeadline)
+	unbounded := fake("unbounded", nil, hasDeadline)
+	unbounded.Unbounded = true
+	for _, tc := range []struct {
+		timeout time.Duration
+		want    []string
+	}{
+		{0, []string{"deadline", "none"}},
+		{time.Minute, []string{"deadline", "deadline"}},
+	} {
+		rs := Run(t.Context(), []Check{bounded, unbounded}, RunOptions{Timeout: tc.timeout})
+		for i, r := range rs {
+			if r.Summary != tc.want[i] {
+				t.Errorf("timeout %s, %s: %s, want %s", tc.timeout, r.ID, r.Summary, tc.want[i])
+			}
+		}
+	}
+	// Stopping the run stops an unbounded check, and says so (not "timed out after 0s").
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	r := RunOne(ctx, fake("u", nil, func(ctx context.Context) Result { <-ctx.Done(); return Fail("late", "", Fix{}) }), 0)
+	if r.Status != StatusError {
+		t.Errorf("%s %q", r.Status, r.Summary)
+	}
+	unbounded.Run = func(ctx context.Context) Result { <-ctx.Done(); return Fail("late", "", Fix{}) }
+	if r := RunOne(ctx, unbounded, 0); r.Status != StatusError || r.Summary != "stopped before it finished" {
+		t.Errorf("%s %q", r.Status, r.Summary)
+	}
+}
+
+// TestRunProgress: what a check reports through Progress reaches OnProgress with its index; a
+// check run without a listener reports into nothing.
+func TestRunProgress(t *testing.T) {
+	report := func(text string) Check {
+		return fake(text, nil, func(ctx context.Context) Result { Progress(ctx, text); return Pass("") })
+	}
+	got := make([]string, 2)
+	Run(t.Context(), []Check{report("first"), report("second")}, RunOptions{OnProgress: func(i int, text string) { got[i] = text }})
+	if got[0] != "first" || got[1] != "second" {
+		t.Errorf("progress %q", got)
+	}
+	Run(t.Context(), []Check{report("alone")}, RunOptions{})
+}
+
 func TestExitCode(t *testing.T) {
 	for _, tc := range []struct {
 		statuses []Status

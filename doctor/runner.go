@@ -15,10 +15,25 @@ const DefaultTimeout = 5 * time.Second
 // RunOptions tune Run.
 type RunOptions struct {
 	// Timeout bounds each check, counted from when it starts (after its dependencies finish).
+	// Zero means DefaultTimeout, and no limit for an Unbounded check.
 	Timeout time.Duration
 	// OnResult, when set, is called once per check as soon as its result is known, from the
 	// check's goroutine. i is the check's index in the slice given to Run.
 	OnResult func(i int, r Result)
+	// OnProgress, when set, receives what a running check reports through Progress, from the
+	// check's goroutine.
+	OnProgress func(i int, text string)
+}
+
+type progressKey struct{}
+
+// Progress reports how far a long check has come, in a few words ("412 MB of 1.5 GB read"),
+// to whoever runs it (the pane, a progress line on a terminal). Without a listener it does
+// nothing.
+func Progress(ctx context.Context, text string) {
+	if f, ok := ctx.Value(progressKey{}).(func(string)); ok {
+		f(text)
+	}
 }
 
 // key identifies a check inside one run: its ID, plus the vector DB entry when it has one.
@@ -33,9 +48,6 @@ func (c Check) key() string {
 // the dependency, when one did not pass or warn; each runs under its own timeout; a panic
 // becomes an error result. The results come back in the order of checks.
 func Run(ctx context.Context, checks []Check, opts RunOptions) []Result {
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
 	results := make([]Result, len(checks))
 	done := make([]chan struct{}, len(checks))
 	index := make(map[string]int, len(checks))
@@ -49,6 +61,10 @@ func Run(ctx context.Context, checks []Check, opts RunOptions) []Result {
 		go func() {
 			defer wg.Done()
 			defer close(done[i])
+			ctx := ctx
+			if opts.OnProgress != nil {
+				ctx = context.WithValue(ctx, progressKey{}, func(text string) { opts.OnProgress(i, text) })
+			}
 			r := runWithDeps(ctx, c, checks, index, done, results, opts.Timeout)
 			results[i] = r
 			if opts.OnResult != nil {
@@ -83,12 +99,19 @@ func runWithDeps(ctx context.Context, c Check, checks []Check, index map[string]
 }
 
 // RunOne runs one check under timeout, turning a panic or a missed deadline into an error
-// result, and fills in the identity fields and the duration.
+// result, and fills in the identity fields and the duration. A timeout of zero is
+// DefaultTimeout, or no limit for an Unbounded check.
 func RunOne(ctx context.Context, c Check, timeout time.Duration) Result {
-	if timeout <= 0 {
+	var cancel context.CancelFunc
+	switch {
+	case timeout > 0:
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	case c.Unbounded:
+		ctx, cancel = context.WithCancel(ctx)
+	default:
 		timeout = DefaultTimeout
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
 	ch := make(chan Result, 1)
@@ -118,8 +141,11 @@ func timedOut(r Result, timeout time.Duration) Result {
 	if r.Detail != "" {
 		detail += "\n" + r.Detail
 	}
-	return Result{Status: StatusError, Summary: fmt.Sprintf("timed out after %s (--timeout)", timeout),
-		Detail: strings.TrimSpace(detail), Fix: r.Fix}
+	summary := fmt.Sprintf("timed out after %s (--timeout)", timeout)
+	if timeout <= 0 { // an Unbounded check without a limit: only the run itself was stopped
+		summary = "stopped before it finished"
+	}
+	return Result{Status: StatusError, Summary: summary, Detail: strings.TrimSpace(detail), Fix: r.Fix}
 }
 
 func finish(c Check, r Result, d time.Duration) Result {

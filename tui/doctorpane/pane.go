@@ -12,6 +12,7 @@ package doctorpane
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -40,7 +41,8 @@ type Session struct {
 type Options struct {
 	// Prepare builds the checks for a run.
 	Prepare func(ctx context.Context) (*Session, error)
-	// Timeout bounds each check.
+	// Timeout bounds each check (doctor.RunOptions.Timeout: 0 is the default limit, and none
+	// for an Unbounded check).
 	Timeout time.Duration
 	// Strict makes warnings fail the run (for the exit code and the summary).
 	Strict bool
@@ -109,10 +111,12 @@ type Model struct {
 
 	session *Session
 	items   []item
-	gen     int // run generation: results of older runs are dropped
-	running bool
-	start   time.Time
-	elapsed time.Duration
+	// progress is what running checks last reported, shared with the run's goroutines.
+	progress *progressBoard
+	gen      int // run generation: results of older runs are dropped
+	running  bool
+	start    time.Time
+	elapsed  time.Duration
 
 	cursor int
 	// moved is set once the user moved the cursor; until then it follows the first failure
@@ -132,7 +136,38 @@ type Model struct {
 func New(ctx context.Context, opts Options, r *lipgloss.Renderer) Model {
 	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	return Model{ctx: ctx, opts: opts, keys: DefaultKeyMap(), styles: NewStyles(r), spin: sp,
-		expanded: map[string]bool{}, width: 100, height: 30, gen: 1, running: true}
+		expanded: map[string]bool{}, width: 100, height: 30, gen: 1, running: true, progress: &progressBoard{}}
+}
+
+// progressBoard holds the last progress (doctor.Progress) of each running check of one run.
+// The checks write it from their goroutines; the view reads it at every redraw (the spinner
+// redraws several times a second), so progress needs no message of its own.
+type progressBoard struct {
+	mu   sync.Mutex
+	gen  int
+	text map[int]string
+}
+
+func (b *progressBoard) set(gen, i int, text string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if gen != b.gen {
+		b.gen, b.text = gen, map[int]string{}
+	}
+	b.text[i] = text
+}
+
+// get is the last progress of check i in run gen, "" when it reported none.
+func (b *progressBoard) get(gen, i int) string {
+	if b == nil {
+		return ""
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if gen != b.gen {
+		return ""
+	}
+	return b.text[i]
 }
 
 // Messages.
@@ -175,12 +210,12 @@ func (m Model) prepare(gen int) tea.Cmd {
 
 // startRun runs the session's checks in the background and returns the command that waits for
 // the first result.
-func startRun(ctx context.Context, gen int, s *Session, timeout time.Duration) tea.Cmd {
+func startRun(ctx context.Context, gen int, s *Session, timeout time.Duration, progress *progressBoard) tea.Cmd {
 	ch := make(chan indexed, len(s.Checks))
 	go func() {
 		doctor.Run(ctx, s.Checks, doctor.RunOptions{Timeout: timeout, OnResult: func(i int, r doctor.Result) {
 			ch <- indexed{i, r}
-		}})
+		}, OnProgress: func(i int, text string) { progress.set(gen, i, text) }})
 		close(ch)
 	}()
 	return wait(gen, ch)
@@ -235,7 +270,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		m.cursor = min(m.cursor, max(len(m.items)-1, 0))
 		m.running, m.start = true, time.Now()
-		return m, startRun(m.ctx, m.gen, msg.session, m.opts.Timeout)
+		return m, startRun(m.ctx, m.gen, msg.session, m.opts.Timeout, m.progress)
 	case resultMsg:
 		if msg.gen != m.gen {
 			return m, nil

@@ -57,6 +57,9 @@ func (m Model) layout() frame {
 			pointer = s.Cursor.Render("> ")
 		}
 		summary := "checking…"
+		if p := m.progress.get(m.gen, it.index); p != "" {
+			summary = p
+		}
 		if it.done {
 			summary = it.result.Summary
 		}
