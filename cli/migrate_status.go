@@ -156,6 +156,11 @@ func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOption
 	default:
 		s.printTarget(out)
 		printStatusTable(out, doc.Migrations)
+		for _, m := range doc.Migrations {
+			if m.Note != "" {
+				fmt.Fprintf(out, "Note: %d %s %s.\n", m.Version, m.Name, m.Note)
+			}
+		}
 		fmt.Fprintln(out, doc.Message)
 		for _, p := range doc.Problems {
 			fmt.Fprintf(out, "Problem: %s\n", p)

@@ -59,6 +59,10 @@ type Migration struct {
 	Version int64  `json:"version"`
 	Name    string `json:"name"` // e.g. "create_workflow_states"
 	File    string `json:"file"` // e.g. "20250603124835_create_workflow_states.sql"
+	// NoSchemaChange: the version only runs SELECT 1 in this dialect. It is kept so both
+	// dialects carry the same versions; Compozy's own set for the dialect does not have it, so
+	// only compozy applies it.
+	NoSchemaChange bool `json:"no_schema_change,omitempty"`
 }
 
 // Direction of a migration run.
@@ -101,6 +105,9 @@ type Status struct {
 	State State `json:"state"`
 	// AppliedAt is when the database recorded the version; zero when pending.
 	AppliedAt time.Time `json:"applied_at,omitzero"`
+	// Note says what an applied migration did not do: the pgvector version applied on a server
+	// that refused the extension skipped it.
+	Note string `json:"note,omitempty"`
 }
 
 // Versions are the database's current version and the latest this binary knows.
@@ -125,6 +132,8 @@ type CheckResult struct {
 	// Problems describe a dirty or partial state found in the database (for example an invalid
 	// index left by an interrupted CREATE INDEX CONCURRENTLY), one sentence each.
 	Problems []string `json:"problems"`
+	// Pgvector is the pgvector extension's state on PostgreSQL; nil on SQLite.
+	Pgvector *Pgvector `json:"pgvector,omitempty"`
 }
 
 // UpToDate reports whether nothing is pending, nothing is unknown and no problem was found.
@@ -225,7 +234,11 @@ func knownFrom(fsys fs.FS) ([]Migration, error) {
 		if _, after, ok := strings.Cut(name, "_"); ok {
 			name = after
 		}
-		out = append(out, Migration{Version: v, Name: name, File: base})
+		noop, err := changesNoSchema(fsys, f)
+		if err != nil {
+			return nil, fmt.Errorf("list migrations: %w", err)
+		}
+		out = append(out, Migration{Version: v, Name: name, File: base, NoSchemaChange: noop})
 	}
 	slices.SortFunc(out, func(a, b Migration) int { return cmp.Compare(a.Version, b.Version) })
 	if len(out) == 0 {
@@ -579,6 +592,20 @@ func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Status) int { return cmp.Compare(a.Version, b.Version) })
+	if m.dialect == migrations.Postgres {
+		i := slices.IndexFunc(out, func(s Status) bool { return s.Version == VersionPgvector && s.State == StateApplied })
+		if i >= 0 {
+			p, err := m.pgvector(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("migrate status: %w", err)
+			}
+			if why := p.Refusal(); why != "" {
+				out[i].Note = "skipped creating the extension vector: " + why
+			} else if !p.Installed {
+				out[i].Note = "skipped creating the extension vector (this role may create it now: CREATE EXTENSION vector, when a knowledge base needs it)"
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -639,6 +666,11 @@ func (m *Migrator) Check(ctx context.Context) (*CheckResult, error) {
 			return nil, fmt.Errorf("migrate check: %w", err)
 		}
 		c.Problems = append(c.Problems, p...)
+		pv, err := m.pgvector(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("migrate check: %w", err)
+		}
+		c.Pgvector = &pv
 	}
 	return c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,10 +117,11 @@ func (s *Set) migrationChecks(ms *migrationSource) []doctor.Check {
 		summary := fmt.Sprintf("%d pending (database at version %d, latest %d)", len(c.Pending), c.Current, c.Latest)
 		fix := doctor.Cmds("apply them", "compozy migrate up")
 		var r doctor.Result
-		if db.AutoMigrate {
-			r = doctor.Warn(summary+"; auto_migrate applies them when Compozy starts", strings.Join(names, "\n"), fix)
-		} else {
-			r = doctor.Fail(summary+"; auto_migrate is off, so nothing will apply them", strings.Join(names, "\n"), fix)
+		switch who := pendingApplier(c, db.AutoMigrate); {
+		case who.fails:
+			r = doctor.Fail(summary+"; "+who.says, strings.Join(names, "\n"), fix)
+		default:
+			r = doctor.Warn(summary+"; "+who.says, strings.Join(names, "\n"), fix)
 		}
 		r.Fixable = len(c.Newer) == 0 && len(c.OutOfOrder) == 0
 		return r
@@ -288,4 +290,40 @@ func copyMark(ctx context.Context, h *factory.Handle) (src, started string, mark
 		return "an unknown source", "at an unknown time", true, nil
 	}
 	return src, started, true, nil
+}
+
+// applier is who will apply pending migrations, in one clause, and whether Compozy cannot start
+// (or run) until someone does.
+type applier struct {
+	says  string
+	fails bool
+}
+
+// pendingApplier tells the truth about Compozy's auto_migrate: it applies only Compozy's own
+// migration set, which on SQLite stops before the versions kept for parity with PostgreSQL (they
+// change no schema), and whose pgvector version fails where the server refuses the extension.
+func pendingApplier(c *migrate.CheckResult, autoMigrate bool) applier {
+	var parity int
+	for _, p := range c.Pending {
+		if p.NoSchemaChange {
+			parity++
+		}
+	}
+	pgvectorPending := slices.ContainsFunc(c.Pending, func(m migrate.Migration) bool { return m.Version == migrate.VersionPgvector })
+	switch {
+	case !autoMigrate:
+		return applier{says: "auto_migrate is off, so nothing will apply them", fails: true}
+	case c.Pgvector != nil && pgvectorPending && c.Pgvector.Refusal() != "":
+		return applier{says: fmt.Sprintf("auto_migrate stops at %d when Compozy starts (Compozy's own migration runs CREATE EXTENSION vector, and %s); compozy migrate up applies them, skipping the extension",
+			migrate.VersionPgvector, c.Pgvector.Refusal()), fails: true}
+	case parity == len(c.Pending):
+		if parity == 1 {
+			return applier{says: "it is kept for parity with PostgreSQL: it changes no schema and Compozy's own SQLite migrations do not include it, so Compozy never applies it; compozy migrate up does"}
+		}
+		return applier{says: fmt.Sprintf("all %d are kept for parity with PostgreSQL: they change no schema and Compozy's own SQLite migrations do not include them, so Compozy never applies them; compozy migrate up does", parity)}
+	case parity > 0:
+		return applier{says: fmt.Sprintf("auto_migrate applies %d when Compozy starts; the other %d change no schema and only compozy migrate up applies them",
+			len(c.Pending)-parity, parity)}
+	}
+	return applier{says: "auto_migrate applies them when Compozy starts"}
 }

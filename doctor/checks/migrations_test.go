@@ -52,6 +52,8 @@ func TestMigrationsTables(t *testing.T) {
 
 func TestMigrationsState(t *testing.T) {
 	pending := []migrate.Migration{{Version: 4, File: "4_a.sql"}, {Version: 5, File: "5_b.sql"}}
+	parity := []migrate.Migration{{Version: 4, File: "4_a.sql", NoSchemaChange: true}, {Version: 5, File: "5_b.sql", NoSchemaChange: true}}
+	pgv := []migrate.Migration{{Version: migrate.VersionPgvector, File: "20251012060000_enable_pgvector_extension.sql"}}
 	for _, tc := range []struct {
 		name string
 		id   string
@@ -66,6 +68,19 @@ func TestMigrationsState(t *testing.T) {
 			want{doctor.StatusWarn, `2 pending \(database at version 3, latest 5\); auto_migrate applies them when Compozy starts\n4_a.sql\n5_b.sql`}, true},
 		{"pending, auto_migrate off", doctor.IDMigrationsPending, false, &fakeConn{check: &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: 5}, Pending: pending}},
 			want{doctor.StatusFail, `auto_migrate is off, so nothing will apply them`}, true},
+		{"pending, parity only (SQLite)", doctor.IDMigrationsPending, true, &fakeConn{check: &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: 5}, Pending: parity}},
+			want{doctor.StatusWarn, `2 pending \(database at version 3, latest 5\); all 2 are kept for parity with PostgreSQL: they change no schema and Compozy's own SQLite migrations do not include them, so Compozy never applies them; compozy migrate up does`}, true},
+		{"pending, some parity", doctor.IDMigrationsPending, true, &fakeConn{check: &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: 5}, Pending: append(pending[:1:1], parity[1])}},
+			want{doctor.StatusWarn, `auto_migrate applies 1 when Compozy starts; the other 1 change no schema and only compozy migrate up applies them`}, true},
+		{"pending pgvector, server refuses", doctor.IDMigrationsPending, true, &fakeConn{check: &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: migrate.VersionPgvector}, Pending: pgv,
+			Pgvector: &migrate.Pgvector{Available: false}}},
+			want{doctor.StatusFail, `auto_migrate stops at 20251012060000 when Compozy starts \(Compozy's own migration runs CREATE EXTENSION vector, and pgvector is not available on this server\); compozy migrate up applies them, skipping the extension`}, true},
+		{"pending pgvector, role may not", doctor.IDMigrationsPending, true, &fakeConn{check: &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: migrate.VersionPgvector}, Pending: pgv,
+			Pgvector: &migrate.Pgvector{Available: true}}},
+			want{doctor.StatusFail, `this role may not create the extension`}, true},
+		{"pending pgvector, creatable", doctor.IDMigrationsPending, true, &fakeConn{check: &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: migrate.VersionPgvector}, Pending: pgv,
+			Pgvector: &migrate.Pgvector{Available: true, MayCreate: true}}},
+			want{doctor.StatusWarn, `; auto_migrate applies them when Compozy starts`}, true},
 		{"pending below newer versions", doctor.IDMigrationsPending, false, &fakeConn{check: &migrate.CheckResult{Versions: migrate.Versions{Current: 9, Latest: 5}, Pending: pending, Unknown: []int64{9}, Newer: []int64{9}}},
 			want{doctor.StatusFail, `2 pending`}, false},
 		{"cannot read (newer)", doctor.IDMigrationsNewer, true, &fakeConn{checkErr: errors.New("boom")}, want{doctor.StatusFail, `cannot read the migration state`}, false},
