@@ -49,6 +49,7 @@ const (
 	IDMigrationsPending = "migrations.pending"
 	IDMigrationsNewer   = "migrations.newer"
 	IDMigrationsDirty   = "migrations.dirty"
+	IDMigrationsDrift   = "migrations.drift"
 
 	IDStorageRoundTrip      = "storage.roundtrip"
 	IDStorageCopyIncomplete = "storage.copy_incomplete"
@@ -228,6 +229,11 @@ func Registry() []Info {
 			Symptom: "Migrations refuse to run, or an index is missing after an interrupted migration.",
 			Cause:   "A migration failed half way (an invalid index left by CREATE INDEX CONCURRENTLY) or versions are applied out of order.",
 			Fix:     "Follow the printed steps: drop the invalid index and run 'compozy migrate up' again.",
+		}},
+		{ID: IDMigrationsDrift, Group: GroupMigrations, Title: "Schema matches the migrations (no drift)", DependsOn: []string{IDMigrationsTable, IDMigrationsNewer}, Fixable: true, Explain: Explain{
+			Symptom: "Queries that were fast turn slow (a missing index), updated_at stops changing on SQLite (a changed trigger), or a column or constraint is not what Compozy expects, although 'migrate status' says the database is up to date.",
+			Cause:   "Someone changed the schema by hand, or a restore or another tool left it different: migrations.pending compares version numbers, this check compares the schema itself with the one this binary's migrations make at the database's version (built in an in-memory database for SQLite, in a scratch schema of a rolled-back transaction for PostgreSQL; nothing is written).",
+			Fix:     "Run 'compozy migrate diff' to see every difference and its SQL. 'compozy doctor --fix' recreates missing indexes and triggers (CREATE INDEX, CREATE TRIGGER; a SQLite file with rows is backed up first) and drops nothing: extra columns, indexes and triggers are reported and left in place; a changed trigger or column is printed with the SQL for a person to run.",
 		}},
 
 		{ID: IDStorageRoundTrip, Group: GroupStorage, Title: "Write and read back (rolled back)", DependsOn: []string{IDMigrationsTable, IDMigrationsPending, IDMigrationsNewer, IDSQLiteLock, IDPostgresReadOnly}, Explain: Explain{

@@ -27,6 +27,9 @@ type Inputs struct {
 	// Door opens the configured database: read-only for the checks, read-write for --fix and
 	// PostgreSQL's round trip. Without it every open fails (the checks say so).
 	Door Opener
+	// Schemas reads the live schema and builds the one the migrations make, for
+	// migrations.drift; nil means the one door's (factory.LiveSchema, factory.ExpectedSchema).
+	Schemas Schemas
 	// Vector gives each knowledge.vector_dbs entry's checks. Without it no vector check is built.
 	Vector VectorSource
 	// Files answers the SQLite checks' questions about files and volumes; nil means this

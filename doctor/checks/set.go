@@ -87,6 +87,7 @@ func (s *Set) databaseChecks() []doctor.Check {
 	}
 	if ms != nil {
 		out = append(out, s.migrationChecks(ms)...)
+		out = append(out, s.driftCheck(ms))
 		out = append(out, s.roundTripCheck(), s.copyIncompleteCheck(ms))
 	}
 	return out
