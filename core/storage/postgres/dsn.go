@@ -232,7 +232,8 @@ func sslMode(opts Options) string {
 	return "prefer"
 }
 
-// connStringSetting returns one setting of a URL or keyword/value connection string, or "".
+// connStringSetting returns one setting of a URL or keyword/value connection string, or "". As
+// in libpq, a later setting of the same keyword wins.
 func connStringSetting(s, key string) string {
 	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
 		u, err := url.Parse(s)
@@ -241,41 +242,7 @@ func connStringSetting(s, key string) string {
 		}
 		return u.Query().Get(key)
 	}
-	for len(s) > 0 {
-		s = strings.TrimLeft(s, " \t\n\r\v\f")
-		eq := strings.IndexByte(s, '=')
-		if eq < 0 {
-			return ""
-		}
-		k := strings.TrimSpace(s[:eq])
-		s = strings.TrimLeft(s[eq+1:], " \t\n\r\v\f")
-		var v strings.Builder
-		quoted := strings.HasPrefix(s, "'")
-		if quoted {
-			s = s[1:]
-		}
-		i := 0
-		for ; i < len(s); i++ {
-			c := s[i]
-			if c == '\\' && i+1 < len(s) {
-				i++
-				v.WriteByte(s[i])
-				continue
-			}
-			if (quoted && c == '\'') || (!quoted && strings.IndexByte(" \t\n\r\v\f", c) >= 0) {
-				break
-			}
-			v.WriteByte(c)
-		}
-		if i < len(s) {
-			i++
-		}
-		s = s[i:]
-		if k == key {
-			return v.String()
-		}
-	}
-	return ""
+	return keywordValuePairs(s)[key]
 }
 
 // ConnStringParams returns every setting the connection string cs names, by libpq keyword
