@@ -107,7 +107,7 @@ func testVector(ctx context.Context, cfg *config.Config, entry config.VectorDB, 
 	}
 	line := fmt.Sprintf("%s at %s answers", name, config.Redact(st.Target()))
 	if info, err := st.Describe(ctx); err == nil && info.Count > 0 {
-		line += fmt.Sprintf("; it already holds %d vectors of %d dimensions", info.Count, info.Dimension)
+		line += fmt.Sprintf("; it already holds %s vectors of %d dimensions", info.CountText(), info.Dimension)
 	}
 	return ConnResult{true, line}
 }

@@ -154,7 +154,7 @@ func ShapeChecks(s Store, entry string, dim int, metric Metric, dropFix Fix, dep
 						Detail:  "every upsert and query of the configured embedding model would be refused",
 						Fix:     fix}
 				}
-				return Pass(fmt.Sprintf("%s %q holds %d-dimension vectors, as configured (%d stored)", s.Provider(), info.Name, info.Dimension, max(info.Count, 0)))
+				return Pass(fmt.Sprintf("%s %q holds %d-dimension vectors, as configured (%s stored)", s.Provider(), info.Name, info.Dimension, info.CountText()))
 			},
 		},
 		{

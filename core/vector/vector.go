@@ -101,14 +101,32 @@ type Info struct {
 	Dimension int
 	// Metric is the store's distance metric; "" when the server does not say.
 	Metric Metric
-	// Count is the number of vectors, -1 when unknown.
+	// Count is the number of vectors, -1 when unknown. Up to ExactCountLimit it is exact; above,
+	// a store whose counting grows with the data gives the server's estimate instead and sets
+	// CountEstimated, so that describing a store costs the same at any size.
 	Count int64
+	// CountEstimated says Count is an estimate (see Count).
+	CountEstimated bool
 	// ServerVersion is the server's version, "" for the filesystem store.
 	ServerVersion string
 	// Index names the search index: "hnsw", "flat", "none (exact scan)".
 	Index string
 	// Notes are facts worth showing: "HNSW indexes at most 2000 dimensions: exact scan".
 	Notes []string
+}
+
+// ExactCountLimit is the number of vectors up to which Info.Count is exact for every store.
+const ExactCountLimit = 10000
+
+// CountText is Count for a person: "42", "about 1200000", or "an unknown number of".
+func (i Info) CountText() string {
+	switch {
+	case i.Count < 0:
+		return "an unknown number of"
+	case i.CountEstimated:
+		return fmt.Sprintf("about %d", i.Count)
+	}
+	return fmt.Sprint(i.Count)
 }
 
 // Store is one vector store: a collection, index, table or folder on one server.

@@ -85,3 +85,18 @@ func nan() float64 {
 	zero := 0.0
 	return zero / zero
 }
+
+func TestInfoCountText(t *testing.T) {
+	for _, tc := range []struct {
+		info vector.Info
+		want string
+	}{
+		{vector.Info{Count: 42}, "42"},
+		{vector.Info{Count: 1200000, CountEstimated: true}, "about 1200000"},
+		{vector.Info{Count: -1}, "an unknown number of"},
+	} {
+		if got := tc.info.CountText(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.info, got, tc.want)
+		}
+	}
+}

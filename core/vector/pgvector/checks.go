@@ -67,7 +67,7 @@ func (s *Store) checkTable(ctx context.Context) vector.Result {
 	if err != nil {
 		return vector.FailResult(err)
 	}
-	return vector.Pass(fmt.Sprintf("table %s exists (%d rows)", s.table, info.Count))
+	return vector.Pass(fmt.Sprintf("table %s exists (%s rows)", s.table, info.CountText()))
 }
 
 func (s *Store) checkIndex(ctx context.Context) vector.Result {

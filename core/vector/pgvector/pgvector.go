@@ -347,8 +347,17 @@ func (s *Store) Describe(ctx context.Context) (vector.Info, error) {
 			info.Notes = append(info.Notes, fmt.Sprintf("HNSW and ivfflat index at most %d dimensions; %d-dimension vectors are searched by an exact scan", MaxIndexDimensions, info.Dimension))
 		}
 	}
-	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM "+s.table).Scan(&info.Count); err != nil {
+	// count(*) reads the whole table: count at most ExactCountLimit+1 rows, and above that take
+	// the planner's estimate (reltuples; -1 before the first VACUUM or ANALYZE).
+	if err := s.pool.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s LIMIT %d) r", s.table, vector.ExactCountLimit+1)).Scan(&info.Count); err != nil {
 		return vector.Info{}, s.fail(ctx, "count rows", err)
+	}
+	if info.Count > vector.ExactCountLimit {
+		var est int64
+		if err := s.pool.QueryRow(ctx, "SELECT reltuples::int8 FROM pg_class WHERE oid = $1::regclass", s.table).Scan(&est); err != nil {
+			return vector.Info{}, s.fail(ctx, "estimate rows", err)
+		}
+		info.Count, info.CountEstimated = max(est, info.Count), true
 	}
 	return info, nil
 }

@@ -246,3 +246,30 @@ func BenchmarkHealthDown(b *testing.B) {
 		cancel()
 	}
 }
+
+// TestDescribeCountBounded: above vector.ExactCountLimit rows Describe stops counting (count(*)
+// reads the whole table) and gives the planner's estimate, marked as one.
+func TestDescribeCountBounded(t *testing.T) {
+	dsn := os.Getenv(EnvDSN)
+	if dsn == "" {
+		t.Skipf("set %s to a PostgreSQL database with pgvector", EnvDSN)
+	}
+	s := open(t, pgvector.Options{Entry: "main", ConnString: dsn, Table: "compozy_test_count_bound", Dimension: 2, Metric: vector.Cosine})
+	c, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	t.Cleanup(func() { _ = s.DropTable(context.Background()) })
+	if err := s.Ensure(c); err != nil {
+		t.Fatal(err)
+	}
+	var pts []vector.Point
+	for i := range vector.ExactCountLimit + 1 {
+		pts = append(pts, vector.Point{ID: "p" + strconv.Itoa(i), Vector: []float32{1, float32(i)}})
+	}
+	if err := s.Upsert(c, pts); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Describe(c)
+	if err != nil || !info.CountEstimated || info.Count < vector.ExactCountLimit+1 {
+		t.Fatalf("%+v %v", info, err)
+	}
+}

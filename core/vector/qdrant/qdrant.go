@@ -453,12 +453,18 @@ func (s *Store) Describe(ctx context.Context) (vector.Info, error) {
 		}
 		out.Notes = append(out.Notes, fmt.Sprintf("the collection has named vectors (%s); compozy writes one unnamed vector", strings.Join(names, ", ")))
 	}
-	exact := true
-	n, err := s.client.Count(ctx, &qc.CountPoints{CollectionName: s.opts.Collection, Exact: &exact})
-	if err != nil {
-		return vector.Info{}, s.fail(ctx, "count points", err)
+	// An exact count grows with the collection: the collection info's approximate count
+	// decides whether it is worth it (up to ExactCountLimit points).
+	if approx := int64(info.GetPointsCount()); approx > vector.ExactCountLimit {
+		out.Count, out.CountEstimated = approx, true
+	} else {
+		exact := true
+		n, err := s.client.Count(ctx, &qc.CountPoints{CollectionName: s.opts.Collection, Exact: &exact})
+		if err != nil {
+			return vector.Info{}, s.fail(ctx, "count points", err)
+		}
+		out.Count = int64(n)
 	}
-	out.Count = int64(n)
 	if h, err := s.client.HealthCheck(ctx); err == nil {
 		out.ServerVersion = h.GetVersion()
 	}
