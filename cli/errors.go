@@ -18,6 +18,7 @@ const (
 	ExitUsage         = exitcode.Usage
 	ExitCouldNotRun   = exitcode.CouldNotRun
 	ExitPending       = exitcode.Pending
+	ExitDrift         = exitcode.Drift
 	ExitDatabaseNewer = exitcode.DatabaseNewer
 	ExitAborted       = exitcode.Aborted
 )

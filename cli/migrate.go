@@ -34,6 +34,7 @@ by database.migration_timeout.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newMigrateUpCmd(f), newMigrateDownCmd(f), newMigrateStatusCmd(f), newMigrateVersionCmd(f))
+	cmd.AddCommand(newMigrateDiffCmd(f))
 	return cmd
 }
 

@@ -14,6 +14,9 @@ const (
 	CouldNotRun = 3
 	// Pending: `migrate status --check` found migrations to apply.
 	Pending = 10
+	// Drift: `migrate diff` found the schema differs from the one this binary's migrations make
+	// at the database's version.
+	Drift = 11
 	// DatabaseNewer: `migrate status --check` found a database newer than this binary.
 	DatabaseNewer = 13
 	// Aborted: the user cancelled (Ctrl-C, Esc, SIGTERM).
