@@ -26,7 +26,7 @@ import (
 )
 
 // Issue 10, "Read-only means read-only", proved through the real binary: every read-only
-// command (doctor without --fix, migrate status/version, config show/validate, every --dry-run,
+// command (doctor without --fix, migrate status/version/diff, config show/validate, every --dry-run,
 // the source side of db copy and db backup) creates, changes and removes no file and no folder
 // in the database's folder or in its working folder, whatever state the database is in and
 // whichever user runs it. Each cell takes a listing of the watched folders (names, modes,
@@ -101,6 +101,7 @@ var roCommands = []roCommand{
 	{name: "migrate status --json", args: fixed("migrate", "status", "--json")},
 	{name: "migrate status --check", args: fixed("migrate", "status", "--check")},
 	{name: "migrate version", args: fixed("migrate", "version")},
+	{name: "migrate diff", args: fixed("migrate", "diff")},
 	{name: "migrate up --dry-run", args: fixed("migrate", "up", "--dry-run")},
 	{name: "migrate down --dry-run", args: fixed("migrate", "down", "--dry-run")},
 	{name: "migrate down --to 0 --dry-run", args: fixed("migrate", "down", "--to", "0", "--dry-run")},
@@ -598,6 +599,10 @@ func expectMissing(t *testing.T, fx *roFixture, u roUser, c roCommand, r cliRun)
 	case "migrate up --dry-run", "migrate version", "migrate status":
 		if r.code != 0 || !strings.Contains(r.out, "does not exist") {
 			t.Errorf("exit %d\n%s%s", r.code, r.out, r.errOut)
+		}
+	case "migrate diff":
+		if r.code != ExitUsage || !strings.Contains(r.errOut, "does not exist, so there is no schema to compare") {
+			t.Errorf("exit %d, want %d\n%s%s", r.code, ExitUsage, r.out, r.errOut)
 		}
 	case "db backup", "db copy":
 		if r.code == 0 || !strings.Contains(r.errOut, "does not exist") && !strings.Contains(r.errOut, "no such file") {
