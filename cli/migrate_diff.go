@@ -40,7 +40,9 @@ and what the database has. Missing indexes and triggers come with the SQL that r
 (compozy doctor --fix applies it); extra objects are reported and never dropped.
 
 Exit status: 0 when there is no drift, 11 when there is, 2 when there is nothing to compare
-(no migrations applied yet), 13 when the database is newer than this binary.`,
+(no migrations applied yet), 13 when the database is newer than this binary, 3 when the
+comparison cannot be made (PostgreSQL: the role may not create the scratch schema, or the
+server is a read-only standby).`,
 		Example: `  compozy migrate diff
   compozy migrate diff --json
   compozy migrate diff || compozy doctor --fix --only migrations.drift`,
@@ -115,6 +117,8 @@ func runMigrateDiff(ctx context.Context, f *Factory, opts *migrateDiffOptions) e
 	switch {
 	case errors.Is(err, errNothingToCompare):
 		return refusef("%s: %v", s.target, err)
+	case errors.Is(err, factory.ErrNoScratchSchema):
+		return &ExitError{Code: ExitCouldNotRun, Err: fmt.Errorf("migrate diff: nothing was compared: %w", err)}
 	case err != nil:
 		return migrateErr(ctx, fmt.Errorf("migrate diff: %w", err))
 	}

@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/doctor"
@@ -279,4 +282,48 @@ func TestMigrateDiffPostgres(t *testing.T) {
 	}
 	execAll(t, live, `DROP TRIGGER trg_touch_task ON task_states`, `ALTER TABLE users DROP COLUMN nickname`)
 	wantCode(t, run("migrate", "diff"), 0, "migrate diff (clean again)")
+}
+
+// TestMigrateDiffPostgresNoScratch: a role that may read the tables but not create a schema in
+// the database cannot have the expected schema built; migrate diff says so and exits 3 (nothing
+// compared), and doctor skips migrations.drift saying why, instead of failing.
+func TestMigrateDiffPostgresNoScratch(t *testing.T) {
+	t.Parallel()
+	bin, dir := buildCompozy(t), t.TempDir()
+	dsn := testenv.PostgresDB(t)
+	wantCode(t, binRun(t, bin, dir, nil, "migrate", "up", "--db-driver", "postgres", "--db-conn-string", dsn), 0, "migrate up")
+	admin := openTestDB(t, "pgx", dsn)
+	role := "compozy_reader_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	if _, err := admin.ExecContext(t.Context(), `CREATE ROLE `+role+` LOGIN`); err != nil {
+		t.Skipf("cannot create a role with the test's admin DSN (needs CREATEROLE): %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.ExecContext(context.Background(), `DROP OWNED BY `+role)
+		_, _ = admin.ExecContext(context.Background(), `DROP ROLE `+role)
+	})
+	execAll(t, admin, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO `+role, `REVOKE CREATE ON DATABASE `+pgDatabase(t, dsn)+` FROM PUBLIC`)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	run := func(args ...string) cliRun {
+		return binRun(t, bin, dir, nil, append(args, "--db-driver", "postgres", "--db-conn-string", u.String())...)
+	}
+	r := run("migrate", "diff")
+	wantCode(t, r, 3, "migrate diff (no CREATE on the database)")
+	if !strings.Contains(r.errOut, "nothing was compared") || !strings.Contains(r.errOut, "cannot create a scratch schema") {
+		t.Fatalf("no scratch schema:\n%s", r.errOut)
+	}
+	res, dr := driftCheck(t, run)
+	if res.Status != doctor.StatusSkip || !strings.Contains(res.Summary, "cannot create a scratch schema") {
+		t.Fatalf("doctor: %s %s\n%s", res.Status, res.Summary, dr.out)
+	}
+}
+
+// pgDatabase is the database name of a PostgreSQL URL.
+func pgDatabase(t *testing.T, dsn string) string {
+	t.Helper()
+	_, _, _, name := pgParts(t, dsn)
+	return name
 }
