@@ -108,6 +108,8 @@ func TestOutputModes(t *testing.T) {
 		{name: "migrate status", args: []string{"migrate", "status"}, plain: "up to date"},
 		{name: "migrate status --json", args: []string{"migrate", "status", "--json"}, json: true},
 		{name: "migrate version", args: []string{"migrate", "version"}},
+		{name: "migrate diff", args: []string{"migrate", "diff"}, plain: "No drift"},
+		{name: "migrate diff --json", args: []string{"migrate", "diff", "--json"}, json: true},
 		{name: "config show", args: []string{"config", "show"}, plain: "database.busy_timeout"},
 		{name: "config show --json", args: []string{"config", "show", "--json"}, json: true},
 		{name: "config validate", args: []string{"config", "validate"}},

@@ -262,6 +262,7 @@ func timeoutCommands(t *testing.T, bin string, port int, accepts bool) {
 		{"migrate", "status", "--check"},
 		{"migrate", "up"},
 		{"migrate", "version"},
+		{"migrate", "diff"},
 		{"migrate", "down", "--yes"},
 		{"db", "copy", "--to", "./copy.db", "--yes"},
 		{"db", "copy", "--from", good, "--to", "compozy.yaml", "--yes"},
