@@ -63,35 +63,45 @@ type diffDoc struct {
 	// DatabaseVersion is the version the database is at, which the comparison is made at.
 	DatabaseVersion int64 `json:"database_version"`
 	LatestVersion   int64 `json:"latest_version"`
+	// Pending counts the migrations not applied yet: the comparison is at DatabaseVersion all
+	// the same, so pending migrations are not drift.
+	Pending int `json:"pending"`
 	// Drifted is set when Drift is not empty.
 	Drifted bool `json:"drifted"`
 	// Drift lists every difference; an empty list when there is none.
-	Drift []migrate.Drift `json:"drift"`
+	Drift []diffItem `json:"drift"`
+}
+
+// diffItem is one difference, and whether compozy doctor --fix runs its fix (the CREATE of a
+// missing index or trigger; nothing else).
+type diffItem struct {
+	migrate.Drift
+	DoctorFixes bool `json:"doctor_fixes"`
 }
 
 // schemaDiff is the comparison `migrate diff` makes: the live schema of the database h against
 // the one this binary's migrations make at its version. A database that has no migration
 // applied, or one newer than this binary, has nothing to compare against: an error says so.
-func schemaDiff(ctx context.Context, h *factory.Handle) (version int64, drift []migrate.Drift, err error) {
+func schemaDiff(ctx context.Context, h *factory.Handle) (*migrate.CheckResult, []migrate.Drift, error) {
 	c, err := h.Migrator.Check(ctx)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	switch {
 	case len(c.Newer) > 0:
-		return c.Current, nil, &migrate.NewerError{Versions: c.Newer, Latest: c.Latest}
+		return c, nil, &migrate.NewerError{Versions: c.Newer, Latest: c.Latest}
 	case c.Current == 0:
-		return 0, nil, errNothingToCompare
+		return c, nil, errNothingToCompare
 	}
 	live, err := factory.LiveSchema(ctx, h)
 	if err != nil {
-		return c.Current, nil, fmt.Errorf("read the live schema: %w", err)
+		return c, nil, fmt.Errorf("read the live schema: %w", err)
 	}
 	want, err := factory.ExpectedSchema(ctx, h, c.Current)
 	if err != nil {
-		return c.Current, nil, err
+		return c, nil, err
 	}
-	return c.Current, migrate.Diff(live, want), nil
+	return c, migrate.Diff(live, want), nil
 }
 
 // errNothingToCompare: the database has no migration applied.
@@ -113,7 +123,7 @@ func runMigrateDiff(ctx context.Context, f *Factory, opts *migrateDiffOptions) e
 	defer s.close()
 	doc := diffDoc{SchemaVersion: migrateDiffSchemaVersion, Driver: s.cfg.Database.Driver, Target: s.target,
 		LatestVersion: s.known[len(s.known)-1].Version}
-	doc.DatabaseVersion, doc.Drift, err = schemaDiff(ctx, s.h)
+	check, drift, err := schemaDiff(ctx, s.h)
 	switch {
 	case errors.Is(err, errNothingToCompare):
 		return refusef("%s: %v", s.target, err)
@@ -122,8 +132,10 @@ func runMigrateDiff(ctx context.Context, f *Factory, opts *migrateDiffOptions) e
 	case err != nil:
 		return migrateErr(ctx, fmt.Errorf("migrate diff: %w", err))
 	}
-	if doc.Drift == nil {
-		doc.Drift = []migrate.Drift{}
+	doc.DatabaseVersion, doc.Pending = check.Current, len(check.Pending)
+	doc.Drift = make([]diffItem, len(drift))
+	for i, d := range drift {
+		doc.Drift[i] = diffItem{Drift: d, DoctorFixes: d.Recreates()}
 	}
 	doc.Drifted = len(doc.Drift) > 0
 	out := f.IO.Out
@@ -147,6 +159,9 @@ func runMigrateDiff(ctx context.Context, f *Factory, opts *migrateDiffOptions) e
 // what the database has and the SQL that recreates it, then what --fix would do.
 func printDrift(w io.Writer, doc diffDoc) {
 	fmt.Fprintf(w, "Compared with the schema this binary's migrations make at version %d.\n", doc.DatabaseVersion)
+	if doc.Pending > 0 {
+		fmt.Fprintf(w, "(%s pending above it: not drift; 'compozy migrate status' lists them.)\n", countMigrations(doc.Pending))
+	}
 	if len(doc.Drift) == 0 {
 		fmt.Fprintln(w, "No drift: the schema is the one the migrations make.")
 		return
@@ -170,11 +185,11 @@ func printDrift(w io.Writer, doc diffDoc) {
 			extra++
 			fmt.Fprintln(w, "    extra: left in place (compozy never drops it)")
 		case d.Fix != "":
-			if d.Recreates() {
+			if d.DoctorFixes {
 				fixable++
 			}
 			fmt.Fprintf(w, "    fix:  %s\n", indentMore(d.Fix, "          "))
-			if !d.Recreates() {
+			if !d.DoctorFixes {
 				fmt.Fprintln(w, "    (to run by hand: compozy doctor --fix does not replace what is in place)")
 			}
 		default:

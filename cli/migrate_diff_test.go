@@ -26,13 +26,19 @@ import (
 
 // diffOut is the `migrate diff --json` document as a script reads it.
 type diffOut struct {
-	SchemaVersion   int             `json:"schema_version"`
-	Driver          string          `json:"driver"`
-	Target          string          `json:"target"`
-	DatabaseVersion int64           `json:"database_version"`
-	LatestVersion   int64           `json:"latest_version"`
-	Drifted         bool            `json:"drifted"`
-	Drift           []migrate.Drift `json:"drift"`
+	SchemaVersion   int           `json:"schema_version"`
+	Driver          string        `json:"driver"`
+	Target          string        `json:"target"`
+	DatabaseVersion int64         `json:"database_version"`
+	LatestVersion   int64         `json:"latest_version"`
+	Pending         int           `json:"pending"`
+	Drifted         bool          `json:"drifted"`
+	Drift           []diffOutItem `json:"drift"`
+}
+
+type diffOutItem struct {
+	migrate.Drift
+	DoctorFixes bool `json:"doctor_fixes"`
 }
 
 func parseDiff(t *testing.T, r cliRun) diffOut {
@@ -57,7 +63,7 @@ func driftKinds(d diffOut) string {
 }
 
 // find returns the difference about object.
-func (d diffOut) find(t *testing.T, object string) migrate.Drift {
+func (d diffOut) find(t *testing.T, object string) diffOutItem {
 	t.Helper()
 	for _, x := range d.Drift {
 		if x.Object == object {
@@ -65,7 +71,7 @@ func (d diffOut) find(t *testing.T, object string) migrate.Drift {
 		}
 	}
 	t.Fatalf("no drift of %s in:\n%s", object, driftKinds(d))
-	return migrate.Drift{}
+	return diffOutItem{}
 }
 
 // driftCheck runs `doctor --json --only migrations.drift` and returns the check's result.
@@ -174,6 +180,11 @@ func TestMigrateDiffSQLite(t *testing.T) {
 	trg := d.find(t, "trigger trg_task_states_updated_at")
 	if !strings.Contains(trg.Got, "AFTER UPDATE OF status ON task_states") || !strings.Contains(trg.Want, "execution_type, usage, agent_id") {
 		t.Errorf("trigger want/got: %+v", trg)
+	}
+	// Only the missing index is for doctor --fix: not the changed trigger, not the extra column.
+	if !d.find(t, "index idx_task_states_status").DoctorFixes || trg.DoctorFixes || d.find(t, "column users.nickname").DoctorFixes ||
+		d.find(t, "column users.nickname").Fix != "" {
+		t.Errorf("doctor_fixes: %+v", d.Drift)
 	}
 	res, dr := driftCheck(t, run)
 	if res.Status != doctor.StatusWarn || !res.Fixable ||

@@ -271,7 +271,11 @@ func TestMigrateDiffUpstreamSQLite(t *testing.T) {
 	run := func(args ...string) cliRun {
 		return binRun(t, bin, dir, nil, append(args, "--db-driver", "sqlite", "--db-path", "./compozy.db")...)
 	}
-	upstreamNoDrift(t, run, "20250711163858")
+	r := upstreamNoDrift(t, run, "20250711163858")
+	// The parity versions are pending above it; they are not drift.
+	if !strings.Contains(r.out, "(5 migrations pending above it: not drift; 'compozy migrate status' lists them.)") {
+		t.Errorf("migrate diff does not say what is pending:\n%s", r.out)
+	}
 	// This binary records the five versions Compozy's SQLite set lacks (they change no schema):
 	// still no drift, now at the latest version.
 	wantCode(t, run("migrate", "up"), 0, "migrate up")
@@ -292,11 +296,11 @@ func TestMigrateDiffUpstreamPostgres(t *testing.T) {
 }
 
 // upstreamNoDrift asserts that migrate diff and doctor find no drift at version.
-func upstreamNoDrift(t *testing.T, run func(args ...string) cliRun, version string) {
+func upstreamNoDrift(t *testing.T, run func(args ...string) cliRun, version string) cliRun {
 	t.Helper()
 	r := run("migrate", "diff")
 	wantCode(t, r, 0, "migrate diff (made by Compozy)")
-	if !strings.Contains(r.out, "at version "+version+".\nNo drift") {
+	if !strings.Contains(r.out, "at version "+version+".\n") || !strings.Contains(r.out, "\nNo drift: the schema is the one the migrations make.\n") {
 		t.Fatalf("migrate diff:\n%s", r.out)
 	}
 	d := parseDiff(t, run("migrate", "diff", "--json"))
@@ -306,4 +310,5 @@ func upstreamNoDrift(t *testing.T, run func(args ...string) cliRun, version stri
 	if res, r := driftCheck(t, run); res.Status != doctor.StatusPass {
 		t.Fatalf("doctor: %s %s\n%s\n%s", res.Status, res.Summary, res.Detail, r.out)
 	}
+	return r
 }
