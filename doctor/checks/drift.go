@@ -115,7 +115,17 @@ func driftResult(version int64, ds []migrate.Drift) doctor.Result {
 		case d.Fix != "":
 			line += ": not the migrations' definition (left in place; compozy migrate diff shows both and the SQL that replaces it)"
 		default:
-			line += ": want " + orNothing(d.Want) + "; got " + orNothing(d.Got) + " (no statement fixes it: restore a backup, or migrate down past the migration that makes it and up again)"
+			var wantGot []string
+			if d.Want != "" {
+				wantGot = append(wantGot, "want "+oneLine(d.Want))
+			}
+			if d.Got != "" {
+				wantGot = append(wantGot, "got "+oneLine(d.Got))
+			}
+			if len(wantGot) > 0 {
+				line += ": " + strings.Join(wantGot, "; ")
+			}
+			line += " (no statement fixes it: restore a backup, or migrate down past the migration that makes it and up again)"
 		}
 		lines = append(lines, line)
 	}
@@ -142,13 +152,6 @@ func driftResult(version int64, ds []migrate.Drift) doctor.Result {
 
 // oneLine puts a definition on one line (a trigger's body spans several).
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func orNothing(s string) string {
-	if s == "" {
-		return "nothing"
-	}
-	return oneLine(s)
-}
 
 // recreations are the statements --fix runs for ds: the CREATE INDEX and CREATE TRIGGER of
 // missing indexes and triggers, and nothing else (no DROP, ever).

@@ -91,6 +91,16 @@ func TestMigrationsDrift(t *testing.T) {
 			}(), want: schemaOf("idx_email", "email")},
 			want{doctor.StatusWarn, `\(1 different, 1 extra\)\nextra index idx_mine: CREATE INDEX idx_mine ON users \(id\) \(extra, left in place\)\n` +
 				`different trigger trg_users: not the migrations' definition \(left in place; compozy migrate diff shows both`}, false},
+		{"missing column, changed column", v, false,
+			&fakeSchemas{live: func() *migrate.Schema {
+				s := schemaOf("idx_email", "email")
+				s.Tables["users"].Columns = s.Tables["users"].Columns[:1]
+				s.Tables["users"].Columns[0].NotNull = false
+				return s
+			}(), want: schemaOf("idx_email", "email")},
+			want{doctor.StatusWarn, `\(1 missing, 1 different\)\n` +
+				`different column users.id: want id text NOT NULL; got id text \(no statement fixes it: restore a backup, or migrate down past the migration that makes it and up again\)\n` +
+				`missing column users.email: want email text NOT NULL \(no statement fixes it`}, false},
 		{"no migrations applied", 0, false, &fakeSchemas{}, want{doctor.StatusSkip, `no migrations applied yet`}, false},
 		{"newer database", 20991231000000, true, &fakeSchemas{}, want{doctor.StatusSkip, `newer than this binary`}, false},
 		{"no scratch schema", v, false, &fakeSchemas{live: schemaOf("", ""), wantErr: fmt.Errorf("postgres://db: %w: permission denied for database compozy", factory.ErrNoScratchSchema)},
