@@ -79,11 +79,14 @@ func exitCode(err error) int {
 	var exitErr *ExitError
 	var usage *UsageError
 	var cfgErr *config.Error
+	var pooled *migrate.PoolerError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &exitErr):
 		return exitErr.Code
+	case errors.As(err, &pooled): // refused before any change, like refusef
+		return ExitUsage
 	case errors.Is(err, ErrAborted), errors.Is(err, context.Canceled):
 		return ExitAborted
 	case errors.As(err, &usage), errors.As(err, &cfgErr):

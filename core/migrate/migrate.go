@@ -46,6 +46,13 @@ type Options struct {
 	// ReadOnly makes every run that would write (Up, UpTo, Down, DownTo) fail with
 	// ErrReadOnly before touching the database: the migrator of a read-only handle.
 	ReadOnly bool
+	// Pooled, when set, makes every run that would write fail with it before touching the
+	// database: the connection goes through a transaction pooler, where the session advisory
+	// lock that keeps a second migrator out does not hold (see PoolerError).
+	Pooled *PoolerError
+	// Private says that no one else knows the database (a scratch database compozy just
+	// created): writing runs take no lock, so that they also work through a pooler.
+	Private bool
 }
 
 // ErrReadOnly is returned by the runs that write on a migrator made for reading.
@@ -206,6 +213,30 @@ type Migrator struct {
 	lockPath string // SQLite lock file; "" for none
 	poll     time.Duration
 	readOnly bool
+	pooled   *PoolerError
+	private  bool
+}
+
+// PoolerError is returned by the runs that write when the connection goes through a
+// transaction pooler: goose's migration lock is a session advisory lock, which a pooler drops
+// or leaves behind on a server session the next transaction does not get, so two migrators
+// could run at once, and an unlock could miss its lock. Nothing is changed.
+type PoolerError struct {
+	// Pooler names what was found ("PgBouncer 1.18.0 (transaction pooling)").
+	Pooler string
+	// Direct is the server's direct host:port, when known.
+	Direct string
+}
+
+// Error names the pooler and the fix.
+func (e *PoolerError) Error() string {
+	direct := "the server's direct URL (not the pooler's)"
+	if e.Direct != "" {
+		direct = "the server's direct URL (" + e.Direct + ", not the pooler's)"
+	}
+	return fmt.Sprintf("migrate: refused, nothing was changed: the connection goes through %s, where the migration lock "+
+		"(a session advisory lock) does not hold, so two migrators could run at once; run migrations through %s, "+
+		"for example with --db-conn-string or COMPOZY_DB_CONN_STRING, and keep the pooled URL for Compozy", e.Pooler, direct)
 }
 
 // Known lists the migrations embedded for a dialect ("sqlite" or "postgres"), in version order,
@@ -263,7 +294,7 @@ func New(db *sql.DB, dialect string, opts Options) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	m := &Migrator{db: db, dialect: dialect, fsys: fsys, known: known, poll: opts.LockPoll, readOnly: opts.ReadOnly}
+	m := &Migrator{db: db, dialect: dialect, fsys: fsys, known: known, poll: opts.LockPoll, readOnly: opts.ReadOnly, pooled: opts.Pooled, private: opts.Private}
 	popts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	var gd goose.Dialect
 	switch dialect {
@@ -277,6 +308,9 @@ func New(db *sql.DB, dialect string, opts Options) (*Migrator, error) {
 		}
 	case migrations.Postgres:
 		gd = goose.DialectPostgres
+		if opts.Private {
+			break
+		}
 		secs := uint64((opts.LockPoll + time.Second - 1) / time.Second)
 		if secs < 1 {
 			secs = 1
@@ -434,6 +468,12 @@ func (m *Migrator) DownGuarded(ctx context.Context, to int64, guard Guard) ([]Re
 func (m *Migrator) acquire(ctx context.Context) (func(), error) {
 	if m.readOnly {
 		return nil, ErrReadOnly
+	}
+	if m.pooled != nil {
+		return nil, m.pooled
+	}
+	if m.private {
+		return func() {}, nil
 	}
 	if m.dialect == migrations.Postgres {
 		return m.lockPostgres(ctx)

@@ -91,6 +91,13 @@ type Handle struct {
 	Target string
 	// Scratch describes a scratch database: "file", "database" or "schema"; "" otherwise.
 	ScratchKind string
+	// Pooler is what was found between compozy and a PostgreSQL server (see postgres.Pooler):
+	// a transaction pooler makes the migrator refuse to write, and the pool run queries in the
+	// simple protocol unless the connection string chose otherwise. Zero for SQLite.
+	Pooler Pooler
+	// ExecMode is how the PostgreSQL pool runs queries (default_query_exec_mode's spelling,
+	// and why when compozy chose it); "" for SQLite.
+	ExecMode string
 
 	db      config.Database
 	ro      *sqlite.ReadOnly
@@ -112,7 +119,7 @@ func Open(ctx context.Context, db config.Database, mode Mode) (*Handle, error) {
 	case config.DriverSQLite:
 		return openSQLite(ctx, db, mode, false)
 	case config.DriverPostgres:
-		return openPostgres(ctx, db, mode)
+		return openPostgres(ctx, db, mode, false)
 	case "":
 		return nil, fmt.Errorf("open database: no driver configured (want %q or %q)", config.DriverPostgres, config.DriverSQLite)
 	default:
@@ -159,18 +166,26 @@ func openSQLite(ctx context.Context, db config.Database, mode Mode, naive bool) 
 	return h, nil
 }
 
-func openPostgres(ctx context.Context, db config.Database, mode Mode) (*Handle, error) {
+// openPostgres opens a PostgreSQL handle. private is a scratch database compozy just made: its
+// migrator takes no lock (no one else knows the database) and so also works through a pooler.
+func openPostgres(ctx context.Context, db config.Database, mode Mode, private bool) (*Handle, error) {
 	d, err := postgres.Open(ctx, PostgresOptions(db))
 	if err != nil {
 		return nil, PasswordError(db, err)
 	}
 	h := &Handle{Mode: mode, Dialect: config.DriverPostgres, db: db, pg: d, SQL: d.SQLDB(), Pool: d.Pool(),
-		Target: d.Redacted()}
+		Target: d.Redacted(), Pooler: d.Pooler(), ExecMode: d.ExecMode()}
 	h.closers = append(h.closers, d.Close)
 	if mode != ReadOnly {
 		h.Store = d
 	}
-	m, err := migrate.New(h.SQL, config.DriverPostgres, migrate.Options{ReadOnly: mode == ReadOnly})
+	mopts := migrate.Options{ReadOnly: mode == ReadOnly, Private: private}
+	if p := h.Pooler; !private && p.BreaksSessions() && p.Kind != postgres.PoolerPGlite {
+		// PGlite is one process with one session: nothing else migrates behind it, so it is
+		// not refused (its limits are in docs/database/postgresql.md).
+		mopts.Pooled = &migrate.PoolerError{Pooler: p.Name(), Direct: h.directHost()}
+	}
+	m, err := migrate.New(h.SQL, config.DriverPostgres, mopts)
 	if err != nil {
 		_ = h.Close()
 		return nil, fmt.Errorf("prepare migrations: %w", err)
@@ -178,6 +193,43 @@ func openPostgres(ctx context.Context, db config.Database, mode Mode) (*Handle, 
 	h.Migrator = m
 	return h, nil
 }
+
+// Pooler is what the one door finds between compozy and a PostgreSQL server.
+type Pooler = postgres.Pooler
+
+// The pooler kinds and modes (see postgres.Pooler).
+const (
+	PoolerPgBouncer = postgres.PoolerPgBouncer
+	PoolerPGlite    = postgres.PoolerPGlite
+	PoolTransaction = postgres.ModeTransaction
+	PoolStatement   = postgres.ModeStatement
+)
+
+// PgBouncerConsole asks PgBouncer's admin console behind h (the "pgbouncer" database on the
+// same host and port, same user) for its version, the pool mode and the server behind it; it
+// only reads (SHOW). An error means it is not PgBouncer, or this user may not use the console.
+func (h *Handle) PgBouncerConsole(ctx context.Context) (Pooler, error) {
+	if h.Dialect != config.DriverPostgres {
+		return Pooler{}, errors.New("pgbouncer admin console: not PostgreSQL")
+	}
+	return postgres.AdminConsole(ctx, PostgresOptions(h.db))
+}
+
+// directHost is the server's direct host:port behind a managed pooler, when its pattern says.
+func (h *Handle) directHost() string {
+	cs, err := PostgresConnSettings(h.db)
+	if err != nil {
+		return ""
+	}
+	return h.Pooler.DirectHost(cs.Host, cs.Port)
+}
+
+// DirectHost is the server's direct host:port behind the pooler, when known ("" otherwise).
+func (h *Handle) DirectHost() string { return h.directHost() }
+
+// ExecModeSet reports whether db's connection string chooses how pgx runs queries
+// (default_query_exec_mode or statement_cache_capacity).
+func ExecModeSet(db config.Database) bool { return postgres.ExecModeSet(PostgresOptions(db)) }
 
 // Close closes the store and its connections, and drops a scratch database.
 func (h *Handle) Close() error {

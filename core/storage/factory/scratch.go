@@ -52,7 +52,12 @@ func OpenScratch(ctx context.Context, db config.Database, naive bool) (*Handle, 
 		return nil, err
 	}
 	dropNow := func() { _ = drop(context.WithoutCancel(ctx)) }
-	h, err := Open(ctx, sdb, ReadWrite)
+	var h *Handle
+	if sdb.Driver == config.DriverPostgres {
+		h, err = openPostgres(ctx, sdb, ReadWrite, true)
+	} else {
+		h, err = Open(ctx, sdb, ReadWrite)
+	}
 	if err != nil {
 		dropNow()
 		return nil, fmt.Errorf("open scratch database: %w", err)

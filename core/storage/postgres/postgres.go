@@ -59,18 +59,53 @@ type DB struct {
 
 	sqlOnce sync.Once
 	sqlDB   *sql.DB
+
+	pooler   Pooler
+	execMode string
 }
 
 var _ storage.Store = (*DB)(nil)
 
 // Open builds the pool from opts and checks that the server answers. Errors name the step
 // (settings, pool, connect) and the redacted target, never the password.
+//
+// It also looks for a pooler between compozy and the server (HostPooler, then a probe of the
+// server sessions). Where session state does not last (a transaction pooler, PGlite's one
+// shared session), pgx's default of caching named prepared statements per connection fails
+// ("prepared statement ... already exists", SQLSTATE 42P05, or "does not exist", 26000): unless
+// the connection string chooses default_query_exec_mode or statement_cache_capacity itself,
+// the pool is made again in the simple protocol, which prepares nothing on the server.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	cfg, err := PoolConfig(opts)
 	if err != nil {
 		return nil, err
 	}
 	target := redactedFromConfig(cfg, opts)
+	pool, err := newPool(ctx, cfg, target)
+	if err != nil {
+		return nil, err
+	}
+	found := HostPooler(cfg.ConnConfig.Host, int(cfg.ConnConfig.Port))
+	if seen, err := probeSessions(ctx, pool); err == nil {
+		found = found.Merge(seen)
+	}
+	d := &DB{pool: pool, target: target, now: opts.Now, pooler: found, execMode: execModeName(cfg.ConnConfig.DefaultQueryExecMode)}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if found.BreaksSessions() && !ExecModeSet(opts) && cfg.ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeSimpleProtocol {
+		pool.Close()
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		if d.pool, err = newPool(ctx, cfg, target); err != nil {
+			return nil, err
+		}
+		d.execMode = execModeName(pgx.QueryExecModeSimpleProtocol) + " (chosen by compozy: " + found.Name() + ")"
+	}
+	return d, nil
+}
+
+// newPool makes the pool and checks that the server answers.
+func newPool(ctx context.Context, cfg *pgxpool.Config, target string) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create postgres pool for %s: %w", target, err)
@@ -79,12 +114,32 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, ConnectError(target, cfg.ConnConfig, err)
 	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &DB{pool: pool, target: target, now: now}, nil
+	return pool, nil
 }
+
+// execModeName is pgx's name of a query exec mode, as default_query_exec_mode spells it.
+func execModeName(m pgx.QueryExecMode) string {
+	switch m {
+	case pgx.QueryExecModeCacheStatement:
+		return "cache_statement"
+	case pgx.QueryExecModeCacheDescribe:
+		return "cache_describe"
+	case pgx.QueryExecModeDescribeExec:
+		return "describe_exec"
+	case pgx.QueryExecModeExec:
+		return "exec"
+	case pgx.QueryExecModeSimpleProtocol:
+		return "simple_protocol"
+	}
+	return m.String()
+}
+
+// Pooler is what Open found between compozy and the server (the zero Pooler: nothing).
+func (d *DB) Pooler() Pooler { return d.pooler }
+
+// ExecMode is how the pool runs queries, as default_query_exec_mode spells it, and why when
+// compozy chose it: "cache_statement", "simple_protocol (chosen by compozy: PgBouncer ...)".
+func (d *DB) ExecMode() string { return d.execMode }
 
 // Redacted returns the target as a URL with the password replaced by [redacted].
 func (d *DB) Redacted() string { return d.target }

@@ -1,0 +1,50 @@
+package testenv
+
+import (
+	"net/url"
+	"os"
+	"testing"
+)
+
+// EnvPgBouncerDSN names a transaction-pooling PgBouncer in front of the test PostgreSQL (.ci/run
+// starts one on port 6432); EnvPgvectorDSN names a PostgreSQL with pgvector (.ci/run starts
+// PGlite on port 55432, in the simple protocol).
+const (
+	EnvPgBouncerDSN = "COMPOZY_TEST_PGBOUNCER_DSN"
+	EnvPgvectorDSN  = "COMPOZY_TEST_PGVECTOR_DSN"
+)
+
+// PgBouncerDB creates a fresh, empty database (as PostgresDB does, dropped when the test ends)
+// and returns its DSN through the PgBouncer that COMPOZY_TEST_PGBOUNCER_DSN names (whose
+// [databases] section must route every name to the test server) and its direct DSN. Without the
+// variable the test skips, or fails in CI.
+func PgBouncerDB(tb testing.TB) (pooled, direct string) {
+	tb.Helper()
+	via := os.Getenv(EnvPgBouncerDSN)
+	if via == "" {
+		Unavailable(tb, "PgBouncer", "set "+EnvPgBouncerDSN+" (.ci/run starts one on port 6432)", os.ErrNotExist)
+		return "", ""
+	}
+	direct = PostgresDB(tb)
+	d, err := url.Parse(direct)
+	if err != nil {
+		tb.Fatalf("parse the test database's DSN: %v", err)
+	}
+	p, err := url.Parse(via)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", EnvPgBouncerDSN, err)
+	}
+	p.Path = d.Path
+	return p.String(), direct
+}
+
+// PgvectorDSN is the DSN of the test PostgreSQL with pgvector (COMPOZY_TEST_PGVECTOR_DSN).
+// Without it the test skips, or fails in CI.
+func PgvectorDSN(tb testing.TB) string {
+	tb.Helper()
+	v := os.Getenv(EnvPgvectorDSN)
+	if v == "" {
+		Unavailable(tb, "PostgreSQL with pgvector", "set "+EnvPgvectorDSN+" (.ci/run starts PGlite with pgvector on port 55432)", os.ErrNotExist)
+	}
+	return v
+}
