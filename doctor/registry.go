@@ -44,6 +44,7 @@ const (
 	IDPostgresConnections = "postgres.connections"
 	IDPostgresClock       = "postgres.clock"
 	IDPostgresLatency     = "postgres.latency"
+	IDPostgresPooler      = "postgres.pooler"
 
 	IDMigrationsTable   = "migrations.tables"
 	IDMigrationsPending = "migrations.pending"
@@ -208,6 +209,11 @@ func Registry() []Info {
 			Symptom: "Every workflow step is slow.",
 			Cause:   "Each query pays the network round trip; a far-away database multiplies it.",
 			Fix:     "Run compozy close to the database (same region or host).",
+		}},
+		{ID: IDPostgresPooler, Group: GroupPostgres, Title: "No transaction pooler in the way", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
+			Symptom: "'prepared statement \"stmtcache_...\" already exists' (SQLSTATE 42P05) or 'does not exist' (26000); migrations that run twice at once or wait for a lock nobody holds.",
+			Cause:   "A transaction pooler (PgBouncer with pool_mode transaction, Supabase's pooler on port 6543, Neon's -pooler hosts) hands each transaction to any server session, so session state does not last: session advisory locks (goose's migration lock), SET, and named prepared statements (pgx's default statement cache). PGlite shares one session among all its clients, with the same effect. compozy finds it by the host and port, by pg_backend_pid() changing or being shared, and by PgBouncer's admin console (SHOW VERSION).",
+			Fix:     "Run migrations through the server's direct URL (compozy migrate refuses the pooled one, changing nothing). For the pooled URL, use default_query_exec_mode=simple_protocol (or exec) in conn_string; compozy chooses simple_protocol by itself when it finds the pooler and the conn_string does not say.",
 		}},
 
 		{ID: IDMigrationsTable, Group: GroupMigrations, Title: "Compozy tables exist", DependsOn: dbConn, Explain: Explain{

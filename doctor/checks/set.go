@@ -80,7 +80,7 @@ func (s *Set) databaseChecks() []doctor.Check {
 			ms = &migrationSource{open: func(ctx context.Context) (MigrationConn, error) { return s.src.get(ctx) }}
 		}
 	case config.DriverPostgres:
-		out = s.postgresChecks()
+		out = append(s.postgresChecks(), s.poolerCheck())
 		// postgres.connect opens the connection after its DNS and TCP steps; the migration
 		// checks (which depend on it) use what it opened.
 		ms = &migrationSource{open: func(context.Context) (MigrationConn, error) { return s.src.current() }}
