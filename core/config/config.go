@@ -76,6 +76,10 @@ type Database struct {
 	BusyTimeout time.Duration `json:"busy_timeout"`
 	JournalMode string        `json:"journal_mode,omitempty"`
 	Synchronous string        `json:"synchronous,omitempty"`
+	// ConnStringPasswordFrom is set when the password used is the one inside conn_string: where
+	// conn_string came from ("flag --db-conn-string", "compozy.yaml:2"), so that a message can
+	// point at conn_string without reading PasswordSource's wording. "" otherwise.
+	ConnStringPasswordFrom string `json:"-"`
 }
 
 // Knowledge is the part of the `knowledge:` section this tool owns.

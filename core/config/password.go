@@ -128,6 +128,7 @@ func (l *loader) resolvePassword() {
 			l.cfg.Unused["database."+name] = "conn_string decides the " + strings.ReplaceAll(name, "_", " ")
 		}
 	}
+	d.ConnStringPasswordFrom = ""
 	if len(cands) == 0 {
 		d.Password, d.PasswordSource = "", ""
 		return
@@ -154,6 +155,9 @@ func (l *loader) resolvePassword() {
 		d.Password = win.value
 	}
 	d.PasswordSource = win.desc
+	if win.conn {
+		d.ConnStringPasswordFrom = win.src.String()
+	}
 	seen := map[string]bool{}
 	for _, c := range cands {
 		if c.value == win.value || seen[c.desc] {

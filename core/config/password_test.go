@@ -426,3 +426,31 @@ func TestReadSecretFileBounded(t *testing.T) {
 		t.Errorf("got %+v", sf)
 	}
 }
+
+// TestConnStringPasswordFrom: when conn_string's own password is used, Database says so in a
+// field of its own (where conn_string came from), so that messages need not read
+// PasswordSource's wording.
+func TestConnStringPasswordFrom(t *testing.T) {
+	for _, tt := range []struct {
+		name, content string
+		env           []string
+		flags         []Override
+		want          string
+	}{
+		{name: "file conn_string", content: "database:\n  conn_string: postgres://u:connpw@db/app\n", want: "compozy.yaml:2"},
+		{name: "flag conn_string", flags: []Override{connFlag("postgres://u:flagpw@db/app")}, want: "flag --db-conn-string"},
+		{name: "env password beats it", content: "database:\n  conn_string: postgres://u:connpw@db/app\n",
+			env: []string{"COMPOZY_DB_PASSWORD=envpw"}, want: ""},
+		{name: "no password", want: ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadFile(t, tt.content, tt.env, tt.flags...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Database.ConnStringPasswordFrom; got != tt.want {
+				t.Errorf("ConnStringPasswordFrom = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -297,8 +297,8 @@ func (p *pgProbe) passwordFix() string {
 	switch {
 	case from == "":
 		return "give the password: set COMPOZY_DB_PASSWORD (or COMPOZY_DB_PASSWORD_FILE, or pipe it to --db-password-stdin)" + hba
-	case strings.HasPrefix(from, "the conn_string"):
-		return "correct the password in the conn_string (" + strings.TrimPrefix(strings.TrimPrefix(from, "the conn_string URL, "), "the conn_string, ") +
+	case p.cfg.ConnStringPasswordFrom != "":
+		return "correct the password in the conn_string (" + p.cfg.ConnStringPasswordFrom +
 			"), or set it apart with a higher layer (COMPOZY_DB_PASSWORD beats the file, --db-password-stdin beats both)" + hba
 	}
 	return "correct the password in " + from + "; the order is file < environment < flags and --db-password-stdin (the higher wins)" + hba

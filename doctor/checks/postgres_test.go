@@ -206,16 +206,19 @@ func TestClockAndLatencyResults(t *testing.T) {
 	}
 }
 
+// TestPasswordFixNamesTheSource: the fix points at conn_string by config's field, whatever
+// PasswordSource's wording.
 func TestPasswordFixNamesTheSource(t *testing.T) {
-	for from, re := range map[string]string{
-		"":                            `set COMPOZY_DB_PASSWORD`,
-		"the conn_string URL, line 3": `correct the password in the conn_string \(line 3\)`,
-		"COMPOZY_DB_PASSWORD":         `correct the password in COMPOZY_DB_PASSWORD; the order is`,
+	for _, tc := range []struct{ from, conn, re string }{
+		{"", "", `set COMPOZY_DB_PASSWORD`},
+		{"the conn_string URL, line 3", "line 3", `correct the password in the conn_string \(line 3\)`},
+		{"inside the connection string (line 3)", "line 3", `correct the password in the conn_string \(line 3\)`},
+		{"COMPOZY_DB_PASSWORD", "", `correct the password in COMPOZY_DB_PASSWORD; the order is`},
 	} {
 		db := postgresDB()
-		db.PasswordSource = from
-		if got := (&pgProbe{cfg: db}).passwordFix(); !rx(re).MatchString(got) {
-			t.Errorf("%q: %q does not match %q", from, got, re)
+		db.PasswordSource, db.ConnStringPasswordFrom = tc.from, tc.conn
+		if got := (&pgProbe{cfg: db}).passwordFix(); !rx(tc.re).MatchString(got) {
+			t.Errorf("%q: %q does not match %q", tc.from, got, tc.re)
 		}
 	}
 }
