@@ -2,6 +2,8 @@ package checks
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -279,15 +281,58 @@ func (p *pgProbe) classify(err error, where string) doctor.Result {
 		}
 		return doctor.Fail("PostgreSQL refused the connection: "+pgErr.Message, msg, doctor.Fix{})
 	}
-	low := strings.ToLower(msg)
 	switch {
-	case strings.Contains(low, "server refused tls") || strings.Contains(low, "tls") || strings.Contains(low, "x509") || strings.Contains(low, "ssl"):
+	case tlsFailure(err):
 		return doctor.Fail("TLS: "+lastPart(msg), msg,
 			doctor.Fix{Text: "match database.ssl_mode to the server: disable or prefer for a server without TLS, require or verify-full for one with it (verify-* needs the CA)"})
-	case strings.Contains(low, "connection refused"):
+	case errors.Is(err, syscall.ECONNREFUSED):
 		return doctor.Fail("TCP: connection refused at "+where, msg, doctor.Fix{Text: "start PostgreSQL or fix the port"})
 	}
 	return doctor.Fail("cannot connect: "+lastPart(msg), msg, doctor.Fix{})
+}
+
+// pgxTLSRefused is the whole text of pgx's error when the server answers TLS with "no"; pgx
+// gives it no type or code (pgconn's startTLS), so it is matched whole, and only in the chain's
+// own errors, never in a message that also names the user and database.
+const pgxTLSRefused = "server refused TLS connection"
+
+// tlsFailure reports whether err is a failed TLS negotiation: the server refused TLS, answered
+// with something that is not TLS, sent a TLS alert, or showed a certificate that did not
+// verify.
+func tlsFailure(err error) bool {
+	var (
+		header  tls.RecordHeaderError
+		verify  *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+		op      *net.OpError
+	)
+	switch {
+	case errors.As(err, &header), errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
+		return true
+	case errors.As(err, &op) && op.Op == "remote error": // crypto/tls reports the server's alert so
+		return true
+	}
+	return inChain(err, func(e error) bool { return e.Error() == pgxTLSRefused })
+}
+
+// inChain reports whether f holds for err or any error it wraps, joined errors included.
+func inChain(err error, f func(error) bool) bool {
+	for err != nil {
+		if f(err) {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			return slices.ContainsFunc(u.Unwrap(), func(e error) bool { return inChain(e, f) })
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // passwordFix says where to correct a password the server refused: the place it came from.

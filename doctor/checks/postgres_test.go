@@ -2,6 +2,8 @@ package checks
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,10 +60,19 @@ func TestPostgresConnect(t *testing.T) {
 			want{doctor.StatusFail, `no free connection slots`}},
 		{"other refusal", postgresDB(), &fakeNet{}, &pgconn.PgError{Code: "57P03", Message: "the database system is starting up"},
 			want{doctor.StatusFail, `PostgreSQL refused the connection: the database system is starting up`}},
-		{"TLS handshake", postgresDB(), &fakeNet{}, errors.New("failed to connect: tls: first record does not look like a TLS handshake"),
+		{"TLS handshake", postgresDB(), &fakeNet{}, fmt.Errorf("failed to connect: %w", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}),
 			want{doctor.StatusFail, `TLS: first record does not look like a TLS handshake`}},
-		{"refused at startup", postgresDB(), &fakeNet{}, errors.New("failed to connect: dial error: connection refused"),
+		{"TLS refused", postgresDB(), &fakeNet{}, fmt.Errorf("failed to connect to `user=u database=d`: 192.0.2.10:5432 (db): %w", errors.New("server refused TLS connection")),
+			want{doctor.StatusFail, `TLS: server refused TLS connection`}},
+		{"unknown CA", postgresDB(), &fakeNet{}, fmt.Errorf("failed to connect: %w", x509.UnknownAuthorityError{}),
+			want{doctor.StatusFail, `TLS: certificate signed by unknown authority`}},
+		{"refused at startup", postgresDB(), &fakeNet{}, fmt.Errorf("failed to connect: dial error: %w", syscall.ECONNREFUSED),
 			want{doctor.StatusFail, `TCP: connection refused at`}},
+		// Routed by the errors, not the words: names that read "tls" or "ssl" change nothing.
+		{"refused, database named tls_ssl", postgresDB(), &fakeNet{}, fmt.Errorf("failed to connect to `user=ssl database=tls_app`: dial error: %w", syscall.ECONNREFUSED),
+			want{doctor.StatusFail, `TCP: connection refused at`}},
+		{"the words alone are not a TLS failure", postgresDB(), &fakeNet{}, errors.New("failed to connect to `database=x509`: tls: something odd"),
+			want{doctor.StatusFail, `^cannot connect: something odd`}},
 		{"other", postgresDB(), &fakeNet{}, errors.New("failed to connect: something odd"),
 			want{doctor.StatusFail, `cannot connect: something odd`}},
 	} {
