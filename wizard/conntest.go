@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"compozy.dev/setup/core/config"
@@ -56,7 +55,8 @@ func testDatabase(ctx context.Context, db config.Database) ConnResult {
 	h, err := factory.Open(ctx, db, factory.ReadOnly)
 	if err != nil {
 		msg := config.Redact(err.Error())
-		if db.Password == "" && strings.Contains(msg, "password") {
+		// An authentication failure where the password matters (the one door names its origin).
+		if db.Password == "" && factory.PasswordOrigin(err) != "" {
 			msg += " (set " + PasswordEnv + " for the test)"
 		}
 		return ConnResult{false, fmt.Sprintf("database %s: %s", target, msg)}
