@@ -173,7 +173,9 @@ func probeSessions(ctx context.Context, pool *pgxpool.Pool) (Pooler, error) {
 			return p, err
 		}
 		p2, err = pid(b)
-		b.Release()
+		// The second connection was only for the probe: close it rather than keep it idle in
+		// the pool (servers such as PGlite admit few connections).
+		_ = b.Hijack().Close(context.WithoutCancel(ctx))
 		if err != nil {
 			return p, err
 		}
