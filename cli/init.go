@@ -441,6 +441,19 @@ func initNext(ctx context.Context, f *Factory, target configTarget, res *wizard.
 		return err
 	}
 	fmt.Fprintf(out, "✓ Applied %s; the database is at version %d\n", countMigrations(applied), version)
+	// A pgvector table lives in the database just migrated (whose migrations create the
+	// extension where it is available): create it now, as Compozy would on first use, so the
+	// doctor below finds the setup complete.
+	for _, entry := range cfg.Knowledge.VectorDBs {
+		if entry.Provider != vector.ProviderPgvector {
+			continue
+		}
+		if created, err := ensureVectorStore(ctx, cfg, entry, res.Getenv); err != nil {
+			return err
+		} else if created {
+			fmt.Fprintf(out, "✓ Created the pgvector table of vector DB %q (%d dimensions, %s)\n", entry.ID, entry.Dimension, entry.Metric)
+		}
+	}
 	report := runChecks(ctx, cfg, res.Getenv)
 	if err := doctor.WritePlain(out, report); err != nil {
 		return err
