@@ -201,7 +201,10 @@ func (s *Store) fail(ctx context.Context, op string, err error) *vector.Error {
 			return s.newErr(ctx, op, vector.ErrPermission, err, "the role lacks a privilege")
 		case pgErr.Code == "42704" && strings.Contains(pgErr.Message, "vector"), pgErr.Code == "58P01":
 			return s.newErr(ctx, op, vector.ErrUnsupported, err, "the pgvector extension is not installed in this database")
-		case strings.Contains(pgErr.Message, "dimensions"):
+		case pgErr.Code == "22000" && strings.Contains(pgErr.Message, "dimensions"):
+			// data_exception is pgvector's code for "expected 4 dimensions, not 3" and
+			// "different vector dimensions 4 and 3", and for NaN and infinite values too: no
+			// code of their own, so the server's words tell them apart.
 			return s.newErr(ctx, op, vector.ErrDimension, err, "")
 		}
 		return s.newErr(ctx, op, vector.ErrInvalid, err, "")
