@@ -167,7 +167,7 @@ func (s *Set) migrationChecks(ms *migrationSource) []doctor.Check {
 
 func migrateFail(err error) doctor.Result {
 	msg := config.Redact(err.Error())
-	if strings.Contains(msg, "locked") {
+	if factory.IsBusy(err) { // SQLITE_BUSY or SQLITE_LOCKED, by its code
 		return doctor.Warn("the database is locked by another process", msg, doctor.Fix{Text: "see sqlite.lock"})
 	}
 	return doctor.Fail("cannot read the migration state", msg, doctor.Fix{})

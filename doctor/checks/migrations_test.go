@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/doctor"
 )
 
@@ -63,7 +65,10 @@ func TestMigrationsState(t *testing.T) {
 		fix  bool
 	}{
 		{"cannot read", doctor.IDMigrationsPending, true, &fakeConn{checkErr: errors.New("no such table: goose_db_version")}, want{doctor.StatusFail, `cannot read the migration state`}, false},
-		{"locked", doctor.IDMigrationsPending, true, &fakeConn{checkErr: errors.New("read versions: database is locked")}, want{doctor.StatusWarn, `locked by another process`}, false},
+		{"locked", doctor.IDMigrationsPending, true, &fakeConn{checkErr: fmt.Errorf("read versions: %w", sqliteBusy(t))}, want{doctor.StatusWarn, `locked by another process`}, false},
+		// Routed by SQLite's code, not the words: a path with "locked" in it is no lock.
+		{"a path that reads locked", doctor.IDMigrationsPending, true, &fakeConn{checkErr: errors.New("open /srv/locked/compozy.db: no such table: goose_db_version")},
+			want{doctor.StatusFail, `cannot read the migration state`}, false},
 		{"pending, auto_migrate on", doctor.IDMigrationsPending, true, &fakeConn{check: &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: 5}, Pending: pending}},
 			want{doctor.StatusWarn, `2 pending \(database at version 3, latest 5\); auto_migrate applies them when Compozy starts\n4_a.sql\n5_b.sql`}, true},
 		{"pending, auto_migrate off", doctor.IDMigrationsPending, false, &fakeConn{check: &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: 5}, Pending: pending}},
@@ -171,6 +176,33 @@ func TestCopyIncomplete(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sqliteBusy is a real SQLITE_BUSY: a second writer opening a database another connection holds
+// an exclusive lock on (rollback journal, so readers are shut out too; busy_timeout 0).
+func sqliteBusy(t *testing.T) error {
+	t.Helper()
+	ctx := t.Context()
+	db := config.Database{Driver: config.DriverSQLite, Path: filepath.Join(t.TempDir(), "busy.db"), JournalMode: "delete"}
+	h, err := factory.Open(ctx, db, factory.ReadWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	conn, err := h.SQL.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK") }()
+	_, err = factory.Open(ctx, db, factory.ReadWrite)
+	if !factory.IsBusy(err) {
+		t.Fatalf("a second writer on a locked database: %v, want SQLITE_BUSY", err)
+	}
+	return err
 }
 
 func TestMigrateFail(t *testing.T) {
