@@ -161,13 +161,13 @@ func Registry() []Info {
 		}},
 		{ID: IDSQLiteIntegrity, Group: GroupSQLite, Title: "PRAGMA quick_check", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
 			Symptom: "'database disk image is malformed', wrong query results, crashes on some rows.",
-			Cause:   "The file was damaged: copied while written, stored on an unsafe filesystem, a disk fault.",
-			Fix:     "Restore from a backup; or dump what is readable: sqlite3 DB .recover | sqlite3 NEW.db.",
+			Cause:   "The file was damaged: copied while written, stored on an unsafe filesystem, a disk fault. quick_check reads every page, so its time grows with the database: the default run checks a database (with its -wal) up to 24 MB and skips a larger one, saying its size and how long the check would take; 'compozy doctor --deep' checks any size, with no time limit unless --timeout is given.",
+			Fix:     "Run 'compozy doctor --deep' for a large database. Restore a damaged one from a backup; or dump what is readable: sqlite3 DB .recover | sqlite3 NEW.db.",
 		}},
-		{ID: IDSQLiteSize, Group: GroupSQLite, Title: "Database size and free pages", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
-			Symptom: "The database file is much larger than its data.",
-			Cause:   "Deleted rows leave free pages that SQLite reuses but does not give back to the filesystem.",
-			Fix:     "Run VACUUM while compozy is stopped: sqlite3 DB 'VACUUM'.",
+		{ID: IDSQLiteSize, Group: GroupSQLite, Title: "Database size, free pages and WAL", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
+			Symptom: "The database file is much larger than its data, or its -wal file keeps growing.",
+			Cause:   "Deleted rows leave free pages that SQLite reuses but does not give back to the filesystem (a warning above 64 MB and a quarter of the file). A process that keeps a read transaction open (a sqlite3 shell left in BEGIN, a long query, a backup tool) keeps every checkpoint from copying the WAL past its snapshot and from starting the WAL over, so the WAL grows with every write; the check names that process (PID and command line) where /proc/locks shows its read lock.",
+			Fix:     "Run 'compozy db vacuum' while Compozy is stopped. End the read transaction of the process the check names; the next checkpoint catches up.",
 		}},
 		{ID: IDSQLiteLock, Group: GroupSQLite, Title: "No other process holds the write lock", DependsOn: []string{IDSQLiteFile}, Explain: Explain{
 			Symptom: "'database is locked' after busy_timeout, or migrations that wait forever.",

@@ -29,6 +29,8 @@ type fakeConn struct {
 	pragmaErr error
 	quick     []string
 	quickErr  error
+	// quickCalls counts the QuickCheck calls.
+	quickCalls int
 	// changed is what Unchanged returns: another process wrote meanwhile.
 	changed error
 
@@ -67,6 +69,7 @@ func (c *fakeConn) Pragma(_ context.Context, name string) (string, error) {
 }
 
 func (c *fakeConn) QuickCheck(context.Context, int) ([]string, error) {
+	c.quickCalls++
 	if c.quick == nil && c.quickErr == nil {
 		return []string{"ok"}, nil
 	}
@@ -149,9 +152,18 @@ type fakeFiles struct {
 	volErr error
 	user   string
 	uid    int
+	// walIndex is what the -shm of the database says; nil: there is none to read.
+	walIndex *sqlitefile.WALIndex
 }
 
 var _ Files = (*fakeFiles)(nil)
+
+func (ff *fakeFiles) WALIndex(name string) (sqlitefile.WALIndex, error) {
+	if ff.walIndex == nil {
+		return sqlitefile.WALIndex{}, &fs.PathError{Op: "open", Path: name + "-shm", Err: fs.ErrNotExist}
+	}
+	return *ff.walIndex, nil
+}
 
 type fakeInfo struct {
 	name string

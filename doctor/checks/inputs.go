@@ -41,6 +41,13 @@ type Inputs struct {
 	// Net resolves and dials for postgres.connect's DNS and TCP steps; nil means the real
 	// network.
 	Net Network
+
+	// Deep runs what costs time in proportion to the data (compozy doctor --deep): SQLite's
+	// quick_check of every page, however large the database.
+	Deep bool
+	// QuickCheckLimit is the size (database plus -wal) above which the default run leaves
+	// quick_check to --deep; 0 means DefaultQuickCheckLimit.
+	QuickCheckLimit int64
 }
 
 // Opener is the one door (core/storage/factory) as the checks use it; factory.Open and
@@ -71,6 +78,9 @@ type Files interface {
 	Access(name string, mode uint32) error
 	// Header reads the SQLite header of name (sqlitefile.ReadHeader).
 	Header(name string) (sqlitefile.Header, error)
+	// WALIndex reads the wal-index header in the -shm of the database name
+	// (sqlitefile.ReadWALIndex).
+	WALIndex(name string) (sqlitefile.WALIndex, error)
 	// Links is the number of names (hard links) of the file name.
 	Links(name string) (uint64, error)
 	// Names lists at most n names in the folder dir.
@@ -113,6 +123,10 @@ type LockHolders struct {
 	Migrators []string
 	// Open have the database or its -shm open with another lock (readers).
 	Open []string
+	// Readers are in a read transaction on a WAL database now: they hold a read mark in the
+	// -shm, and until they end it no checkpoint can copy the WAL past their snapshot or start
+	// the WAL over. (They are in Open too.)
+	Readers []string
 }
 
 // Network is DNS and TCP for postgres.connect's first steps.
@@ -144,6 +158,9 @@ func (osFiles) Lstat(name string) (fs.FileInfo, error)        { return os.Lstat(
 func (osFiles) Stat(name string) (fs.FileInfo, error)         { return os.Stat(name) }
 func (osFiles) Access(name string, mode uint32) error         { return unix.Access(name, mode) }
 func (osFiles) Header(name string) (sqlitefile.Header, error) { return sqlitefile.ReadHeader(name) }
+func (osFiles) WALIndex(name string) (sqlitefile.WALIndex, error) {
+	return sqlitefile.ReadWALIndex(name)
+}
 
 func (osFiles) Links(name string) (uint64, error) {
 	info, err := sqlitefile.Stat(name)

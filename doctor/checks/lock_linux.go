@@ -30,6 +30,10 @@ const (
 	pendingByte  = 0x40000000
 	reservedByte = pendingByte + 1
 	walWriteByte = 120
+	// A WAL reader holds one of the five read-mark locks, -shm bytes 123 to 127, for as long
+	// as its read transaction lasts.
+	walReadMark0 = 123
+	walReadMarks = 5
 )
 
 // procLocks is Locks on Linux: /proc/locks matched against the files' device and inode.
@@ -61,7 +65,7 @@ func (procLocks) Holders(ctx context.Context, path, lockPath string) (LockHolder
 	}
 	covers := func(e lockEntry, b int64) bool { return e.start <= b && (e.end < 0 || e.end >= b) }
 	var h LockHolders
-	readers := map[int]bool{}
+	readers, inTx := map[int]bool{}, map[int]bool{}
 	for _, e := range entries {
 		if e.pid == self || e.pid <= 0 {
 			continue
@@ -73,6 +77,9 @@ func (procLocks) Holders(ctx context.Context, path, lockPath string) (LockHolder
 			h.Writers = append(h.Writers, describePID(e.pid))
 		case on("lock", e) && e.write:
 			h.Migrators = append(h.Migrators, describePID(e.pid))
+		case on("shm", e) && !e.write && e.start < walReadMark0+walReadMarks && (e.end < 0 || e.end >= walReadMark0):
+			inTx[e.pid] = true
+			readers[e.pid] = true
 		case on("db", e) || on("shm", e):
 			readers[e.pid] = true
 		}
@@ -80,7 +87,11 @@ func (procLocks) Holders(ctx context.Context, path, lockPath string) (LockHolder
 	for pid := range readers {
 		h.Open = append(h.Open, describePID(pid))
 	}
+	for pid := range inTx {
+		h.Readers = append(h.Readers, describePID(pid))
+	}
 	sort.Strings(h.Open)
+	sort.Strings(h.Readers)
 	return h, nil
 }
 

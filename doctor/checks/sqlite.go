@@ -423,11 +423,25 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		if h.Size == 0 {
 			return doctor.Skip("skipped: the database is empty")
 		}
+		// quick_check reads every page: its time grows with the database, and the default
+		// run must not (it leaves a large database to --deep, saying what that would take).
+		size := h.Size + walSize(files, path)
+		if limit := s.quickCheckLimit(); !s.in.Deep && size > limit {
+			return doctor.Skip(fmt.Sprintf("skipped: reading all %s would take about %s (the default run checks databases up to %s); run compozy doctor --deep",
+				bytesize.Format(size), quickCheckEstimate(size), bytesize.Format(limit)))
+		}
 		c, err := conn(ctx)
 		if err != nil {
 			return doctor.Skip("skipped: cannot open the database read-only (see sqlite.file)")
 		}
+		var stop func()
+		if s.in.Deep {
+			stop = reportQuickCheck(ctx, size)
+		}
 		lines, err := c.QuickCheck(ctx, 10)
+		if stop != nil {
+			stop()
+		}
 		if err != nil {
 			if c.Unchanged() != nil {
 				return doctor.Warn("another process wrote to the database while it was checked", err.Error(), doctor.Fix{Text: "run compozy doctor again"})
@@ -435,7 +449,7 @@ func (s *Set) sqliteChecks() []doctor.Check {
 			return sqliteQueryFail("quick_check", err)
 		}
 		if len(lines) == 1 && lines[0] == "ok" {
-			return doctor.Pass("ok")
+			return doctor.Pass("ok (quick_check read every page of " + bytesize.Format(size) + ")")
 		}
 		if c.Unchanged() != nil {
 			return doctor.Warn("another process wrote to the database while it was checked", strings.Join(lines, "\n"), doctor.Fix{Text: "run compozy doctor again"})
@@ -444,23 +458,40 @@ func (s *Set) sqliteChecks() []doctor.Check {
 			doctor.Cmds("restore from a backup, or recover what is readable",
 				"sqlite3 "+shellquote.Quote(path)+" .recover | sqlite3 "+shellquote.Quote(path+".recovered")))
 	})
+	integrity.Unbounded = s.in.Deep
 
-	size := check(doctor.IDSQLiteSize, func(context.Context) doctor.Result {
+	size := check(doctor.IDSQLiteSize, func(ctx context.Context) doctor.Result {
 		h, err := files.Header(path)
 		if err != nil {
 			return doctor.Fail("cannot read the header", err.Error(), doctor.Fix{})
 		}
+		pages, freePages := h.Size/max(h.PageSize, 1), h.FreePages
+		if h.Size > 0 {
+			// The file's header is as of the last checkpoint; the connection reads the WAL too.
+			if c, err := conn(ctx); err == nil {
+				if n, err := pragmaInt(ctx, c, "page_count"); err == nil && n > 0 {
+					pages = n
+				}
+				if n, err := pragmaInt(ctx, c, "freelist_count"); err == nil {
+					freePages = n
+				}
+			}
+		}
 		wal := walSize(files, path)
-		free := h.FreePages * h.PageSize
+		free := freePages * h.PageSize
 		msg := fmt.Sprintf("%s, %s in free pages", bytesize.Format(h.Size), bytesize.Format(free))
 		if wal > 0 {
 			msg += fmt.Sprintf(", WAL %s", bytesize.Format(wal))
 		}
-		switch {
-		case h.Size > 0 && free > 8<<20 && free*4 > h.Size:
-			return doctor.Warn(msg, fmt.Sprintf("%d of %d pages are free", h.FreePages, h.Size/max(h.PageSize, 1)),
-				doctor.Cmds("reclaim the space while compozy is stopped", "sqlite3 "+shellquote.Quote(path)+" 'VACUUM'"))
-		case wal > 256<<20:
+		if r, ok := s.walPinned(ctx, msg, wal); ok {
+			return r
+		}
+		if free > freePagesLimit && free*4 > pages*h.PageSize {
+			return doctor.Warn(fmt.Sprintf("%s: %d%% of the file is free pages, which compozy db vacuum gives back", msg, free*100/max(pages*h.PageSize, 1)),
+				fmt.Sprintf("%d of %d pages are free: deleted rows leave pages that SQLite reuses but does not give back to the filesystem", freePages, pages),
+				doctor.Cmds("rewrite the file without them, while Compozy is stopped (db vacuum needs the database to itself and room for a copy)", "compozy db vacuum"))
+		}
+		if wal > walLargeLimit {
 			return doctor.Warn(msg+": the WAL is large", "a long-lived reader may keep the WAL from being checkpointed",
 				doctor.Fix{Text: "find long-running readers (sqlite.lock lists processes with the file open)"})
 		}
@@ -479,6 +510,118 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		return lockResult(h, lockPath)
 	})
 	return []doctor.Check{mem, folder, file, perms, fsys, disk, journal, busy, syncCheck, integrity, size, lock}
+}
+
+// DefaultQuickCheckLimit is the size of a SQLite database (with its -wal) above which the
+// default run leaves quick_check to --deep. At quickCheckRate a database of this size takes
+// about 75 ms (110 ms at the slowest rate measured under load), inside the 150 ms the default
+// run may grow by at any size.
+const DefaultQuickCheckLimit = 24 << 20
+
+// quickCheckRate is how fast quick_check goes through a database of Compozy's, in bytes per
+// second: 1578 MB in 4.9 s with `make bench` on the 2-core machine of docs/benchmarks-doctor.md
+// (it also checks every row's CHECK constraints, json_valid of each task's output among them).
+// It gives the estimate of a skipped check, and --deep's progress, since SQLite says nothing
+// while it checks.
+const quickCheckRate = 320 << 20
+
+// freePagesLimit and walPinnedLimit are the sizes from which free pages (also above a quarter
+// of the file) and a WAL kept from being checkpointed are worth a warning; walLargeLimit is a
+// WAL large enough to warn about although no reader holds it.
+const (
+	freePagesLimit = 64 << 20
+	walPinnedLimit = 64 << 20
+	walLargeLimit  = 256 << 20
+)
+
+func (s *Set) quickCheckLimit() int64 {
+	if s.in.QuickCheckLimit > 0 {
+		return s.in.QuickCheckLimit
+	}
+	return DefaultQuickCheckLimit
+}
+
+// quickCheckEstimate is the time quick_check takes on size bytes at quickCheckRate.
+func quickCheckEstimate(size int64) time.Duration {
+	d := time.Duration(float64(size) / quickCheckRate * float64(time.Second))
+	if d < time.Second {
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+// reportQuickCheck reports the progress of a quick_check of size bytes (doctor.Progress) until
+// stop is called: at once, then four times a second.
+func reportQuickCheck(ctx context.Context, size int64) (stop func()) {
+	start := time.Now()
+	report := func() {
+		doctor.Progress(ctx, quickCheckProgress(size, time.Since(start)))
+	}
+	report()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				report()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// quickCheckProgress says how far a quick_check of size bytes is after elapsed: SQLite tells
+// nothing while it checks, so this is the time against the estimate.
+func quickCheckProgress(size int64, elapsed time.Duration) string {
+	est := quickCheckEstimate(size)
+	el := elapsed.Round(100 * time.Millisecond)
+	if elapsed < est {
+		return fmt.Sprintf("quick_check of %s: %s of about %s", bytesize.Format(size), el, est)
+	}
+	return fmt.Sprintf("quick_check of %s: %s (estimated %s)", bytesize.Format(size), el, est)
+}
+
+// walPinned is the sqlite.size warning for a WAL that grows because a reader keeps it from
+// being checkpointed: more than walPinnedLimit of it in use (what the -shm says; the file
+// size where it cannot be read), while another process holds a read transaction open (from
+// /proc/locks). ok is false when that is not the case, or cannot be seen.
+func (s *Set) walPinned(ctx context.Context, msg string, wal int64) (r doctor.Result, ok bool) {
+	if wal <= walPinnedLimit {
+		return doctor.Result{}, false
+	}
+	inUse, how := wal, "the -wal file's size"
+	if idx, err := s.in.Files.WALIndex(s.db.Path); err == nil {
+		inUse, how = idx.InUse(), fmt.Sprintf("%d frames, %d of them copied into the database (the wal-index in the -shm)", idx.Frames, idx.Backfilled)
+	}
+	if inUse <= walPinnedLimit {
+		return doctor.Result{}, false
+	}
+	h, err := s.in.Locks.Holders(ctx, s.db.Path, "")
+	if err != nil || len(h.Readers) == 0 {
+		return doctor.Result{}, false
+	}
+	return doctor.Warn(fmt.Sprintf("%s: %s of the WAL cannot be checkpointed while %s keeps a read transaction open", msg, bytesize.Format(inUse), h.Readers[0]),
+		fmt.Sprintf("in a read transaction: %s\nWAL in use: %s\na checkpoint copies the WAL into the database only up to the snapshot of the oldest open reader, and starts the WAL over only when no reader uses it: until the reader ends its transaction every write makes the WAL longer, and reads slower",
+			strings.Join(h.Readers, "; "), how),
+		doctor.Fix{Text: "end that read transaction: finish or restart the process (a sqlite3 shell left in BEGIN, a long query, a backup tool); the next checkpoint then catches up"}), true
+}
+
+// pragmaInt reads an integer setting back from the connection.
+func pragmaInt(ctx context.Context, c SQLiteConn, name string) (int64, error) {
+	v, err := c.Pragma(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 }
 
 // journalMode is the journal mode the read-only connection reports, and where it came from. A

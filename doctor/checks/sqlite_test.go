@@ -407,19 +407,133 @@ func TestSQLiteSize(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		change func(f, wal *fakeFile)
+		conn   *fakeConn
 		want   want
 	}{
-		{"header unreadable", func(f, _ *fakeFile) { f.headerErr = syscall.EIO }, want{doctor.StatusFail, `cannot read the header`}},
-		{"free pages", func(f, _ *fakeFile) {
+		{"header unreadable", func(f, _ *fakeFile) { f.headerErr = syscall.EIO }, nil, want{doctor.StatusFail, `cannot read the header`}},
+		{"free pages, but under 64 MB", func(f, _ *fakeFile) {
 			f.size, f.header.FreePages = 40<<20, 3000
-		}, want{doctor.StatusWarn, `40.0 MB, 11.7 MB in free pages\n3000 of 10240 pages are free`}},
-		{"large WAL", func(_, wal *fakeFile) { wal.size = 300 << 20 }, want{doctor.StatusWarn, `WAL 300.0 MB: the WAL is large`}},
+		}, nil, want{doctor.StatusPass, `^40.0 MB, 11.7 MB in free pages\n$`}},
+		{"free pages, but under a quarter", func(f, _ *fakeFile) {
+			f.size, f.header.FreePages = 1<<30, 40000 // 156 MB of 1 GB
+		}, nil, want{doctor.StatusPass, `^1.0 GB, 156.2 MB in free pages\n$`}},
+		{"free pages above 64 MB and a quarter", func(f, _ *fakeFile) {
+			f.size, f.header.FreePages = 400<<20, 30000 // 117 MB of 400 MB
+		}, nil, want{doctor.StatusWarn, `^400.0 MB, 117.2 MB in free pages: 29% of the file is free pages, which compozy db vacuum gives back\n30000 of 102400 pages are free`}},
+		// The header is as of the last checkpoint: the connection, which reads the WAL too,
+		// has the last word.
+		{"free pages the WAL knows of", func(f, _ *fakeFile) { f.size = 400 << 20 },
+			&fakeConn{pragmas: map[string]string{"page_count": "102400", "freelist_count": "30000"}},
+			want{doctor.StatusWarn, `117.2 MB in free pages: 29%`}},
+		{"large WAL", func(_, wal *fakeFile) { wal.size = 300 << 20 }, nil, want{doctor.StatusWarn, `WAL 300.0 MB: the WAL is large`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ff := newFiles()
 			tc.change(ff.files[testPath], ff.files[testPath+"-wal"])
-			runCheck(t, testSet(t, sqliteDB(), Inputs{Files: ff}, &fakeConn{}, nil).sqliteChecks(), doctor.IDSQLiteSize, tc.want)
+			conn := tc.conn
+			if conn == nil {
+				conn = &fakeConn{}
+			}
+			r := runCheck(t, testSet(t, sqliteDB(), Inputs{Files: ff}, conn, nil).sqliteChecks(), doctor.IDSQLiteSize, tc.want)
+			if r.Status == doctor.StatusWarn && strings.Contains(r.Summary, "free pages:") && commands(r) != "compozy db vacuum" {
+				t.Errorf("fix commands %q, want compozy db vacuum", commands(r))
+			}
 		})
+	}
+}
+
+// TestSQLiteSizePinnedWAL: a WAL that a reader keeps from being checkpointed is named with the
+// reader, from the read marks /proc/locks shows; a WAL file that is large but mostly reused
+// space, or one nobody holds, is not blamed on anyone.
+func TestSQLiteSizePinnedWAL(t *testing.T) {
+	reader := LockHolders{Open: []string{"PID 4242 (sqlite3 compozy.db)"}, Readers: []string{"PID 4242 (sqlite3 compozy.db)"}}
+	inUse := func(mb int64) *sqlitefile.WALIndex {
+		return &sqlitefile.WALIndex{PageSize: 4096, Frames: mb << 20 / 4120, Backfilled: 10}
+	}
+	for _, tc := range []struct {
+		name  string
+		wal   int64
+		index *sqlitefile.WALIndex
+		locks fakeLocks
+		want  want
+	}{
+		{"pinned", 80 << 20, inUse(80), fakeLocks{h: reader},
+			want{doctor.StatusWarn, `WAL 80.0 MB: 80.0 MB of the WAL cannot be checkpointed while PID 4242 \(sqlite3 compozy.db\) keeps a read transaction open\nin a read transaction: PID 4242 \(sqlite3 compozy.db\)\nWAL in use: 20360 frames, 10 of them copied`}},
+		{"pinned, no -shm to read", 80 << 20, nil, fakeLocks{h: reader}, want{doctor.StatusWarn, `keeps a read transaction open\n.*\nWAL in use: the -wal file's size`}},
+		{"large file, little in use", 80 << 20, inUse(1), fakeLocks{h: reader}, want{doctor.StatusPass, `WAL 80.0 MB\n$`}},
+		{"no reader", 80 << 20, inUse(80), fakeLocks{h: LockHolders{Open: reader.Open}}, want{doctor.StatusPass, `WAL 80.0 MB\n$`}},
+		{"readers unknown", 80 << 20, inUse(80), fakeLocks{err: errors.New("cannot read /proc/locks")}, want{doctor.StatusPass, `WAL 80.0 MB\n$`}},
+		{"small WAL with a reader", 8 << 20, inUse(8), fakeLocks{h: reader}, want{doctor.StatusPass, `WAL 8.0 MB\n$`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ff := newFiles()
+			ff.files[testPath+"-wal"].size = tc.wal
+			ff.walIndex = tc.index
+			runCheck(t, testSet(t, sqliteDB(), Inputs{Files: ff, Locks: tc.locks}, &fakeConn{}, nil).sqliteChecks(), doctor.IDSQLiteSize, tc.want)
+		})
+	}
+}
+
+// TestSQLiteIntegrityBySize: the default run leaves quick_check to --deep above the limit,
+// saying the size and the time it would take; --deep runs it at any size, unbounded by the
+// default per-check timeout, and reports its progress.
+func TestSQLiteIntegrityBySize(t *testing.T) {
+	const limit = 1 << 20
+	for _, tc := range []struct {
+		name string
+		size int64
+		deep bool
+		want want
+	}{
+		{"small, default run", limit - 4096, false, want{doctor.StatusPass, `ok \(quick_check read every page of 1020 KB\)`}},
+		{"large, default run", 2 << 30, false, want{doctor.StatusSkip, `^skipped: reading all 2.0 GB would take about \d+(\.\d)?s \(the default run checks databases up to 1.0 MB\); run compozy doctor --deep`}},
+		{"large, --deep", 2 << 30, true, want{doctor.StatusPass, `ok \(quick_check read every page of 2.0 GB\)`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ff := newFiles()
+			ff.files[testPath].size = tc.size
+			conn := &fakeConn{}
+			cs := testSet(t, sqliteDB(), Inputs{Files: ff, Deep: tc.deep, QuickCheckLimit: limit}, conn, nil).sqliteChecks()
+			runCheck(t, cs, doctor.IDSQLiteIntegrity, tc.want)
+			if ran := conn.quickCalls > 0; ran == (tc.want.status == doctor.StatusSkip) {
+				t.Errorf("quick_check ran: %v", ran)
+			}
+			for _, c := range cs {
+				if c.ID == doctor.IDSQLiteIntegrity && c.Unbounded != tc.deep {
+					t.Errorf("Unbounded %v with deep %v", c.Unbounded, tc.deep)
+				}
+			}
+		})
+	}
+
+	// --deep's progress reaches the runner's listener.
+	ff := newFiles()
+	ff.files[testPath].size = 2 << 30
+	cs := testSet(t, sqliteDB(), Inputs{Files: ff, Deep: true}, &fakeConn{}, nil).sqliteChecks()
+	var progress []string
+	for _, c := range cs {
+		if c.ID == doctor.IDSQLiteIntegrity {
+			doctor.Run(t.Context(), []doctor.Check{c}, doctor.RunOptions{OnProgress: func(i int, text string) { progress = append(progress, text) }})
+		}
+	}
+	if len(progress) == 0 || !strings.HasPrefix(progress[0], "quick_check of 2.0 GB: 0s of about ") {
+		t.Errorf("progress %q", progress)
+	}
+}
+
+func TestQuickCheckProgress(t *testing.T) {
+	size := int64(quickCheckRate) * 3 // three seconds' worth
+	for _, tc := range []struct {
+		elapsed time.Duration
+		want    string
+	}{
+		{0, "quick_check of 960.0 MB: 0s of about 3s"},
+		{1234 * time.Millisecond, "quick_check of 960.0 MB: 1.2s of about 3s"},
+		{4 * time.Second, "quick_check of 960.0 MB: 4s (estimated 3s)"},
+	} {
+		if got := quickCheckProgress(size, tc.elapsed); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.elapsed, got, tc.want)
+		}
 	}
 }
 
