@@ -23,8 +23,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -49,18 +47,6 @@ const (
 
 // IDKey is the payload key that holds the Compozy point ID.
 const IDKey = "_compozy_id"
-
-// ClientVersion is the go-client version this package is built and tested with; the build
-// information's version is used when the binary carries it.
-const ClientVersion = "1.17.1"
-
-// Check IDs of this provider.
-const (
-	// CheckReachable: the server answers gRPC health checks; its version is close to the client's.
-	CheckReachable = "vector.qdrant.reachable"
-	// CheckCollection: the collection exists.
-	CheckCollection = "vector.qdrant.collection"
-)
 
 // idNamespace is the UUID namespace of Compozy point IDs (uuid.NameSpaceURL hashed with a
 // fixed name, so the mapping never changes).
@@ -103,103 +89,6 @@ type Store struct {
 }
 
 var _ vector.Store = (*Store)(nil)
-
-// Endpoint is where a URL points: the gRPC address, TLS, the REST base for fix commands, and
-// a note on the address choice.
-type Endpoint struct {
-	Addr string
-	TLS  bool
-	REST string
-	Note string
-}
-
-// ParseURL maps a configured URL to the gRPC endpoint.
-func ParseURL(raw string) (Endpoint, error) {
-	if strings.TrimSpace(raw) == "" {
-		raw = "http://localhost:6333"
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		// url.Parse quotes the whole URL, and its reason quotes the part it choked on (often a
-		// piece of the password): say what is wrong without either.
-		return Endpoint{}, errors.New("not a valid URL (percent-encode special characters in the password or api_key)")
-	}
-	host := u.Hostname()
-	if host == "" {
-		return Endpoint{}, errors.New("the URL has no host")
-	}
-	port := u.Port()
-	var ep Endpoint
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https":
-		ep.TLS = u.Scheme == "https"
-		ep.Addr = net.JoinHostPort(host, strconv.Itoa(DefaultGRPCPort))
-		restPort := port
-		if restPort == "" {
-			restPort = strconv.Itoa(DefaultRESTPort)
-		}
-		ep.REST = u.Scheme + "://" + net.JoinHostPort(host, restPort)
-		switch port {
-		case "", strconv.Itoa(DefaultRESTPort):
-			ep.Note = fmt.Sprintf("the url names the REST port; compozy uses gRPC on port %d of the same host", DefaultGRPCPort)
-		default:
-			ep.Note = fmt.Sprintf("the url names port %s, taken as the REST port; compozy uses gRPC on port %d. If gRPC is published elsewhere, write url: grpc://%s:PORT",
-				port, DefaultGRPCPort, host)
-		}
-	case "grpc", "grpcs":
-		ep.TLS = u.Scheme == "grpcs"
-		if port == "" {
-			port = strconv.Itoa(DefaultGRPCPort)
-		}
-		ep.Addr = net.JoinHostPort(host, port)
-		scheme := "http"
-		if ep.TLS {
-			scheme = "https"
-		}
-		ep.REST = scheme + "://" + net.JoinHostPort(host, strconv.Itoa(DefaultRESTPort))
-		ep.Note = "the url names the gRPC port"
-	default:
-		return Endpoint{}, fmt.Errorf("scheme %q is not one of http, https, grpc, grpcs", u.Scheme)
-	}
-	return ep, nil
-}
-
-func passwordOf(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		if p, ok := u.User.Password(); ok {
-			return p
-		}
-	}
-	return ""
-}
-
-// apiKey finds the key: opts.APIKey, the URL's password, api_key, api_key_env, QDRANT_API_KEY.
-func apiKey(opts Options) (key, from string) {
-	getenv := opts.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if opts.APIKey != "" {
-		return opts.APIKey, "options"
-	}
-	u, err := url.Parse(opts.URL)
-	if err == nil && opts.URL != "" {
-		if p, ok := u.User.Password(); ok && p != "" {
-			return p, "the url's password"
-		}
-		q := u.Query()
-		if k := q.Get("api_key"); k != "" {
-			return k, "the url's api_key parameter"
-		}
-		if name := q.Get("api_key_env"); name != "" {
-			return getenv(name), "$" + name
-		}
-	}
-	if k := getenv("QDRANT_API_KEY"); k != "" {
-		return k, "$QDRANT_API_KEY"
-	}
-	return "", ""
-}
 
 // Open creates the client. It makes no connection: gRPC connects on the first call.
 func Open(_ context.Context, opts Options) (*Store, error) {
@@ -371,52 +260,6 @@ func metricOf(d qc.Distance) vector.Metric {
 		return ""
 	}
 	return vector.Metric(strings.ToLower(d.String()))
-}
-
-// clientVersion is the go-client version in the build information, or ClientVersion.
-func clientVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/qdrant/go-client" {
-				if d.Replace != nil {
-					d = d.Replace
-				}
-				return strings.TrimPrefix(d.Version, "v")
-			}
-		}
-	}
-	return ClientVersion
-}
-
-// majorMinor parses "1.17.0" (or "v1.17") into 1 and 17.
-func majorMinor(v string) (int, int, bool) {
-	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
-	if len(parts) < 2 {
-		return 0, 0, false
-	}
-	maj, err1 := strconv.Atoi(parts[0])
-	min, err2 := strconv.Atoi(parts[1])
-	return maj, min, err1 == nil && err2 == nil
-}
-
-// VersionGap says what is wrong with a client/server pair, "" when nothing: Qdrant supports
-// clients within one minor version of the server.
-func VersionGap(client, server string) string {
-	cM, cm, ok1 := majorMinor(client)
-	sM, sm, ok2 := majorMinor(server)
-	switch {
-	case !ok2:
-		return fmt.Sprintf("the server reports version %q, which cannot be compared with client %s", server, client)
-	case !ok1:
-		return ""
-	case cM != sM || cm-sm > 1 || sm-cm > 1:
-		newer := "the server is older: upgrade Qdrant"
-		if sM > cM || (sM == cM && sm > cm) {
-			newer = "the server is newer: upgrade compozy"
-		}
-		return fmt.Sprintf("client %s and server %s are more than one minor version apart (%s)", client, server, newer)
-	}
-	return ""
 }
 
 // Health calls Qdrant's gRPC health check within ctx.
@@ -613,49 +456,4 @@ func (s *Store) Delete(ctx context.Context, ids ...string) error {
 		return s.fail(ctx, "delete", err)
 	}
 	return nil
-}
-
-// Checks returns reachable, collection, dimension and metric.
-func (s *Store) Checks() []vector.Check {
-	entry := s.opts.Entry
-	checks := []vector.Check{
-		{ID: CheckReachable, Entry: entry, Title: "Qdrant reachable over gRPC", Server: true, Run: s.checkReachable},
-		{ID: CheckCollection, Entry: entry, Title: "Qdrant collection exists", DependsOn: []string{CheckReachable}, Run: s.checkCollection},
-	}
-	drop := vector.Fix{Commands: []string{s.restCmd("DELETE", "/collections/"+url.PathEscape(s.opts.Collection), "")}}
-	return append(checks, vector.ShapeChecks(s, entry, s.opts.Dimension, s.opts.Metric, drop, CheckCollection)...)
-}
-
-func (s *Store) checkReachable(ctx context.Context) vector.Result {
-	h, err := s.Health(ctx)
-	if err != nil {
-		return vector.FailResult(err)
-	}
-	detail := fmt.Sprintf("%s; client %s; %s", h.Detail, h.ClientVersion, s.note)
-	if len(h.Warnings) > 0 {
-		r := vector.Result{Status: vector.StatusWarn, Summary: fmt.Sprintf("Qdrant %s at %s: %s", h.ServerVersion, s.addr, h.Warnings[0]),
-			Detail: detail + "\n" + strings.Join(h.Warnings, "\n")}
-		// The first warning is the version gap when there is one (Health adds it first).
-		if VersionGap(h.ClientVersion, h.ServerVersion) != "" {
-			r.Fix = vector.Fix{Text: "keep Qdrant within one minor version of the client compozy is built with (go-client " + h.ClientVersion + ")"}
-		} else {
-			r.Fix = vector.Fix{Text: "use https:// (or grpcs://) so the API key is encrypted"}
-		}
-		return r
-	}
-	return vector.Result{Status: vector.StatusPass, Summary: fmt.Sprintf("Qdrant %s answers gRPC at %s", h.ServerVersion, s.addr), Detail: detail}
-}
-
-func (s *Store) checkCollection(ctx context.Context) vector.Result {
-	info, err := s.Describe(ctx)
-	if err != nil {
-		return vector.FailResult(err)
-	}
-	r := vector.Pass(fmt.Sprintf("collection %q exists (%d points)", info.Name, info.Count))
-	if len(info.Notes) > 0 {
-		r.Status = vector.StatusWarn
-		r.Summary = fmt.Sprintf("collection %q: %s", info.Name, info.Notes[0])
-		r.Detail = strings.Join(info.Notes, "\n")
-	}
-	return r
 }
