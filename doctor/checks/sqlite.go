@@ -193,15 +193,21 @@ func (s *Set) sqliteChecks() []doctor.Check {
 		}
 		return doctor.Pass(fmt.Sprintf("SQLite database, %s (%d-byte pages)", bytesize.Format(h.Size), h.PageSize))
 	})
+	// A missing file is created by migrate up; one that exists is recovered by a writer opening
+	// it. Told by the file itself, as the check tells it, not by the result's words.
+	missing := func() bool {
+		_, err := files.Lstat(path)
+		return errors.Is(err, fs.ErrNotExist)
+	}
 	file.Repair = &doctor.Repair{
 		Plan: func(r doctor.Result) string {
-			if strings.Contains(r.Summary, "does not exist") {
+			if missing() {
 				return "compozy migrate up on " + factory.Target(db)
 			}
 			return "open " + path + " for writing once, which recovers it (rolls the crashed write back)"
 		},
 		Apply: func(ctx context.Context, r doctor.Result) error {
-			if strings.Contains(r.Summary, "does not exist") {
+			if missing() {
 				return s.migrateRepair().Apply(ctx, r)
 			}
 			return s.recoverSQLite(ctx)
