@@ -15,10 +15,13 @@ build:
 test:
 	@set -o pipefail; $(GO) test -json ./... | $(GO) run ./internal/testreport
 
-## bench: Go benchmarks of the storage layer and the filesystem vector store (figures go into docs/benchmarks.md)
+## bench: Go benchmarks of the storage layer, the filesystem vector store and compozy doctor on a
+## small and a 1.5 GB SQLite database (built in a temporary folder and removed: a minute, 1.5 GB
+## of disk); figures go into docs/benchmarks.md and docs/benchmarks-doctor.md
 bench:
 	$(GO) test -run '^$$' -bench WorkflowLifecycle -benchtime 3s ./core/storage/factory/
 	$(GO) test -run '^$$' -bench . -benchtime 10x -benchmem ./core/vector/filesystem/
+	$(GO) test -run '^$$' -bench Doctor -benchtime 10x -timeout 30m ./cli/
 
 ## lint: formatting and vet
 lint:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,9 @@ type doctorOptions struct {
 	fix     bool
 	dryRun  bool
 	yes     bool
+	deep    bool
+	// timeoutSet is set when --timeout was given: then it bounds --deep's checks too.
+	timeoutSet bool
 }
 
 func newDoctorCmd(f *Factory) *cobra.Command {
@@ -49,17 +53,24 @@ cannot move its cursor); piped, it is plain text; --json prints a document for m
 With no compozy.yaml and no database setting from the environment or a flag there is nothing
 to check: the doctor says so and suggests compozy quickstart or compozy init.
 
+The default run costs the same at any size of the data: SQLite's quick_check, which reads
+every page, is left to --deep on a database above 24 MB (the check says so, with the size
+and the time it would take). --deep runs it on any size, with a progress line on a terminal,
+and without a time limit unless --timeout is given.
+
 Exit codes: 0 nothing failed (warnings allowed, unless --strict), 1 a check failed,
 2 usage error, unreadable configuration or nothing configured, 3 a check timed out or crashed.`,
 		Example: `  compozy doctor
   compozy doctor --json | jq '.checks[] | select(.status != "pass")'
   compozy doctor --only sqlite,migrations --timeout 10s
+  compozy doctor --deep
   compozy doctor --fix --dry-run
   compozy doctor --fix --yes
   compozy doctor list
   compozy doctor explain sqlite.lock`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.timeoutSet = cmd.Flags().Changed("timeout")
 			return runDoctor(cmd.Context(), f, opts)
 		},
 	}
@@ -68,7 +79,8 @@ Exit codes: 0 nothing failed (warnings allowed, unless --strict), 1 a check fail
 	fl.BoolVar(&opts.strict, "strict", false, "exit 1 on warnings too")
 	fl.StringSliceVar(&opts.only, "only", nil, "run only these check `IDs or groups` (comma-separated)")
 	fl.StringSliceVar(&opts.skip, "skip", nil, "leave out these check `IDs or groups` (comma-separated)")
-	fl.DurationVar(&opts.timeout, "timeout", doctor.DefaultTimeout, "time limit of each check")
+	fl.DurationVar(&opts.timeout, "timeout", doctor.DefaultTimeout, "time limit of each check (with --deep: only when given)")
+	fl.BoolVar(&opts.deep, "deep", false, "also run the checks whose time grows with the data: SQLite's quick_check of every page, at any size")
 	fl.BoolVar(&opts.fix, "fix", false, "apply the fixes that can be applied (asks for each on a terminal), then check again")
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "with --fix: print each planned change and change nothing")
 	fl.BoolVar(&opts.yes, "yes", false, "with --fix: apply every fix without asking")
@@ -123,13 +135,13 @@ func newDoctorExplainCmd(f *Factory) *cobra.Command {
 
 // buildChecks builds the doctor's checks for cfg, handing them the one door (core/storage/
 // factory) and the vector factory: the checks open nothing themselves. getenv reads the
-// environment (the Qdrant API key).
-func buildChecks(cfg *config.Config, loadErr error, getenv func(string) string) *checks.Set {
+// environment (the Qdrant API key); deep adds what grows with the data (--deep).
+func buildChecks(cfg *config.Config, loadErr error, getenv func(string) string, deep bool) *checks.Set {
 	var vs checks.VectorSource
 	if cfg != nil {
 		vs = vectorSource{opts: vfactory.Options{Database: cfg.Database, Getenv: getenv}}
 	}
-	return checks.Build(cfg, loadErr, checks.Inputs{Door: door{}, Vector: vs})
+	return checks.Build(cfg, loadErr, checks.Inputs{Door: door{}, Vector: vs, Deep: deep})
 }
 
 // door is checks.Opener: the one door.
@@ -203,7 +215,7 @@ func prepareDoctor(ctx context.Context, f *Factory, opts *doctorOptions) (*docto
 	if err != nil && !errors.As(err, &cfgErr) {
 		return nil, err
 	}
-	set := buildChecks(cfg, err, f.IO.Getenv)
+	set := buildChecks(cfg, err, f.IO.Getenv, opts.deep)
 	sel, serr := doctor.Select(set.Checks, opts.only, opts.skip)
 	if serr != nil {
 		set.Close()
@@ -217,12 +229,43 @@ func prepareDoctor(ctx context.Context, f *Factory, opts *doctorOptions) (*docto
 	return d, nil
 }
 
-// run runs the selected checks and fills the report.
-func (d *doctorRun) run(ctx context.Context, timeout time.Duration) {
+// checkTimeout is the runner's per-check limit: --timeout when given; otherwise 0, the
+// default limit for every check except --deep's, which then run as long as they need.
+func (o *doctorOptions) checkTimeout() time.Duration {
+	if o.timeoutSet {
+		return o.timeout
+	}
+	return 0
+}
+
+// run runs the selected checks and fills the report. progress, when set, gets what a long
+// check reports as it goes.
+func (d *doctorRun) run(ctx context.Context, timeout time.Duration, progress func(i int, text string)) {
 	start := time.Now()
-	results := doctor.Run(ctx, d.sel.Checks, doctor.RunOptions{Timeout: timeout})
+	results := doctor.Run(ctx, d.sel.Checks, doctor.RunOptions{Timeout: timeout, OnProgress: progress})
 	d.report.Results = d.sel.Visible(results)
 	d.report.Duration = time.Since(start)
+}
+
+// progressLine redraws, on w (a terminal), the progress a long check reports, as one line;
+// clear removes it.
+func progressLine(w io.Writer, checks []doctor.Check) (progress func(i int, text string), clear func()) {
+	var mu sync.Mutex
+	drawn := false
+	progress = func(i int, text string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "\r\033[K%s: %s", checks[i].ID, text)
+		drawn = true
+	}
+	clear = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if drawn {
+			fmt.Fprint(w, "\r\033[K")
+		}
+	}
+	return progress, clear
 }
 
 func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
@@ -244,7 +287,14 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	if !opts.json && !opts.fix && f.IO.CanPrompt() && doctorpane.CanDraw(f.IO.Getenv("TERM")) {
 		return runDoctorPane(ctx, f, opts, d)
 	}
-	d.run(ctx, opts.timeout)
+	// A progress line is for a person watching a terminal: never in a pipe or a log.
+	var progress func(int, string)
+	clear := func() {}
+	if f.IO.IsStderrTTY() {
+		progress, clear = progressLine(f.IO.ErrOut, d.sel.Checks)
+	}
+	d.run(ctx, opts.checkTimeout(), progress)
+	clear()
 	if opts.fix {
 		d, err = fixDoctor(ctx, f, opts, d)
 		if err != nil {
@@ -281,7 +331,7 @@ func runDoctorPane(ctx context.Context, f *Factory, opts *doctorOptions, first *
 		return &doctorpane.Session{Target: d.set.Target, Checks: d.sel.Checks, Shown: d.sel.Shown, Close: d.set.Close,
 			ConfigInvalid: d.report.ConfigInvalid}, nil
 	}
-	res, err := doctorpane.Run(ctx, doctorpane.Options{Prepare: prepare, Timeout: opts.timeout, Strict: opts.strict},
+	res, err := doctorpane.Run(ctx, doctorpane.Options{Prepare: prepare, Timeout: opts.checkTimeout(), Strict: opts.strict},
 		f.IO.In, f.IO.Out, f.IO.ColorEnabled())
 	if err != nil {
 		return err
@@ -371,7 +421,7 @@ func fixDoctor(ctx context.Context, f *Factory, opts *doctorOptions, d *doctorRu
 	if err != nil {
 		return nil, err
 	}
-	nd.run(ctx, opts.timeout)
+	nd.run(ctx, opts.checkTimeout(), nil)
 	d.set = nd.set
 	return nd, nil
 }

@@ -242,7 +242,7 @@ func migrateUp(ctx context.Context, out io.Writer, db config.Database) (int, int
 // runChecks runs every doctor check on cfg.
 func runChecks(ctx context.Context, cfg *config.Config, getenv func(string) string) doctor.Report {
 	start := time.Now()
-	set := buildChecks(cfg, nil, getenv)
+	set := buildChecks(cfg, nil, getenv, false)
 	defer set.Close()
 	results := doctor.Run(ctx, set.Checks, doctor.RunOptions{Timeout: doctor.DefaultTimeout})
 	return doctor.Report{Target: set.Target, Results: results, Duration: time.Since(start)}

@@ -430,3 +430,30 @@ func TestCanDraw(t *testing.T) {
 		}
 	}
 }
+
+// TestPaneShowsProgress: a running check's last doctor.Progress replaces "checking…" in its
+// row until its result comes.
+func TestPaneShowsProgress(t *testing.T) {
+	reported, release := make(chan struct{}), make(chan struct{})
+	long := doctor.Check{Info: doctor.Info{ID: "sqlite.integrity", Group: doctor.GroupSQLite, Title: "quick_check"}, Unbounded: true,
+		Run: func(ctx context.Context) doctor.Result {
+			doctor.Progress(ctx, "quick_check of 2.0 GB: 1s of about 9s")
+			close(reported)
+			<-release
+			return doctor.Pass("ok")
+		}}
+	session := &Session{Target: "sqlite /x/db", Checks: []doctor.Check{long}, Shown: []bool{true}}
+	m := New(t.Context(), Options{Prepare: func(context.Context) (*Session, error) { return session, nil }},
+		lipgloss.NewRenderer(io.Discard, termenv.WithProfile(termenv.Ascii)))
+	nm, cmd := m.Update(m.prepare(m.gen)())
+	m = nm.(Model)
+	<-reported
+	if v := m.View(); !strings.Contains(v, "sqlite.integrity  quick_check of 2.0 GB: 1s of about 9s") || strings.Contains(v, "checking…") {
+		t.Errorf("the row does not show the progress:\n%s", v)
+	}
+	close(release)
+	m = drive(t, m, cmd)
+	if v := m.View(); !strings.Contains(v, "✓ sqlite.integrity  ok") || strings.Contains(v, "quick_check of") {
+		t.Errorf("the result does not replace the progress:\n%s", v)
+	}
+}
