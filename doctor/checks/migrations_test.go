@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/migrate"
-	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/doctor"
 )
 
@@ -176,33 +174,6 @@ func TestCopyIncomplete(t *testing.T) {
 			}
 		})
 	}
-}
-
-// sqliteBusy is a real SQLITE_BUSY: a second writer opening a database another connection holds
-// an exclusive lock on (rollback journal, so readers are shut out too; busy_timeout 0).
-func sqliteBusy(t *testing.T) error {
-	t.Helper()
-	ctx := t.Context()
-	db := config.Database{Driver: config.DriverSQLite, Path: filepath.Join(t.TempDir(), "busy.db"), JournalMode: "delete"}
-	h, err := factory.Open(ctx, db, factory.ReadWrite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	conn, err := h.SQL.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK") }()
-	_, err = factory.Open(ctx, db, factory.ReadWrite)
-	if !factory.IsBusy(err) {
-		t.Fatalf("a second writer on a locked database: %v, want SQLITE_BUSY", err)
-	}
-	return err
 }
 
 func TestMigrateFail(t *testing.T) {

@@ -698,12 +698,12 @@ var syncLevels = []string{"off", "normal", "full", "extra"}
 func walSize(files Files, path string) int64 { return fileSize(files, path+sqlitefile.WALSuffix) }
 
 // sqliteQueryFail is the result of a query on the read-only connection that failed: SQLite's
-// busy or locked error (by its code) is a warning, a damaged file a failure.
+// busy or locked error is a warning, a damaged file a failure (each by its code).
 func sqliteQueryFail(what string, err error) doctor.Result {
 	if factory.IsBusy(err) {
 		return doctor.Warn(what+": the database is locked by another process", err.Error(), doctor.Fix{Text: "see sqlite.lock"})
 	}
-	if strings.Contains(err.Error(), "not a database") || strings.Contains(err.Error(), "malformed") {
+	if factory.IsCorrupt(err) {
 		return doctor.Fail(what+": the database is damaged", err.Error(), doctor.Fix{Text: "restore the database from a backup"})
 	}
 	return doctor.Fail(what+" failed", err.Error(), doctor.Fix{})

@@ -361,7 +361,8 @@ func TestSQLiteSynchronous(t *testing.T) {
 		{"off configured, no connection", "", nil, errors.New("no file"), "off", want{doctor.StatusWarn, `synchronous is off.*\nfrom database.synchronous`}},
 		{"0 configured, no connection", "", nil, errors.New("no file"), "0", want{doctor.StatusWarn, `synchronous is off`}},
 		{"out of range", "7", nil, nil, "normal", want{doctor.StatusFail, `synchronous failed\n.*not 0-3`}},
-		{"damaged", "", errors.New("file is not a database"), nil, "normal", want{doctor.StatusFail, `synchronous: the database is damaged`}},
+		{"damaged", "", sqliteCorrupt(t), nil, "normal", want{doctor.StatusFail, `synchronous: the database is damaged`}},
+		{"the words alone are no damage", "", errors.New("file is not a database"), nil, "normal", want{doctor.StatusFail, `synchronous failed`}},
 		{"full read back", "2", nil, nil, "normal", want{doctor.StatusPass, `^full\nread back`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -386,8 +387,8 @@ func TestSQLiteIntegrity(t *testing.T) {
 		{"no connection", false, errors.New("boom"), &fakeConn{}, want{doctor.StatusSkip, `cannot open the database read-only`}},
 		{"damage", false, nil, &fakeConn{quick: damage}, want{doctor.StatusFail, `quick_check found damage\n\*\*\* in database main`}},
 		{"changed while checked", false, nil, &fakeConn{quick: damage, changed: errors.New("changed")}, want{doctor.StatusWarn, `another process wrote to the database while it was checked`}},
-		{"error while changed", false, nil, &fakeConn{quickErr: errors.New("database disk image is malformed"), changed: errors.New("changed")}, want{doctor.StatusWarn, `another process wrote`}},
-		{"malformed", false, nil, &fakeConn{quickErr: errors.New("database disk image is malformed")}, want{doctor.StatusFail, `quick_check: the database is damaged`}},
+		{"error while changed", false, nil, &fakeConn{quickErr: sqliteCorrupt(t), changed: errors.New("changed")}, want{doctor.StatusWarn, `another process wrote`}},
+		{"malformed", false, nil, &fakeConn{quickErr: sqliteCorrupt(t)}, want{doctor.StatusFail, `quick_check: the database is damaged`}},
 		{"other error", false, nil, &fakeConn{quickErr: errors.New("interrupted")}, want{doctor.StatusFail, `quick_check failed`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

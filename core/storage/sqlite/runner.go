@@ -132,6 +132,17 @@ func mapErr(err error) error {
 	return err
 }
 
+// IsCorrupt reports whether err is SQLite's "database disk image is malformed" (SQLITE_CORRUPT)
+// or "file is not a database" (SQLITE_NOTADB).
+func IsCorrupt(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code() & 0xff
+	return c == sqlite3.SQLITE_CORRUPT || c == sqlite3.SQLITE_NOTADB
+}
+
 // IsBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY, including
 // BUSY_SNAPSHOT and BUSY_TIMEOUT) or "database table is locked" (SQLITE_LOCKED).
 func IsBusy(err error) bool {
