@@ -80,6 +80,13 @@ type Database struct {
 	// conn_string came from ("flag --db-conn-string", "compozy.yaml:2"), so that a message can
 	// point at conn_string without reading PasswordSource's wording. "" otherwise.
 	ConnStringPasswordFrom string `json:"-"`
+	// LockTimeout, when set, bounds how long each PostgreSQL statement waits for a lock
+	// (lock_timeout): set by a caller that must not queue behind another session, such as the
+	// doctor. Never read from a file, the environment or a flag.
+	LockTimeout time.Duration `json:"-"`
+	// ApplicationName, when set, is the application_name of the caller's PostgreSQL sessions
+	// (the doctor's are "compozy doctor"), over any conn_string gives. Never read from a file.
+	ApplicationName string `json:"-"`
 }
 
 // Knowledge is the part of the `knowledge:` section this tool owns.

@@ -379,6 +379,8 @@ func PostgresOptions(db config.Database) postgres.Options {
 		ConnMaxLifetime: db.ConnMaxLifetime,
 		ConnMaxIdleTime: db.ConnMaxIdleTime,
 		ConnectTimeout:  db.ConnectTimeout,
+		LockTimeout:     db.LockTimeout,
+		ApplicationName: db.ApplicationName,
 	}
 }
 

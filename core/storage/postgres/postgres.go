@@ -47,6 +47,13 @@ type Options struct {
 	ConnMaxIdleTime time.Duration
 	// ConnectTimeout bounds each connection attempt; 0 means only the context bounds it.
 	ConnectTimeout time.Duration
+	// LockTimeout, when set, is the sessions' lock_timeout: a statement that waits longer for
+	// a lock fails with SQLSTATE 55P03 instead of queueing behind another session. It is sent
+	// at startup; a pooler that refuses the startup parameter (PgBouncer: 08P01) gets none.
+	LockTimeout time.Duration
+	// ApplicationName, when set, is the sessions' application_name, over the connection
+	// string's.
+	ApplicationName string
 	// Now is the clock for created_at/updated_at. Default time.Now.
 	Now func() time.Time
 }
@@ -81,7 +88,15 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, err
 	}
 	target := redactedFromConfig(cfg, opts)
+	lockTimeout := withLockTimeout(cfg, opts.LockTimeout)
+	if opts.ApplicationName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = opts.ApplicationName
+	}
 	pool, err := newPool(ctx, cfg, target)
+	if err != nil && lockTimeout && unsupportedStartupParameter(err) {
+		delete(cfg.ConnConfig.RuntimeParams, "lock_timeout")
+		pool, err = newPool(ctx, cfg, target)
+	}
 	if err != nil {
 		return nil, err
 	}
