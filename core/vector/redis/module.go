@@ -103,21 +103,7 @@ func ParseModuleList(v any) []Module {
 	list, _ := v.([]any)
 	var out []Module
 	for _, m := range list {
-		kv := map[string]any{}
-		switch mm := m.(type) {
-		case map[any]any:
-			for k, x := range mm {
-				kv[strings.ToLower(fmt.Sprint(k))] = x
-			}
-		case map[string]any:
-			for k, x := range mm {
-				kv[strings.ToLower(k)] = x
-			}
-		case []any:
-			for i := 0; i+1 < len(mm); i += 2 {
-				kv[strings.ToLower(fmt.Sprint(mm[i]))] = mm[i+1]
-			}
-		}
+		kv := pairs(m)
 		name, _ := kv["name"].(string)
 		if name == "" {
 			continue
