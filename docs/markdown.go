@@ -76,6 +76,28 @@ func fenceOf(line string) string {
 	return ""
 }
 
+// closesFence reports whether line closes the code block fence opened: the same character, at
+// least as many times, and nothing else.
+func closesFence(line, fence string) bool {
+	t := strings.TrimSpace(line)
+	return strings.HasPrefix(t, fence) && strings.Trim(t, fence[:1]) == ""
+}
+
+// nextFence is the fence of the code block the line after line is in ("" outside one), given
+// fence, the one line is in: a fence line opens a block outside one and closes its own.
+func nextFence(fence, line string) string {
+	f := fenceOf(line)
+	switch {
+	case f == "":
+		return fence
+	case fence == "":
+		return f
+	case closesFence(line, fence):
+		return ""
+	}
+	return fence
+}
+
 // CodeBlocks lists the fenced code blocks of md.
 func CodeBlocks(md string) []Block {
 	var out []Block
@@ -99,8 +121,7 @@ func CodeBlocks(md string) []Block {
 		var body []string
 		j := i + 1
 		for ; j < len(lines); j++ {
-			t := strings.TrimSpace(lines[j])
-			if strings.HasPrefix(t, f) && strings.Trim(t, f[:1]) == "" {
+			if closesFence(lines[j], f) {
 				break
 			}
 			body = append(body, lines[j])
@@ -127,8 +148,7 @@ func Prose(md string) string {
 			fence = f
 			lines[i] = ""
 		case fence != "":
-			t := strings.TrimSpace(line)
-			if f != "" && strings.HasPrefix(t, fence) && strings.Trim(t, fence[:1]) == "" {
+			if f != "" && closesFence(line, fence) {
 				fence = ""
 			}
 			lines[i] = ""
@@ -190,14 +210,8 @@ func PlainLinks(md, name string) string {
 	fence := ""
 	dir := path.Dir("docs/" + name)
 	for i, line := range lines {
-		if f := fenceOf(line); f != "" {
-			t := strings.TrimSpace(line)
-			switch {
-			case fence == "":
-				fence = f
-			case strings.HasPrefix(t, fence) && strings.Trim(t, fence[:1]) == "":
-				fence = ""
-			}
+		if fenceOf(line) != "" {
+			fence = nextFence(fence, line)
 			continue
 		}
 		if fence != "" {
@@ -251,8 +265,7 @@ func ForTerminal(md, name string) string {
 			info := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), f))
 			j := i + 1
 			for j < len(lines) {
-				t := strings.TrimSpace(lines[j])
-				if strings.HasPrefix(t, f) && strings.Trim(t, f[:1]) == "" {
+				if closesFence(lines[j], f) {
 					break
 				}
 				j++

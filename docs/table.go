@@ -37,15 +37,7 @@ func SplitTables(md string) []Part {
 	fence := ""
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
-		if f := fenceOf(line); f != "" {
-			t := strings.TrimSpace(line)
-			switch {
-			case fence == "":
-				fence = f
-			case strings.HasPrefix(t, fence) && strings.Trim(t, fence[:1]) == "":
-				fence = ""
-			}
-		}
+		fence = nextFence(fence, line)
 		if fence != "" || fenceOf(line) != "" || !strings.Contains(line, "|") || i+1 >= len(lines) ||
 			!strings.Contains(lines[i+1], "|") || !delimRow.MatchString(lines[i+1]) {
 			prose = append(prose, line)
