@@ -35,6 +35,8 @@ type doctorOptions struct {
 	deep    bool
 	// timeoutSet is set when --timeout was given: then it bounds --deep's checks too.
 	timeoutSet bool
+	// report is --report's FILE, "-" for standard output, "" without --report.
+	report string
 }
 
 func newDoctorCmd(f *Factory) *cobra.Command {
@@ -67,8 +69,9 @@ Exit codes: 0 nothing failed (warnings allowed, unless --strict), 1 a check fail
   compozy doctor --fix --dry-run
   compozy doctor --fix --yes
   compozy doctor list
-  compozy doctor explain sqlite.lock`,
-		Args: noArgs,
+  compozy doctor explain sqlite.lock
+  compozy doctor --report support.md`,
+		Args: doctorArgs(opts),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.timeoutSet = cmd.Flags().Changed("timeout")
 			return runDoctor(cmd.Context(), f, opts)
@@ -84,6 +87,7 @@ Exit codes: 0 nothing failed (warnings allowed, unless --strict), 1 a check fail
 	fl.BoolVar(&opts.fix, "fix", false, "apply the fixes that can be applied (asks for each on a terminal), then check again")
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "with --fix: print each planned change and change nothing")
 	fl.BoolVar(&opts.yes, "yes", false, "with --fix: apply every fix without asking")
+	declareReportFlag(fl, opts)
 	cmd.AddCommand(newDoctorListCmd(f), newDoctorExplainCmd(f))
 	return cmd
 }
@@ -175,6 +179,8 @@ type doctorRun struct {
 	// where compozy.yaml was looked for.
 	unconfigured bool
 	dir          string
+	// cfg is the configuration the checks were built from (nil when it could not be loaded).
+	cfg *config.Config
 }
 
 // Unconfigured reports whether cfg names no database at all: no config file was read, and
@@ -222,7 +228,7 @@ func prepareDoctor(ctx context.Context, f *Factory, opts *doctorOptions) (*docto
 		return nil, &UsageError{Err: serr}
 	}
 	d := &doctorRun{set: set, sel: sel, report: doctor.Report{Target: set.Target, Strict: opts.strict, ConfigInvalid: cfg == nil},
-		unconfigured: Unconfigured(cfg)}
+		unconfigured: Unconfigured(cfg), cfg: cfg}
 	if cfg != nil {
 		d.dir = cfg.Dir
 	}
@@ -275,6 +281,9 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	if opts.timeout <= 0 {
 		return usageErrorf("--timeout must be positive, got %s", opts.timeout)
 	}
+	if err := opts.checkModes(); err != nil {
+		return err
+	}
 	d, err := prepareDoctor(ctx, f, opts)
 	if err != nil {
 		return err
@@ -282,6 +291,9 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	defer func() { d.set.Close() }()
 	if d.unconfigured {
 		return nothingConfigured(f, d.dir)
+	}
+	if opts.report != "" {
+		return runDoctorReport(ctx, f, opts, d)
 	}
 
 	if !opts.json && !opts.fix && f.IO.CanPrompt() && doctorpane.CanDraw(f.IO.Getenv("TERM")) {

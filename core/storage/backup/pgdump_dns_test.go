@@ -19,7 +19,9 @@ func TestPgDumpDNSBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	silentDNS := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	saved := resolver
+	t.Cleanup(func() { resolver = saved })
+	resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "udp", silent.LocalAddr().String())
 	}}
@@ -32,7 +34,6 @@ func TestPgDumpDNSBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.resolver = silentDNS
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = p.resolveInTime(ctx)

@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"compozy.dev/setup/core/atomicfile"
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/doctor"
+	"compozy.dev/setup/doctor/report"
+)
+
+// reportStdout is --report's value when no FILE is given: the report goes to standard output.
+const reportStdout = "-"
+
+// doctorArgs takes the FILE of `--report FILE` (written with a space, the value of a flag whose
+// value may be left out arrives as an argument); any other argument is a usage error.
+func doctorArgs(opts *doctorOptions) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 1 && opts.report == reportStdout && cmd.Flags().Changed("report") {
+			opts.report = args[0]
+			return nil
+		}
+		return noArgs(cmd, args)
+	}
+}
+
+// checkModes refuses the combinations of --report with the other outputs: it is an output of
+// its own, and changes nothing.
+func (o *doctorOptions) checkModes() error {
+	if o.report != "" && (o.json || o.fix) {
+		return usageErrorf("--report is an output of its own: it goes without --json and --fix")
+	}
+	return nil
+}
+
+// runDoctorReport runs the checks (read-only, as doctor without --fix does) and writes the
+// Markdown report for a support ticket to standard output or, atomically and 0600, to the
+// file --report names. The exit code is the doctor's.
+func runDoctorReport(ctx context.Context, f *Factory, opts *doctorOptions, d *doctorRun) error {
+	d.run(ctx, opts.checkTimeout(), nil)
+	in := report.Input{Generated: time.Now(), Command: "compozy doctor --report", Report: d.report,
+		Facts: report.Machine(f.Build.Version)}
+	var secrets []string
+	if cfg := d.cfg; cfg != nil {
+		in.Facts = append(in.Facts, databaseFacts(ctx, cfg.Database, opts.timeout)...)
+		in.ConfigFile, in.Config, in.Warnings = cfg.File, cfg.Values(), cfg.Warnings
+		secrets = knownSecrets(cfg, f.IO.Environ())
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, in, secrets); err != nil {
+		return err
+	}
+	if opts.report == reportStdout {
+		if _, err := f.IO.Out.Write(buf.Bytes()); err != nil {
+			return fmt.Errorf("write doctor report: %w", err)
+		}
+		return doctorExit(d.report)
+	}
+	path := opts.report
+	if !filepath.IsAbs(path) && f.workDir != "" {
+		path = filepath.Join(f.workDir, path)
+	}
+	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("write doctor report: %w", err)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Wrote %s (mode 0600): %s\n", opts.report, doctor.SummaryLine(d.report.Summarize()))
+	return doctorExit(d.report)
+}
+
+// databaseFacts opens db read-only through the door, within timeout, and reads its facts. A
+// SQLite file not created yet still gives the library's version (from an in-memory database,
+// which leaves no file) and the filesystem of its folder.
+func databaseFacts(ctx context.Context, db config.Database, timeout time.Duration) []report.Fact {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	h, err := factory.Open(ctx, db, factory.ReadOnly)
+	if err == nil {
+		defer h.Close()
+		return report.Database(ctx, h)
+	}
+	facts := []report.Fact{report.Unavailable(db.Driver, err)}
+	if db.Driver == config.DriverSQLite && factory.IsNotExist(err) {
+		if m, merr := factory.Open(ctx, config.Database{Driver: config.DriverSQLite, Path: ":memory:"}, factory.ReadWrite); merr == nil {
+			defer m.Close()
+			facts = report.Database(ctx, m)
+			facts = append(facts, report.Fact{Name: "SQLite file", Value: db.Path + " (not created yet)"})
+		}
+		facts = append(facts, report.Filesystem(existingParent(filepath.Dir(db.Path))))
+	}
+	return facts
+}
+
+// existingParent is dir, or the nearest folder above it that exists.
+func existingParent(dir string) string {
+	for {
+		if _, err := os.Stat(dir); err == nil {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return dir
+		}
+		dir = up
+	}
+}
+
+// knownSecrets are the secrets the report must not carry in any spelling: the database
+// passwords (used, and conn_string's), the client key's passphrase, the vector DBs' URL
+// passwords and API keys, and every environment variable whose name says it holds a secret.
+func knownSecrets(cfg *config.Config, environ []string) []string {
+	secrets := []string{cfg.Database.Password}
+	if cs, err := factory.PostgresConnSettings(cfg.Database); err == nil {
+		secrets = append(secrets, cs.Password, cs.SSLPassword)
+	}
+	for _, v := range cfg.Knowledge.VectorDBs {
+		u, err := url.Parse(v.URL)
+		if err != nil {
+			continue
+		}
+		if p, ok := u.User.Password(); ok {
+			secrets = append(secrets, p)
+		}
+		for k, vals := range u.Query() {
+			if secretName(k) {
+				secrets = append(secrets, vals...)
+			}
+		}
+	}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && secretName(k) && !strings.HasSuffix(strings.ToUpper(k), "_FILE") {
+			secrets = append(secrets, v)
+		}
+	}
+	return secrets
+}
+
+// secretName reports whether a variable or parameter name says it holds a secret.
+func secretName(name string) bool {
+	n := strings.ToUpper(name)
+	for _, w := range []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "API-KEY"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// declareReportFlag declares --report.
+func declareReportFlag(fl *pflag.FlagSet, opts *doctorOptions) {
+	fl.StringVar(&opts.report, "report", "", "write a Markdown report for a support ticket (versions, machine, every check, config show; secrets redacted) to `FILE` (0600), or to standard output without FILE")
+	fl.Lookup("report").NoOptDefVal = reportStdout
+}
