@@ -45,6 +45,9 @@ type PgDump struct {
 	connectTimeout, configured time.Duration
 	// unsupported names a setting pg_dump cannot be given without its command line.
 	unsupported string
+	// resolver looks host names up for resolveInTime; nil is net.DefaultResolver (a test
+	// points it at a silent DNS server).
+	resolver *net.Resolver
 }
 
 // libpqEnv maps libpq's connection keywords to the environment variables libpq reads them
@@ -265,9 +268,6 @@ func (p *PgDump) Run(ctx context.Context) (*Result, error) {
 	return &Result{Path: pending.Final(), Bytes: st.Size(), Duration: time.Since(start)}, nil
 }
 
-// resolver looks host names up for resolveInTime (a test points it at a silent DNS server).
-var resolver = net.DefaultResolver
-
 // resolveInTime bounds the one step of pg_dump's connection that PGCONNECT_TIMEOUT does not:
 // libpq looks the host name up before its timer starts, so a DNS server that does not answer
 // would hold pg_dump for as long as the resolver retries. The name is looked up here first,
@@ -276,6 +276,10 @@ var resolver = net.DefaultResolver
 func (p *PgDump) resolveInTime(ctx context.Context) error {
 	if p.configured <= 0 {
 		return nil
+	}
+	resolver := p.resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
 	}
 	for _, host := range p.hosts {
 		if host == "" || strings.HasPrefix(host, "/") || net.ParseIP(host) != nil {

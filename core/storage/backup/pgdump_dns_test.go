@@ -19,9 +19,7 @@ func TestPgDumpDNSBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	saved := resolver
-	t.Cleanup(func() { resolver = saved })
-	resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	silentDNS := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "udp", silent.LocalAddr().String())
 	}}
@@ -34,6 +32,7 @@ func TestPgDumpDNSBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.resolver = silentDNS
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = p.resolveInTime(ctx)
