@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"compozy.dev/setup/core/storage/managed"
 	"compozy.dev/setup/core/vector"
 	"compozy.dev/setup/internal/shellquote"
 )
@@ -27,6 +28,9 @@ type Extension struct {
 	CanCreate  bool
 	Role       string
 	Database   string
+	// Service is the managed service the host shows (Amazon RDS, Supabase, ...), whose own
+	// rule says who may create the extension; zero for a server of one's own.
+	Service managed.Service
 }
 
 // Extension reads the facts about pgvector.
@@ -50,6 +54,7 @@ func (s *Store) Extension(ctx context.Context) (Extension, error) {
 		}
 	}
 	e.CanCreate = e.Superuser || (e.Trusted && e.CreateOnDB)
+	e.Service = managed.FromHost(s.pool.Config().ConnConfig.Host)
 	return e, nil
 }
 
@@ -64,6 +69,10 @@ func ExtensionProblem(e Extension, target string) *vector.Error {
 		return err
 	}
 	create := "CREATE EXTENSION IF NOT EXISTS vector;"
+	if e.Service.Kind == managed.Supabase {
+		create = "create extension if not exists vector with schema extensions;"
+	}
+	svc := e.Service.ExtensionFix()
 	switch {
 	case e.Installed != "":
 		return nil
@@ -72,8 +81,13 @@ func ExtensionProblem(e Extension, target string) *vector.Error {
 		if e.ServerMajor == 0 {
 			major = "<major>"
 		}
-		return mk(vector.ErrUnsupported,
-			fmt.Sprintf("the pgvector extension is not available on this PostgreSQL %s server (pg_available_extensions has no \"vector\")", e.ServerVersion),
+		msg := fmt.Sprintf("the pgvector extension is not available on this PostgreSQL %s server (pg_available_extensions has no \"vector\")", e.ServerVersion)
+		if svc != "" {
+			return mk(vector.ErrUnsupported, msg, vector.Fix{
+				Text: e.Service.Name + " installs the extensions itself: " + svc + "; where it does not offer pgvector on this PostgreSQL version, upgrade the server, or use a qdrant, redis or filesystem vector DB instead",
+			})
+		}
+		return mk(vector.ErrUnsupported, msg,
 			vector.Fix{
 				Text: "install pgvector on the database server (package postgresql-" + major + "-pgvector from the PostgreSQL apt repository apt.postgresql.org, " +
 					"or the pgvector/pgvector:pg" + major + " image), then create the extension; or use a qdrant, redis or filesystem vector DB instead",
@@ -87,8 +101,12 @@ func ExtensionProblem(e Extension, target string) *vector.Error {
 		if e.Trusted {
 			why = "the role lacks CREATE on the database"
 		}
-		return mk(vector.ErrPermission,
-			fmt.Sprintf("pgvector %s is available but not installed in database %q, and role %q may not create it (%s)", e.Available, e.Database, e.Role, why),
+		msg := fmt.Sprintf("pgvector %s is available but not installed in database %q, and role %q may not create it (%s)", e.Available, e.Database, e.Role, why)
+		if svc != "" {
+			return mk(vector.ErrPermission, msg, vector.Fix{Text: svc,
+				Commands: []string{fmt.Sprintf("psql -d %s -c '%s'", shellquote.Quote(e.Database), create)}})
+		}
+		return mk(vector.ErrPermission, msg,
 			vector.Fix{
 				Text:     fmt.Sprintf("a superuser must run, in database %q: %s", e.Database, create),
 				Commands: []string{fmt.Sprintf("psql -U postgres -d %s -c '%s'", shellquote.Quote(e.Database), create)},

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"compozy.dev/setup/core/storage/managed"
 	"compozy.dev/setup/core/vector"
 	"compozy.dev/setup/core/vector/pgvector"
 	"compozy.dev/setup/core/vector/vectortest"
@@ -125,6 +126,14 @@ func TestExtensionProblem(t *testing.T) {
 			[]string{"lacks CREATE on the database"}},
 		{"can create", with(base, func(e *pgvector.Extension) { e.Available = "0.8.0"; e.CanCreate = true }), vector.ErrNotFound,
 			[]string{"may create it"}},
+		{"RDS: rds_superuser", with(base, func(e *pgvector.Extension) {
+			e.Available, e.Service = "0.8.0", managed.FromHost("db.abc.eu-west-1.rds.amazonaws.com")
+		}), vector.ErrPermission, []string{"on Amazon RDS", "rds_superuser", "psql -d compozy"}},
+		{"Supabase: dashboard", with(base, func(e *pgvector.Extension) {
+			e.Available, e.Service = "0.8.0", managed.FromHost("db.abcdefgh.supabase.co")
+		}), vector.ErrPermission, []string{"dashboard", "with schema extensions"}},
+		{"Neon: not offered", with(base, func(e *pgvector.Extension) { e.Service = managed.FromHost("ep-x-123.us-east-2.aws.neon.tech") }),
+			vector.ErrUnsupported, []string{"Neon installs the extensions itself", "neon_superuser"}},
 	}
 	for _, c := range cases {
 		p := pgvector.ExtensionProblem(c.e, "db:5432/compozy")
