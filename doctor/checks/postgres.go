@@ -272,7 +272,7 @@ func (p *pgProbe) classify(err error, where string) doctor.Result {
 				doctor.Cmds("create the role, or fix database.user", "CREATE ROLE "+pgIdent(p.user())+" LOGIN PASSWORD '...';"))
 		case pgErr.Code == "28000" && strings.Contains(pgErr.Message, "no encryption"):
 			return doctor.Fail("TLS: the server requires an encrypted connection", msg,
-				doctor.Fix{Text: "set database.ssl_mode: require (or verify-full)"})
+				doctor.Fix{Text: p.tlsFix("set database.ssl_mode: require (or verify-full)")})
 		case pgErr.Code == "28000":
 			return doctor.Fail(withOrigin("authentication: "+pgErr.Message), msg,
 				doctor.Fix{Text: "add a pg_hba.conf rule for this user, database and address, or connect as another user"})
