@@ -33,6 +33,9 @@ type doctorOptions struct {
 	dryRun  bool
 	yes     bool
 	deep    bool
+	// terminate and replicas are --terminate's and --replicas' (see doctor_guard.go).
+	terminate bool
+	replicas  int
 	// timeoutSet is set when --timeout was given: then it bounds --deep's checks too.
 	timeoutSet bool
 	// report is --report's FILE, "-" for standard output, "" without --report.
@@ -87,6 +90,7 @@ Exit codes: 0 nothing failed (warnings allowed, unless --strict), 1 a check fail
 	fl.BoolVar(&opts.fix, "fix", false, "apply the fixes that can be applied (asks for each on a terminal), then check again")
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "with --fix: print each planned change and change nothing")
 	fl.BoolVar(&opts.yes, "yes", false, "with --fix: apply every fix without asking")
+	declareFleetFlags(fl, opts)
 	declareReportFlag(fl, opts)
 	cmd.AddCommand(newDoctorListCmd(f), newDoctorExplainCmd(f))
 	return cmd
@@ -145,7 +149,7 @@ func buildChecks(cfg *config.Config, loadErr error, getenv func(string) string, 
 	if cfg != nil {
 		vs = vectorSource{opts: vfactory.Options{Database: cfg.Database, Getenv: getenv}}
 	}
-	return checks.Build(cfg, loadErr, checks.Inputs{Door: door{}, Vector: vs, Deep: deep})
+	return checks.Build(cfg, loadErr, checks.Inputs{Door: door{}, Vector: vs, Deep: deep, Replicas: replicas(getenv)})
 }
 
 // door is checks.Opener: the one door.
@@ -221,7 +225,11 @@ func prepareDoctor(ctx context.Context, f *Factory, opts *doctorOptions) (*docto
 	if err != nil && !errors.As(err, &cfgErr) {
 		return nil, err
 	}
-	set := buildChecks(cfg, err, f.IO.Getenv, opts.deep)
+	getenv, gerr := checkFleetFlags(opts, f.IO.Getenv)
+	if gerr != nil {
+		return nil, gerr
+	}
+	set := buildChecks(cfg, err, getenv, opts.deep)
 	sel, serr := doctor.Select(set.Checks, opts.only, opts.skip)
 	if serr != nil {
 		set.Close()
@@ -403,7 +411,15 @@ func fixDoctor(ctx context.Context, f *Factory, opts *doctorOptions, d *doctorRu
 			continue // e.g. migrations.tables and migrations.pending share "migrate up"
 		}
 		seen[plan] = true
-		if !opts.yes {
+		if flag := c.Repair.Flag; flag != "" {
+			ok, err := confirmGuarded(r, flag, plan, opts, f.IO.CanPrompt(), in, out)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+		} else if !opts.yes {
 			if !f.IO.CanPrompt() {
 				fmt.Fprintf(out, "Skipped %s: %s (not a terminal; pass --yes to apply)\n", label(r), plan)
 				continue

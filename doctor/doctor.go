@@ -94,6 +94,10 @@ type Repair struct {
 	Plan func(r Result) string
 	// Apply makes the change.
 	Apply func(ctx context.Context, r Result) error
+	// Flag, when set, is the flag the change needs besides --fix ("--terminate", for ending
+	// another program's session): without it --fix only shows the plan. With it the change is
+	// still asked on a terminal, even with --yes; without a terminal --yes confirms it.
+	Flag string
 }
 
 // Pass returns a passing result with summary.

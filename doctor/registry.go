@@ -45,6 +45,8 @@ const (
 	IDPostgresClock       = "postgres.clock"
 	IDPostgresLatency     = "postgres.latency"
 	IDPostgresPooler      = "postgres.pooler"
+	IDPostgresLocks       = "postgres.locks"
+	IDPostgresTLS         = "postgres.tls"
 
 	IDMigrationsTable   = "migrations.tables"
 	IDMigrationsPending = "migrations.pending"
@@ -197,8 +199,8 @@ func Registry() []Info {
 		}},
 		{ID: IDPostgresConnections, Group: GroupPostgres, Title: "Connection budget", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
 			Symptom: "'sorry, too many clients already' or 'remaining connection slots are reserved'.",
-			Cause:   "database.max_open_conns (times the number of compozy processes) plus the connections already in use exceed max_connections.",
-			Fix:     "Lower database.max_open_conns, raise max_connections, or put PgBouncer in front.",
+			Cause:   "Every compozy process opens up to database.max_open_conns connections. The budget is the number of processes (--replicas N or COMPOZY_REPLICAS, 1 by default) times max_open_conns, plus the connections other clients hold now, against max_connections minus superuser_reserved_connections (and reserved_connections on PostgreSQL 16+): a warning above 80 %, a failure above 100 %, with the numbers.",
+			Fix:     "Lower database.max_open_conns, raise max_connections (a server restart), or put PgBouncer in front and size its pool to the server.",
 		}},
 		{ID: IDPostgresClock, Group: GroupPostgres, Title: "Clocks agree", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
 			Symptom: "Timestamps out of order, schedules that fire late or early.",
@@ -214,6 +216,21 @@ func Registry() []Info {
 			Symptom: "'prepared statement \"stmtcache_...\" already exists' (SQLSTATE 42P05) or 'does not exist' (26000); migrations that run twice at once or wait for a lock nobody holds.",
 			Cause:   "A transaction pooler (PgBouncer with pool_mode transaction, Supabase's pooler on port 6543, Neon's -pooler hosts) hands each transaction to any server session, so session state does not last: session advisory locks (goose's migration lock), SET, and named prepared statements (pgx's default statement cache). PGlite shares one session among all its clients, with the same effect. compozy finds it by the host and port, by pg_backend_pid() changing or being shared, and by PgBouncer's admin console (SHOW VERSION).",
 			Fix:     "Run migrations through the server's direct URL (compozy migrate refuses the pooled one, changing nothing). For the pooled URL, use default_query_exec_mode=simple_protocol (or exec) in conn_string; compozy chooses simple_protocol by itself when it finds the pooler and the conn_string does not say.",
+		}},
+
+		{ID: IDPostgresLocks, Group: GroupPostgres, Title: "No session blocks Compozy's tables", DependsOn: []string{IDPostgresConnect}, Fixable: true, Explain: Explain{
+			Symptom: "Workflows hang on PostgreSQL, migrations wait forever, or statements fail with 'canceling statement due to lock timeout' (SQLSTATE 55P03).",
+			Cause: "Another session holds a lock on one of Compozy's tables that stops reads or writes (LOCK TABLE, a long ALTER TABLE or CREATE INDEX, a transaction left open by a psql shell or a crashed worker), or keeps other sessions waiting (pg_blocking_pids). " +
+				"The check names each one: PID, application_name, client address, state, how long its transaction has been open, and its query. A session idle in a transaction for more than 5 minutes is a warning: it holds its locks the whole time. " +
+				"The doctor's own statements wait at most 2 s for a lock (lock_timeout), so a run ends within its timeout.",
+			Fix: "End the transaction in the program the check names (COMMIT or ROLLBACK), or stop it. 'compozy doctor --fix --terminate' ends the named sessions with pg_terminate_backend: on a terminal it asks first, every time; without a terminal it needs --terminate --yes. --fix or --yes alone never terminates a session. " +
+				"Set idle_in_transaction_session_timeout so that forgotten transactions end by themselves.",
+		}},
+		{ID: IDPostgresTLS, Group: GroupPostgres, Title: "Connection encrypted and the certificate valid", Explain: Explain{
+			Symptom: "Passwords and workflow data cross the network in clear text; 'x509: certificate signed by unknown authority', 'certificate is valid for X, not Y', or a certificate that expires.",
+			Cause: "ssl_mode below require (disable, allow, prefer) lets the connection run unencrypted, and require does not check who answers: for a host that is not this machine that is a warning. " +
+				"With TLS the check shows the server certificate's subject, issuer and days to expiry (a warning under 30 days, a failure once expired), and verifies it as verify-ca or verify-full would: with sslrootcert, or the system's CAs.",
+			Fix: "Use ssl_mode: verify-full with the CA that signed the server's certificate: sslrootcert=/path/to/root.crt in conn_string. When the certificate names another host than the one compozy connects to, connect by a name the certificate holds, or reissue it with this name in its subjectAltName. Renew a certificate before it expires.",
 		}},
 
 		{ID: IDMigrationsTable, Group: GroupMigrations, Title: "Compozy tables exist", DependsOn: dbConn, Explain: Explain{

@@ -41,6 +41,12 @@ type Inputs struct {
 	// Net resolves and dials for postgres.connect's DNS and TCP steps; nil means the real
 	// network.
 	Net Network
+	// Certs reads the certificate the PostgreSQL server presents, for postgres.tls; nil means
+	// the one door's (factory.ServerCertificates).
+	Certs CertSource
+	// Replicas is how many compozy processes share the database (doctor --replicas,
+	// COMPOZY_REPLICAS), for postgres.connections' budget; 0 means 1.
+	Replicas int
 
 	// Deep runs what costs time in proportion to the data (compozy doctor --deep): SQLite's
 	// quick_check of every page, however large the database.
@@ -147,6 +153,9 @@ func (in Inputs) withDefaults() Inputs {
 	}
 	if in.Net == nil {
 		in.Net = realNet{}
+	}
+	if in.Certs == nil {
+		in.Certs = doorCerts{}
 	}
 	return in
 }

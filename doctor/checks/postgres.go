@@ -117,32 +117,7 @@ func (s *Set) postgresChecks() []doctor.Check {
 		return doctor.Fail(msg+": 'compozy migrate up' will fail with \"permission denied for schema\"", "", fix)
 	})
 	conns := query(doctor.IDPostgresConnections, func(ctx context.Context, c PostgresConn) doctor.Result {
-		var settings [2]int
-		for i, name := range []string{"max_connections", "superuser_reserved_connections"} {
-			v, err := c.Show(ctx, name)
-			if err == nil {
-				settings[i], err = strconv.Atoi(strings.TrimSpace(v))
-			}
-			if err != nil {
-				return doctor.Fail("cannot read "+name, p.redact(err.Error()), doctor.Fix{})
-			}
-		}
-		used, err := c.ClientBackends(ctx)
-		if err != nil {
-			return doctor.Fail("cannot count the connections in use", p.redact(err.Error()), doctor.Fix{})
-		}
-		maxConns, reserved := settings[0], settings[1]
-		available := maxConns - reserved - used
-		want := db.MaxOpenConns
-		msg := fmt.Sprintf("max_open_conns %d; server max_connections %d (%d reserved), %d in use, %d free", want, maxConns, reserved, used, available)
-		fix := doctor.Fix{Text: "lower database.max_open_conns (per compozy process), raise max_connections, or use PgBouncer"}
-		switch {
-		case want > available:
-			return doctor.Fail(msg, "the pool can ask for more connections than the server has free: \"too many clients already\"", fix)
-		case want*5 > available*4:
-			return doctor.Warn(msg, "the pool would use more than 80% of the free connections; a second compozy process would run out", fix)
-		}
-		return doctor.Pass(msg)
+		return p.budgetCheck(ctx, c, s.in.Replicas)
 	})
 	clock := query(doctor.IDPostgresClock, func(ctx context.Context, c PostgresConn) doctor.Result {
 		before := time.Now()
@@ -284,7 +259,7 @@ func (p *pgProbe) classify(err error, where string) doctor.Result {
 	switch {
 	case tlsFailure(err):
 		return doctor.Fail("TLS: "+lastPart(msg), msg,
-			doctor.Fix{Text: "match database.ssl_mode to the server: disable or prefer for a server without TLS, require or verify-full for one with it (verify-* needs the CA)"})
+			doctor.Fix{Text: "match database.ssl_mode to the server: disable or prefer for a server without TLS, require or verify-full for one with it (verify-* needs the CA); postgres.tls names the exact fix"})
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return doctor.Fail("TCP: connection refused at "+where, msg, doctor.Fix{Text: "start PostgreSQL or fix the port"})
 	}

@@ -35,6 +35,10 @@ func (s *Set) roundTripCheck() doctor.Check {
 			if factory.IsBusy(err) {
 				return doctor.Warn("the database is locked by another process", config.Redact(err.Error()), doctor.Fix{Text: "see sqlite.lock"})
 			}
+			if lockTimedOut(err) {
+				return doctor.Fail(fmt.Sprintf("another session holds a lock on Compozy's tables: the write waited %s (lock_timeout) and gave up", DefaultLockTimeout),
+					config.Redact(err.Error()), doctor.Fix{Text: "see postgres.locks, which names the session"})
+			}
 			return doctor.Fail("the round trip failed", config.Redact(err.Error()), doctor.Fix{Text: "read the error; usually 'compozy migrate up' or a GRANT on the tables fixes it"})
 		}
 		if _, err := st.Workflows().Get(ctx, id); !errors.Is(err, storage.ErrNotFound) {

@@ -47,6 +47,12 @@ func Build(cfg *config.Config, loadErr error, in Inputs) *Set {
 			db.Path = real
 		}
 	}
+	if db.Driver == config.DriverPostgres {
+		// No statement of the doctor queues behind another session's lock (postgres.locks
+		// names that session).
+		db.LockTimeout = DefaultLockTimeout
+		db.ApplicationName = ApplicationName
+	}
 	probe := db
 	if db.Driver == config.DriverPostgres {
 		probe.MaxOpenConns = 4 // the checks run a few queries at once; leave the server's slots alone
@@ -80,7 +86,7 @@ func (s *Set) databaseChecks() []doctor.Check {
 			ms = &migrationSource{open: func(ctx context.Context) (MigrationConn, error) { return s.src.get(ctx) }}
 		}
 	case config.DriverPostgres:
-		out = append(s.postgresChecks(), s.poolerCheck())
+		out = append(s.postgresChecks(), s.poolerCheck(), s.locksCheck(), s.tlsCheck())
 		// postgres.connect opens the connection after its DNS and TCP steps; the migration
 		// checks (which depend on it) use what it opened.
 		ms = &migrationSource{open: func(context.Context) (MigrationConn, error) { return s.src.current() }}

@@ -1,0 +1,156 @@
+package checks
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/doctor"
+)
+
+var tlsNow = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+
+// testCert makes a certificate for cn (and names) valid until notAfter, signed by parent (self-
+// signed when nil); it returns the certificate and its key for signing others.
+func testCert(t *testing.T, cn string, names []string, notAfter time.Time, ca bool, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: tlsNow.Add(-24 * time.Hour), NotAfter: notAfter, IsCA: ca, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, key
+}
+
+func writePEM(t *testing.T, c *x509.Certificate) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "root.crt")
+	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestTLSResult(t *testing.T) {
+	year := tlsNow.Add(365 * 24 * time.Hour)
+	snakeoil, _ := testCert(t, "localhost", []string{"localhost"}, year, false, nil, nil)
+	ca, caKey := testCert(t, "Compozy Test CA", nil, year, true, nil, nil)
+	signed, _ := testCert(t, "db.example.com", []string{"db.example.com"}, year, false, ca, caKey)
+	soon, _ := testCert(t, "db.example.com", []string{"db.example.com"}, tlsNow.Add(10*24*time.Hour), false, ca, caKey)
+	expired, _ := testCert(t, "localhost", []string{"localhost"}, tlsNow.Add(-time.Hour), false, nil, nil)
+	root := writePEM(t, ca)
+	local := func(mode string) tlsSettings {
+		return tlsSettings{Host: "127.0.0.1", Mode: mode, Local: true, Settings: factory.ConnSettings{Host: "127.0.0.1", Port: 5432, User: "compozy", Database: "compozy"}}
+	}
+	remote := func(mode, rootCert string) tlsSettings {
+		return tlsSettings{Host: "db.example.com", Mode: mode, RootCert: rootCert,
+			Settings: factory.ConnSettings{Host: "db.example.com", Port: 5432, User: "compozy", Database: "compozy"}}
+	}
+	for _, tc := range []struct {
+		name  string
+		st    tlsSettings
+		certs []*x509.Certificate
+		err   error
+		want  want
+		fix   string
+	}{
+		{"local, TLS off", local("disable"), nil, nil, want{doctor.StatusPass, `no TLS \(ssl_mode disable\) to 127\.0\.0\.1, on this machine`}, ""},
+		{"remote, TLS off", remote("disable", ""), nil, nil,
+			want{doctor.StatusWarn, `ssl_mode disable for db\.example\.com, a host that is not this machine`}, `sslmode=verify-full&sslrootcert=%2Fpath%2Fto%2Froot.crt`},
+		{"remote, prefer, with TLS", remote("prefer", ""), []*x509.Certificate{signed}, nil,
+			want{doctor.StatusWarn, `ssl_mode prefer for db\.example\.com(.|\n)*certificate subject CN=db\.example\.com`}, `verify-full`},
+		{"remote, prefer, no TLS offered", remote("prefer", ""), nil, factory.ErrNoTLS,
+			want{doctor.StatusWarn, `ssl_mode prefer(.|\n)*does not offer TLS: the connection is not encrypted`}, ""},
+		{"require, but no TLS offered", local("require"), nil, factory.ErrNoTLS, want{doctor.StatusFail, `ssl_mode require, but 127\.0\.0\.1 does not offer TLS`}, ""},
+		{"local require: subject, issuer, days", local("require"), []*x509.Certificate{snakeoil}, nil,
+			want{doctor.StatusPass, `^TLS \(ssl_mode require\): certificate subject CN=localhost, issuer CN=localhost \(self-signed\), expires 2027-12-05 \(365 days\); not verified`}, ""},
+		{"verify-full without the CA", local("verify-full"), []*x509.Certificate{snakeoil}, nil,
+			want{doctor.StatusFail, `ssl_mode verify-full: the server's certificate \(issuer CN=localhost\) is not signed by a CA in this machine's CAs`}, `sslrootcert=`},
+		{"verify-full with the CA", remote("verify-full", root), []*x509.Certificate{signed}, nil,
+			want{doctor.StatusPass, `TLS \(ssl_mode verify-full\): certificate subject CN=db\.example\.com, issuer CN=Compozy Test CA, expires`}, ""},
+		{"verify-full, the name differs", tlsSettings{Host: "10.1.2.3", Mode: "verify-full", RootCert: root}, []*x509.Certificate{signed}, nil,
+			want{doctor.StatusFail, `ssl_mode verify-full: the certificate is for db\.example\.com, not 10\.1\.2\.3`}, ""},
+		{"verify-ca ignores the name", tlsSettings{Host: "10.1.2.3", Mode: "verify-ca", RootCert: root}, []*x509.Certificate{signed}, nil,
+			want{doctor.StatusPass, `ssl_mode verify-ca`}, ""},
+		{"sslrootcert missing", remote("verify-full", "/nonexistent/root.crt"), []*x509.Certificate{signed}, nil,
+			want{doctor.StatusFail, `cannot read sslrootcert /nonexistent/root\.crt`}, ""},
+		{"expires in ten days", remote("verify-full", root), []*x509.Certificate{soon}, nil,
+			want{doctor.StatusWarn, `the server's certificate expires in 10 days \(2026-12-15\)`}, ""},
+		{"expired", local("require"), []*x509.Certificate{expired}, nil, want{doctor.StatusFail, `the server's certificate expired on 2026-12-05`}, ""},
+		{"handshake failed", local("require"), nil, errors.New("TLS handshake with 127.0.0.1:5432: EOF"), want{doctor.StatusFail, `cannot read the server's certificate`}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tlsResult(tc.st, tc.certs, tc.err, tlsNow)
+			cs := []doctor.Check{{Info: doctor.Info{ID: "t"}, Run: func(context.Context) doctor.Result { return r }}}
+			runCheck(t, cs, "t", tc.want)
+			if tc.fix != "" && !contains(r.Fix.Text+"\n"+commands(r), tc.fix) {
+				t.Errorf("fix %q %q, want %q in it", r.Fix.Text, commands(r), tc.fix)
+			}
+		})
+	}
+}
+
+// certsFake is CertSource with a canned answer; asked counts the handshakes.
+type certsFake struct {
+	certs []*x509.Certificate
+	err   error
+	asked int
+}
+
+func (c *certsFake) ServerCertificates(context.Context, config.Database) ([]*x509.Certificate, error) {
+	c.asked++
+	return c.certs, c.err
+}
+
+// postgres.tls reads the settings and asks the server itself: it needs no login.
+func TestTLSCheck(t *testing.T) {
+	certs := &certsFake{}
+	db := postgresDB() // 192.0.2.10, ssl_mode disable
+	s := testSet(t, db, Inputs{Certs: certs}, &fakeConn{}, errors.New("refused"))
+	runCheck(t, []doctor.Check{s.tlsCheck()}, doctor.IDPostgresTLS, want{doctor.StatusWarn, `ssl_mode disable for 192\.0\.2\.10, a host that is not this machine`})
+	if certs.asked != 0 {
+		t.Errorf("ssl_mode disable: asked the server for TLS %d times", certs.asked)
+	}
+
+	leaf, _ := testCert(t, "localhost", []string{"localhost"}, tlsNow.Add(3000*24*time.Hour), false, nil, nil)
+	certs = &certsFake{certs: []*x509.Certificate{leaf}}
+	db.Host, db.SSLMode = "localhost", "require"
+	s = testSet(t, db, Inputs{Certs: certs}, &fakeConn{}, errors.New("refused"))
+	runCheck(t, []doctor.Check{s.tlsCheck()}, doctor.IDPostgresTLS, want{doctor.StatusPass, `TLS \(ssl_mode require\): certificate subject CN=localhost`})
+	if certs.asked != 1 {
+		t.Errorf("asked %d times", certs.asked)
+	}
+}
