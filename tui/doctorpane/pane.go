@@ -407,6 +407,10 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 				if !it.result.Fix.IsZero() {
 					m.note += "; press enter for what to do"
 				}
+			case it.check.Repair.Flag != "":
+				// Ending another program's session (--terminate) is only for doctor --fix with
+				// that flag, never a key press.
+				m.note = fmt.Sprintf("%s: run compozy doctor --fix %s to %s", it.check.ID, it.check.Repair.Flag, it.check.Repair.Plan(it.result))
 			case m.running:
 				m.note = "wait for the run to finish"
 			default:

@@ -204,8 +204,10 @@ func (m Model) detail(it item, labelCut, summaryCut bool) []string {
 	for _, c := range r.Fix.Commands {
 		add("  $ "+c, "    ")
 	}
-	if r.Fixable && it.check.Repair != nil {
-		add("press f to apply: "+it.check.Repair.Plan(r), "  ")
+	if rep := it.check.Repair; r.Fixable && rep != nil && rep.Flag != "" {
+		add("compozy doctor --fix "+rep.Flag+" can: "+rep.Plan(r), "  ")
+	} else if r.Fixable && rep != nil {
+		add("press f to apply: "+rep.Plan(r), "  ")
 	}
 	if len(out) == 0 {
 		add("(no more detail)", "")
