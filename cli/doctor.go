@@ -40,6 +40,10 @@ type doctorOptions struct {
 	timeoutSet bool
 	// report is --report's FILE, "-" for standard output, "" without --report.
 	report string
+	// watch, interval and count are --watch's (see doctor_watch.go).
+	watch    bool
+	interval time.Duration
+	count    int
 }
 
 func newDoctorCmd(f *Factory) *cobra.Command {
@@ -73,7 +77,8 @@ Exit codes: 0 nothing failed (warnings allowed, unless --strict), 1 a check fail
   compozy doctor --fix --yes
   compozy doctor list
   compozy doctor explain sqlite.lock
-  compozy doctor --report support.md`,
+  compozy doctor --report support.md
+  compozy doctor --watch`,
 		Args: doctorArgs(opts),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.timeoutSet = cmd.Flags().Changed("timeout")
@@ -91,7 +96,7 @@ Exit codes: 0 nothing failed (warnings allowed, unless --strict), 1 a check fail
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "with --fix: print each planned change and change nothing")
 	fl.BoolVar(&opts.yes, "yes", false, "with --fix: apply every fix without asking")
 	declareFleetFlags(fl, opts)
-	declareReportFlag(fl, opts)
+	declareReportWatchFlags(fl, opts)
 	cmd.AddCommand(newDoctorListCmd(f), newDoctorExplainCmd(f))
 	return cmd
 }
@@ -300,8 +305,11 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	if d.unconfigured {
 		return nothingConfigured(f, d.dir)
 	}
-	if opts.report != "" {
+	switch {
+	case opts.report != "":
 		return runDoctorReport(ctx, f, opts, d)
+	case opts.watch:
+		return runDoctorWatch(ctx, f, opts, d)
 	}
 
 	if !opts.json && !opts.fix && f.IO.CanPrompt() && doctorpane.CanDraw(f.IO.Getenv("TERM")) {

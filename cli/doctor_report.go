@@ -35,11 +35,14 @@ func doctorArgs(opts *doctorOptions) cobra.PositionalArgs {
 	}
 }
 
-// checkModes refuses the combinations of --report with the other outputs: it is an output of
-// its own, and changes nothing.
+// checkModes refuses the combinations of --report and --watch with the other outputs: each is
+// an output of its own, and neither may change anything.
 func (o *doctorOptions) checkModes() error {
-	if o.report != "" && (o.json || o.fix) {
-		return usageErrorf("--report is an output of its own: it goes without --json and --fix")
+	switch {
+	case o.report != "" && (o.json || o.fix || o.watch):
+		return usageErrorf("--report is an output of its own: it goes without --json, --fix and --watch")
+	case o.watch && (o.json || o.fix):
+		return usageErrorf("--watch only reads and draws: it goes without --json and --fix")
 	}
 	return nil
 }
@@ -156,8 +159,11 @@ func secretName(name string) bool {
 	return false
 }
 
-// declareReportFlag declares --report.
-func declareReportFlag(fl *pflag.FlagSet, opts *doctorOptions) {
+// declareReportWatchFlags declares --report, --watch, --interval and --count.
+func declareReportWatchFlags(fl *pflag.FlagSet, opts *doctorOptions) {
 	fl.StringVar(&opts.report, "report", "", "write a Markdown report for a support ticket (versions, machine, every check, config show; secrets redacted) to `FILE` (0600), or to standard output without FILE")
 	fl.Lookup("report").NoOptDefVal = reportStdout
+	fl.BoolVar(&opts.watch, "watch", false, "show the database's live state every --interval, changing nothing: a pane on a terminal, one line per interval in a pipe")
+	fl.DurationVar(&opts.interval, "interval", time.Second, "with --watch: time between two samples")
+	fl.IntVar(&opts.count, "count", 0, "with --watch: stop after `N` samples (0: until q, Ctrl-C or SIGINT)")
 }
