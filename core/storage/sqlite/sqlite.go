@@ -161,7 +161,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	d.writer = writer
 
-	if err := d.checkJournalMode(ctx, o.JournalMode); err != nil {
+	if err := d.firstConnection(ctx, o); err != nil {
 		_ = writer.Close()
 		return nil, err
 	}
@@ -373,6 +373,25 @@ func millis(d time.Duration) string {
 		ms = 1
 	}
 	return fmt.Sprint(ms)
+}
+
+// firstConnection connects the writer and checks its journal mode. SQLite answers some lock
+// states with SQLITE_BUSY at once, without calling the busy handler: a connection's first
+// read while another process switches a new file to WAL or recovers its WAL index. Those are
+// tried again within busy_timeout, as the busy handler would have waited (0 waits not at all).
+func (d *DB) firstConnection(ctx context.Context, o Options) error {
+	deadline := time.Now().Add(o.BusyTimeout)
+	for {
+		err := d.checkJournalMode(ctx, o.JournalMode)
+		if err == nil || !IsBusy(err) || !time.Now().Before(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // checkJournalMode reads journal_mode back from the writer. SQLite answers a journal_mode pragma
