@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -92,10 +91,8 @@ func configShowRun(cfg *config.Config, opts *configShowOptions) error {
 		if doc.Warnings == nil {
 			doc.Warnings = []config.Warning{}
 		}
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return fmt.Errorf("write configuration: %w", err)
+		if err := writeJSON(opts.IO.Out, doc); err != nil {
+			return fmt.Errorf("config show: %w", err)
 		}
 		return nil
 	}
@@ -227,10 +224,8 @@ func configValidateJSON(cfg *config.Config, cfgErr *config.Error, w io.Writer) e
 			doc.Warnings = append(doc.Warnings, newConfigFinding(x.Code, x.Key, x.Pos, x.Origin, x.Where(), x.Message, x.Fix))
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("write validation: %w", err)
+	if err := writeJSON(w, doc); err != nil {
+		return fmt.Errorf("config validate: %w", err)
 	}
 	if cfgErr != nil {
 		return &ExitError{Code: ExitUsage, Silent: true}

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -127,7 +125,7 @@ func runDBBackup(ctx context.Context, f *Factory, opts *dbBackupOptions) error {
 		if errors.Is(err, backup.ErrPgDumpMissing) {
 			doc.File, doc.Command = dst, dump.Command()
 			if opts.json {
-				return writeDBJSON(out, doc)
+				return writeJSON(out, doc)
 			}
 			fmt.Fprintln(out, "pg_dump is not installed here. Install the PostgreSQL client tools (Debian: apt-get install postgresql-client), or run this where they are:")
 			fmt.Fprintf(out, "  %s\n", doc.Command)
@@ -142,7 +140,7 @@ func runDBBackup(ctx context.Context, f *Factory, opts *dbBackupOptions) error {
 		return refusef("db backup: unknown database driver %q (want %q or %q)", db.Driver, config.DriverPostgres, config.DriverSQLite)
 	}
 	if opts.json {
-		return writeDBJSON(out, doc)
+		return writeJSON(out, doc)
 	}
 	fmt.Fprintf(out, "Backup: %s (%s, mode 0600)\n", doc.File, bytesize.Format(doc.Bytes))
 	if doc.Check != "" {
@@ -163,15 +161,6 @@ func runDBBackup(ctx context.Context, f *Factory, opts *dbBackupOptions) error {
 	fmt.Fprintf(out, "Done in %s.\n", fmtDuration(time.Duration(doc.DurationMS*float64(time.Millisecond))))
 	if db.Driver == config.DriverPostgres {
 		fmt.Fprintf(out, "Restore with: pg_restore --clean --if-exists --dbname=DATABASE %s\n", doc.File)
-	}
-	return nil
-}
-
-func writeDBJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write JSON: %w", err)
 	}
 	return nil
 }

@@ -162,7 +162,7 @@ func runDBBench(ctx context.Context, f *Factory, opts *dbBenchOptions) error {
 	}
 	doc.Results, doc.Ceilings, doc.Ratios, doc.Verdict = rep.Rows, rep.Ceilings, rep.Ratios, rep.Verdict
 	if opts.json {
-		return writeDBJSON(out, doc)
+		return writeJSON(out, doc)
 	}
 	printBenchTable(out, doc)
 	return nil

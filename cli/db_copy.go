@@ -190,7 +190,7 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 		if err != nil {
 			doc.Error = err.Error()
 		}
-		if werr := writeDBJSON(out, doc); werr != nil {
+		if werr := writeJSON(out, doc); werr != nil {
 			return werr
 		}
 		if err != nil {

@@ -79,7 +79,7 @@ func runDBVacuum(ctx context.Context, f *Factory, opts *dbVacuumOptions) error {
 		return err
 	}
 	if opts.json {
-		return writeDBJSON(out, struct {
+		return writeJSON(out, struct {
 			SchemaVersion int `json:"schema_version"`
 			*maintenance.Result
 			DurationMS float64 `json:"duration_ms"`

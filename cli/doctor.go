@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -109,7 +108,7 @@ func newDoctorListCmd(f *Factory) *cobra.Command {
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if asJSON {
-				return writeIndentedJSON(f.IO.Out, doctor.Registry())
+				return writeJSON(f.IO.Out, doctor.Registry())
 			}
 			return doctor.WriteList(f.IO.Out, doctor.Registry())
 		},
@@ -460,15 +459,6 @@ func fixDoctor(ctx context.Context, f *Factory, opts *doctorOptions, d *doctorRu
 	nd.run(ctx, opts.checkTimeout(), nil)
 	d.set = nd.set
 	return nd, nil
-}
-
-func writeIndentedJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write JSON: %w", err)
-	}
-	return nil
 }
 
 func label(r doctor.Result) string {

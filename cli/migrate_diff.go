@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -140,10 +139,8 @@ func runMigrateDiff(ctx context.Context, f *Factory, opts *migrateDiffOptions) e
 	doc.Drifted = len(doc.Drift) > 0
 	out := f.IO.Out
 	if opts.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return fmt.Errorf("write diff: %w", err)
+		if err := writeJSON(out, doc); err != nil {
+			return fmt.Errorf("migrate diff: %w", err)
 		}
 	} else {
 		s.printTarget(out)

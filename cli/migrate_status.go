@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -146,10 +145,8 @@ func runMigrateStatus(ctx context.Context, f *Factory, opts *migrateStatusOption
 	out := f.IO.Out
 	switch {
 	case opts.json:
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return fmt.Errorf("write status: %w", err)
+		if err := writeJSON(out, doc); err != nil {
+			return fmt.Errorf("migrate status: %w", err)
 		}
 	case opts.check || opts.wait > 0:
 		fmt.Fprintln(out, doc.Message)
@@ -286,10 +283,8 @@ func runMigrateVersion(ctx context.Context, f *Factory, opts *migrateVersionOpti
 	}
 	out := f.IO.Out
 	if opts.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return fmt.Errorf("write version: %w", err)
+		if err := writeJSON(out, doc); err != nil {
+			return fmt.Errorf("migrate version: %w", err)
 		}
 		return nil
 	}
