@@ -215,6 +215,27 @@ func (h *Handle) PgBouncerConsole(ctx context.Context) (Pooler, error) {
 	return postgres.AdminConsole(ctx, PostgresOptions(h.db))
 }
 
+// PgBouncerLimits is what PgBouncer's admin console says of its limits and their use (see
+// postgres.PgBouncerLimits).
+type PgBouncerLimits = postgres.PgBouncerLimits
+
+// Errors of PgBouncer's admin console, for errors.Is: the server is not PgBouncer; PgBouncer
+// refused the user (not in admin_users or stats_users).
+var (
+	ErrNotPgBouncer   = postgres.ErrNotPgBouncer
+	ErrConsoleRefused = postgres.ErrConsoleRefused
+)
+
+// PgBouncerLimits asks PgBouncer's admin console behind h for max_client_conn, the pool sizes
+// and the clients and server connections it has now, not counting h's own sessions (by their
+// application_name); it only reads (SHOW). Its errors are PgBouncerConsole's.
+func (h *Handle) PgBouncerLimits(ctx context.Context) (PgBouncerLimits, error) {
+	if h.Dialect != config.DriverPostgres {
+		return PgBouncerLimits{}, errors.New("pgbouncer admin console: not PostgreSQL")
+	}
+	return postgres.AdminLimits(ctx, PostgresOptions(h.db))
+}
+
 // directHost is the server's direct host:port behind a managed pooler, when its pattern says.
 func (h *Handle) directHost() string {
 	cs, err := PostgresConnSettings(h.db)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -138,6 +139,39 @@ func ExecModeSet(opts Options) bool {
 	return connStringSets(opts.ConnString, "default_query_exec_mode") || connStringSets(opts.ConnString, "statement_cache_capacity")
 }
 
+// Detect is what sits between pool and its server: HostPooler for the pool's host and port,
+// with what a probe of the server sessions saw (probeSessions) merged in. The probe runs in the
+// simple protocol and leaves at most one idle connection in pool. When the probe fails, the
+// error is returned with what the host alone told. The storage pool (Open) and the pgvector
+// store both decide through it.
+func Detect(ctx context.Context, pool *pgxpool.Pool) (Pooler, error) {
+	cc := pool.Config().ConnConfig
+	found := HostPooler(cc.Host, int(cc.Port))
+	seen, err := probeSessions(ctx, pool)
+	if err != nil {
+		return found, err
+	}
+	return found.Merge(seen), nil
+}
+
+// ExecModeFor is the query exec mode a pool should run in, given what was found between it and
+// the server and the connection string it was made from: current (pgx's default, or what the
+// string says) unless session state does not last there (a transaction pooler, PGlite's one
+// shared session), where pgx's cached named prepared statements collide ("prepared statement
+// ... already exists", SQLSTATE 42P05, or "does not exist", 26000) and the simple protocol,
+// which prepares nothing on the server, is chosen. A connection string that sets
+// default_query_exec_mode or statement_cache_capacity itself always keeps its choice.
+// changed reports whether the mode differs from current.
+func ExecModeFor(found Pooler, connString string, current pgx.QueryExecMode) (mode pgx.QueryExecMode, changed bool) {
+	if !found.BreaksSessions() || ExecModeSet(Options{ConnString: connString}) || current == pgx.QueryExecModeSimpleProtocol {
+		return current, false
+	}
+	return pgx.QueryExecModeSimpleProtocol, true
+}
+
+// ExecModeName is pgx's name of a query exec mode, as default_query_exec_mode spells it.
+func ExecModeName(m pgx.QueryExecMode) string { return execModeName(m) }
+
 // probeSessions watches server sessions through the pool, in the simple protocol (so the
 // probe leaves nothing behind on a pooler): client connection A asks pg_backend_pid(); a second
 // client connection B asks while A is still open (a direct server gives B a session of its
@@ -195,86 +229,273 @@ func probeSessions(ctx context.Context, pool *pgxpool.Pool) (Pooler, error) {
 	return p, nil
 }
 
-// AdminConsole asks PgBouncer's admin console (the virtual database "pgbouncer" on the same
-// host and port, with the same user and password) for its version and the pool mode of the
-// database opts names, and the server behind it. A server that is not PgBouncer refuses the
-// database; PgBouncer refuses users not in admin_users or stats_users. Either way the error is
-// returned and nothing is changed: the console is only read (SHOW).
-func AdminConsole(ctx context.Context, opts Options) (Pooler, error) {
+// Errors of PgBouncer's admin console (AdminConsole, AdminLimits), for errors.Is.
+var (
+	// ErrNotPgBouncer: the server has no "pgbouncer" database (SQLSTATE 3D000), so it is a
+	// PostgreSQL server (or a pooler that passes the name on), not PgBouncer.
+	ErrNotPgBouncer = errors.New("not PgBouncer: the server has no \"pgbouncer\" database")
+	// ErrConsoleRefused: PgBouncer answered "not allowed": the user is in neither admin_users
+	// nor stats_users.
+	ErrConsoleRefused = errors.New("PgBouncer's admin console refused the user (not in admin_users or stats_users)")
+)
+
+// adminConsole is a connection to PgBouncer's admin console: the virtual database "pgbouncer"
+// on the host and port opts names, with the same user and password. It sends no startup
+// parameter but the user, the database and, when set, opts.ApplicationName. The context it
+// returns bounds the whole conversation (10 s at most); close it with done.
+type adminConsole struct {
+	conn     *pgconn.PgConn
+	ctx      context.Context
+	database string // the database opts names (whose pool compozy uses)
+	user     string
+	done     func()
+}
+
+func dialConsole(ctx context.Context, opts Options) (*adminConsole, error) {
 	cfg, err := PoolConfig(opts)
 	if err != nil {
-		return Pooler{}, err
+		return nil, err
 	}
 	cc := cfg.ConnConfig.Config.Copy()
-	dbname := cc.Database
+	a := &adminConsole{database: cc.Database, user: cc.User}
 	cc.Database = "pgbouncer"
-	// The console accepts few startup parameters: send none but the user and database.
+	// The console accepts few startup parameters: send none but the user and database (and
+	// application_name, which it shows in SHOW CLIENTS).
 	cc.RuntimeParams = map[string]string{}
+	if opts.ApplicationName != "" {
+		cc.RuntimeParams["application_name"] = opts.ApplicationName
+	}
 	if cc.ConnectTimeout <= 0 || cc.ConnectTimeout > 5*time.Second {
 		cc.ConnectTimeout = 5 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	conn, err := pgconn.ConnectConfig(ctx, cc)
 	if err != nil {
-		return Pooler{}, fmt.Errorf("pgbouncer admin console: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	show := func(what string) ([]map[string]string, error) {
-		res, err := conn.Exec(ctx, "SHOW "+what).ReadAll()
-		if err != nil {
-			return nil, err
+		cancel()
+		var pe *pgconn.PgError
+		switch {
+		case errors.As(err, &pe) && pe.Code == "3D000":
+			err = fmt.Errorf("%w: %w", ErrNotPgBouncer, err)
+		case errors.As(err, &pe) && pe.Message == "not allowed":
+			err = fmt.Errorf("%w: %w", ErrConsoleRefused, err)
 		}
-		var out []map[string]string
-		for _, r := range res {
-			if r.Err != nil {
-				return nil, r.Err
+		return nil, fmt.Errorf("pgbouncer admin console: %w", err)
+	}
+	a.conn, a.ctx = conn, ctx
+	a.done = func() {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		cancel()
+	}
+	return a, nil
+}
+
+// maxConsoleRows bounds what one SHOW may return (SHOW CLIENTS has a row per client).
+const maxConsoleRows = 1 << 20
+
+// show runs SHOW what on the console and hands each row to row, by column name. It reads the
+// rows as they come and stops with an error past maxConsoleRows.
+func (a *adminConsole) show(what string, row func(map[string]string)) error {
+	mrr := a.conn.Exec(a.ctx, "SHOW "+what)
+	defer mrr.Close()
+	n := 0
+	for mrr.NextResult() {
+		rr := mrr.ResultReader()
+		fields := rr.FieldDescriptions()
+		for rr.NextRow() {
+			if n++; n > maxConsoleRows {
+				_, _ = rr.Close()
+				return fmt.Errorf("SHOW %s: more than %d rows", what, maxConsoleRows)
 			}
-			for _, row := range r.Rows {
-				m := map[string]string{}
-				for i, fd := range r.FieldDescriptions {
-					if i < len(row) {
-						m[fd.Name] = string(row[i])
-					}
+			vals := rr.Values()
+			m := make(map[string]string, len(fields))
+			for i, fd := range fields {
+				if i < len(vals) {
+					m[fd.Name] = string(vals[i])
 				}
-				out = append(out, m)
 			}
+			row(m)
 		}
-		return out, nil
+		if _, err := rr.Close(); err != nil {
+			return fmt.Errorf("SHOW %s: %w", what, err)
+		}
 	}
-	rows, err := show("VERSION")
-	if err != nil || len(rows) == 0 {
-		return Pooler{}, fmt.Errorf("pgbouncer admin console: SHOW VERSION: %w", errors.Join(err, errors.New("no answer")))
+	return mrr.Close()
+}
+
+// version asks SHOW VERSION and checks that the answer names PgBouncer.
+func (a *adminConsole) version() (string, error) {
+	var v string
+	err := a.show("VERSION", func(m map[string]string) {
+		for _, s := range m {
+			v = strings.TrimSpace(s)
+		}
+	})
+	if err != nil || v == "" {
+		return "", fmt.Errorf("pgbouncer admin console: SHOW VERSION: %w", errors.Join(err, errors.New("no answer")))
 	}
-	p := Pooler{Kind: PoolerPgBouncer}
-	for _, v := range rows[0] {
-		p.Version = strings.TrimSpace(v)
+	if !strings.Contains(strings.ToLower(v), "pgbouncer") {
+		return "", fmt.Errorf("pgbouncer admin console: SHOW VERSION said %q", v)
 	}
-	if !strings.Contains(strings.ToLower(p.Version), "pgbouncer") {
-		return Pooler{}, fmt.Errorf("pgbouncer admin console: SHOW VERSION said %q", p.Version)
+	return v, nil
+}
+
+// config reads SHOW CONFIG as key → value.
+func (a *adminConsole) config() (map[string]string, error) {
+	out := map[string]string{}
+	err := a.show("CONFIG", func(m map[string]string) { out[m["key"]] = m["value"] })
+	return out, err
+}
+
+// AdminConsole asks PgBouncer's admin console (the virtual database "pgbouncer" on the same
+// host and port, with the same user and password) for its version and the pool mode of the
+// database opts names, and the server behind it. A server that is not PgBouncer refuses the
+// database (ErrNotPgBouncer); PgBouncer refuses users not in admin_users or stats_users
+// (ErrConsoleRefused). Either way the error is returned and nothing is changed: the console is
+// only read (SHOW).
+func AdminConsole(ctx context.Context, opts Options) (Pooler, error) {
+	a, err := dialConsole(ctx, opts)
+	if err != nil {
+		return Pooler{}, err
 	}
+	defer a.done()
+	v, err := a.version()
+	if err != nil {
+		return Pooler{}, err
+	}
+	p := Pooler{Kind: PoolerPgBouncer, Version: v}
 	p.Evidence = append(p.Evidence, "its admin console answered SHOW VERSION: "+p.Version)
-	if dbs, err := show("DATABASES"); err == nil {
-		for _, d := range dbs {
-			if d["name"] != dbname {
-				continue
-			}
-			p.Mode = d["pool_mode"]
-			if d["host"] != "" && d["port"] != "" {
-				p.Server = d["host"] + ":" + d["port"]
-			}
+	_ = a.show("DATABASES", func(d map[string]string) {
+		if d["name"] != a.database {
+			return
 		}
-	}
+		p.Mode = d["pool_mode"]
+		if d["host"] != "" && d["port"] != "" {
+			p.Server = d["host"] + ":" + d["port"]
+		}
+	})
 	if p.Mode == "" {
-		if cfgRows, err := show("CONFIG"); err == nil {
-			for _, c := range cfgRows {
-				if c["key"] == "pool_mode" {
-					p.Mode = c["value"]
-				}
-			}
+		if cfg, err := a.config(); err == nil {
+			p.Mode = cfg["pool_mode"]
 		}
 	}
 	return p, nil
+}
+
+// PgBouncerLimits is what PgBouncer's admin console says about its limits and their use now,
+// for a connection budget.
+type PgBouncerLimits struct {
+	// Version is SHOW VERSION's answer ("PgBouncer 1.18.0").
+	Version string
+	// Database and User name the pool compozy's connections use.
+	Database, User string
+	// MaxClientConn is max_client_conn: the client connections PgBouncer accepts in all.
+	MaxClientConn int
+	// Clients counts the client connections PgBouncer has now (SHOW CLIENTS), not counting the
+	// asker's own: this console connection and the sessions whose application_name is the
+	// Options' ApplicationName.
+	Clients int
+	// DefaultPoolSize and ReservePoolSize are default_pool_size and reserve_pool_size.
+	DefaultPoolSize, ReservePoolSize int
+	// PoolSize and ReservePool are the server connections PgBouncer opens for a user of
+	// Database (SHOW DATABASES: the database's pool_size, or default_pool_size), and more when
+	// clients wait reserve_pool_timeout.
+	PoolSize, ReservePool int
+	// MaxDBConnections is the database's max_db_connections, MaxUserConnections
+	// max_user_connections; 0 is no limit.
+	MaxDBConnections, MaxUserConnections int
+	// ServerConns are the server connections the pool (Database, User) has open now.
+	ServerConns int
+}
+
+// ServerCap is the most server connections PgBouncer opens for the pool (Database, User):
+// PoolSize + ReservePool, within max_db_connections and max_user_connections.
+func (l PgBouncerLimits) ServerCap() int {
+	c := l.PoolSize + l.ReservePool
+	for _, m := range []int{l.MaxDBConnections, l.MaxUserConnections} {
+		if m > 0 && m < c {
+			c = m
+		}
+	}
+	return c
+}
+
+// AdminLimits asks PgBouncer's admin console (as AdminConsole does, and with its errors) for
+// its limits and how many clients and server connections it has now: SHOW CONFIG, DATABASES,
+// POOLS and CLIENTS. It only reads.
+func AdminLimits(ctx context.Context, opts Options) (PgBouncerLimits, error) {
+	a, err := dialConsole(ctx, opts)
+	if err != nil {
+		return PgBouncerLimits{}, err
+	}
+	defer a.done()
+	l := PgBouncerLimits{Database: a.database, User: a.user}
+	if l.Version, err = a.version(); err != nil {
+		return PgBouncerLimits{}, err
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return PgBouncerLimits{}, fmt.Errorf("pgbouncer admin console: %w", err)
+	}
+	for key, to := range map[string]*int{"max_client_conn": &l.MaxClientConn, "default_pool_size": &l.DefaultPoolSize,
+		"reserve_pool_size": &l.ReservePoolSize, "max_db_connections": &l.MaxDBConnections, "max_user_connections": &l.MaxUserConnections} {
+		if *to, err = strconv.Atoi(strings.TrimSpace(cfg[key])); err != nil {
+			return PgBouncerLimits{}, fmt.Errorf("pgbouncer admin console: SHOW CONFIG: %s %q", key, cfg[key])
+		}
+	}
+	l.PoolSize, l.ReservePool = l.DefaultPoolSize, l.ReservePoolSize
+	num := func(m map[string]string, key string) int {
+		n, _ := strconv.Atoi(strings.TrimSpace(m[key]))
+		return n
+	}
+	err = a.show("DATABASES", func(d map[string]string) {
+		if d["name"] != a.database {
+			return
+		}
+		// A negative size is "not set for this database" in some versions: the default holds.
+		if n := num(d, "pool_size"); n >= 0 && d["pool_size"] != "" {
+			l.PoolSize = n
+		}
+		if n := num(d, "reserve_pool"); n >= 0 && d["reserve_pool"] != "" {
+			l.ReservePool = n
+		}
+		if n := num(d, "max_connections"); n > 0 {
+			l.MaxDBConnections = n
+		}
+	})
+	if err != nil {
+		return PgBouncerLimits{}, fmt.Errorf("pgbouncer admin console: %w", err)
+	}
+	err = a.show("POOLS", func(p map[string]string) {
+		if p["database"] == a.database && p["user"] == a.user {
+			l.ServerConns += num(p, "sv_active") + num(p, "sv_idle") + num(p, "sv_used") + num(p, "sv_tested") + num(p, "sv_login")
+		}
+	})
+	if err != nil {
+		return PgBouncerLimits{}, fmt.Errorf("pgbouncer admin console: %w", err)
+	}
+	// This console connection is the client whose address and port are our socket's local
+	// ones (over TCP); over a Unix socket, one console client of our application_name.
+	own := ""
+	if addr, ok := a.conn.Conn().LocalAddr().(*net.TCPAddr); ok {
+		own = net.JoinHostPort(addr.IP.String(), strconv.Itoa(addr.Port))
+	}
+	ownSeen := false
+	err = a.show("CLIENTS", func(c map[string]string) {
+		switch {
+		case !ownSeen && own != "" && net.JoinHostPort(c["addr"], c["port"]) == own:
+			ownSeen = true
+		case opts.ApplicationName != "" && c["application_name"] == opts.ApplicationName:
+		default:
+			l.Clients++
+		}
+	})
+	if err != nil {
+		return PgBouncerLimits{}, fmt.Errorf("pgbouncer admin console: %w", err)
+	}
+	if !ownSeen && opts.ApplicationName == "" && l.Clients > 0 {
+		l.Clients--
+	}
+	return l, nil
 }
 
 // Merge adds what q found (the admin console's answer, a probe's) to p.

@@ -1,9 +1,13 @@
 package postgres_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/postgres"
@@ -91,6 +95,62 @@ func TestOpenThroughPgBouncer(t *testing.T) {
 	}
 	if got := p.Merge(c).Name(); !strings.Contains(got, "PgBouncer") || !strings.Contains(got, "transaction pooling") {
 		t.Errorf("name %q", got)
+	}
+}
+
+// PgBouncer's admin console gives its limits (.ci/run's: max_client_conn 200,
+// default_pool_size 20, no reserve) and counts the clients it has now, not the asker's own
+// sessions (by application_name) nor its console connection; PostgreSQL itself is no
+// PgBouncer (ErrNotPgBouncer).
+func TestAdminLimitsThroughPgBouncer(t *testing.T) {
+	pooled, _ := testenv.PgBouncerDB(t)
+	mine, err := postgres.Open(testCtx(t), postgres.Options{ConnString: pooled, MaxConns: 4, MinIdleConns: 2, ApplicationName: "compozy limits test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mine.Close()
+	opts := postgres.Options{ConnString: pooled, ApplicationName: "compozy limits test"}
+	before, err := postgres.AdminLimits(testCtx(t), opts)
+	if err != nil {
+		t.Fatalf("admin limits: %v", err)
+	}
+	if !strings.Contains(before.Version, "PgBouncer") || before.MaxClientConn != 200 || before.DefaultPoolSize != 20 || before.PoolSize != 20 || before.ReservePool != 0 || before.ServerCap() != 20 {
+		t.Errorf("limits %+v, want .ci/run's max_client_conn 200 and pool size 20", before)
+	}
+	if before.User == "" || before.Database == "" || before.ServerConns < 1 || before.ServerConns > 20 {
+		t.Errorf("limits %+v: want the pool's user, database and its server connection(s)", before)
+	}
+	// Three more clients of another application: three more counted. Other tests' clients may
+	// come and go on the same PgBouncer meanwhile, so a few tries are allowed.
+	more := func() (before, after int) {
+		b, err := postgres.AdminLimits(testCtx(t), opts)
+		if err != nil {
+			t.Fatalf("admin limits: %v", err)
+		}
+		for range 3 {
+			c, err := pgconn.Connect(testCtx(t), pooled+"&application_name=someone+else")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(context.WithoutCancel(testCtx(t)))
+		}
+		a, err := postgres.AdminLimits(testCtx(t), opts)
+		if err != nil {
+			t.Fatalf("admin limits: %v", err)
+		}
+		return b.Clients, a.Clients
+	}
+	for try := 1; ; try++ {
+		b, a := more()
+		if a >= b+3 {
+			break
+		}
+		if try == 5 {
+			t.Fatalf("clients %d before three more connections, %d after: want three more", b, a)
+		}
+	}
+	if _, err := postgres.AdminLimits(testCtx(t), postgres.Options{ConnString: testenv.AdminPostgresDSN()}); !errors.Is(err, postgres.ErrNotPgBouncer) {
+		t.Errorf("PostgreSQL itself: %v, want ErrNotPgBouncer", err)
 	}
 }
 
