@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"compozy.dev/setup/core/storage"
@@ -188,4 +189,38 @@ func TestConformanceThroughPgBouncer(t *testing.T) {
 		t.Cleanup(func() { _ = d.Close() })
 		return d
 	})
+}
+
+// ExecModeFor: the simple protocol where session state does not last, unless the connection
+// string chooses the mode; nothing changes on a direct connection or a session pooler.
+func TestExecModeFor(t *testing.T) {
+	pglite := postgres.Pooler{Kind: postgres.PoolerPGlite, SharedSession: true}
+	bouncer := postgres.Pooler{Kind: postgres.PoolerPgBouncer, Mode: postgres.ModeTransaction}
+	shared := postgres.Pooler{SharedSession: true}
+	session := postgres.Pooler{Kind: postgres.PoolerSupabase, Mode: postgres.ModeSession}
+	const plain = "postgres://u@127.0.0.1:55432/postgres?sslmode=disable"
+	for _, tc := range []struct {
+		name    string
+		found   postgres.Pooler
+		dsn     string
+		current pgx.QueryExecMode
+		want    pgx.QueryExecMode
+		changed bool
+	}{
+		{"direct", postgres.Pooler{}, plain, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheStatement, false},
+		{"session pooler", session, plain, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheStatement, false},
+		{"PGlite", pglite, plain, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol, true},
+		{"PgBouncer transaction", bouncer, plain, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol, true},
+		{"sessions seen shared", shared, "host=db port=6432 user=u", pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeSimpleProtocol, true},
+		{"PGlite, URL chooses exec", pglite, plain + "&default_query_exec_mode=exec", pgx.QueryExecModeExec, pgx.QueryExecModeExec, false},
+		{"PGlite, URL chooses cache_statement", pglite, plain + "&default_query_exec_mode=cache_statement", pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheStatement, false},
+		{"PgBouncer, keywords choose describe_exec", bouncer, "host=db default_query_exec_mode=describe_exec", pgx.QueryExecModeDescribeExec, pgx.QueryExecModeDescribeExec, false},
+		{"PgBouncer, statement_cache_capacity set", bouncer, plain + "&statement_cache_capacity=0", pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheStatement, false},
+		{"already simple", pglite, plain + "&default_query_exec_mode=simple_protocol", pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeSimpleProtocol, false},
+	} {
+		got, changed := postgres.ExecModeFor(tc.found, tc.dsn, tc.current)
+		if got != tc.want || changed != tc.changed {
+			t.Errorf("%s: ExecModeFor = %s %v, want %s %v", tc.name, postgres.ExecModeName(got), changed, postgres.ExecModeName(tc.want), tc.changed)
+		}
+	}
 }

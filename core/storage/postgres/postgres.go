@@ -100,21 +100,19 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	found := HostPooler(cfg.ConnConfig.Host, int(cfg.ConnConfig.Port))
-	if seen, err := probeSessions(ctx, pool); err == nil {
-		found = found.Merge(seen)
-	}
+	// A failed probe leaves what the host alone tells: the probe never stops an open.
+	found, _ := Detect(ctx, pool)
 	d := &DB{pool: pool, target: target, now: opts.Now, pooler: found, execMode: execModeName(cfg.ConnConfig.DefaultQueryExecMode)}
 	if d.now == nil {
 		d.now = time.Now
 	}
-	if found.BreaksSessions() && !ExecModeSet(opts) && cfg.ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeSimpleProtocol {
+	if mode, changed := ExecModeFor(found, opts.ConnString, cfg.ConnConfig.DefaultQueryExecMode); changed {
 		pool.Close()
-		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		cfg.ConnConfig.DefaultQueryExecMode = mode
 		if d.pool, err = newPool(ctx, cfg, target); err != nil {
 			return nil, err
 		}
-		d.execMode = execModeName(pgx.QueryExecModeSimpleProtocol) + " (chosen by compozy: " + found.Name() + ")"
+		d.execMode = execModeName(mode) + " (chosen by compozy: " + found.Name() + ")"
 	}
 	return d, nil
 }
