@@ -201,6 +201,8 @@ type Pooler = postgres.Pooler
 const (
 	PoolerPgBouncer = postgres.PoolerPgBouncer
 	PoolerPGlite    = postgres.PoolerPGlite
+	PoolerSupabase  = postgres.PoolerSupabase
+	PoolerNeon      = postgres.PoolerNeon
 	PoolTransaction = postgres.ModeTransaction
 	PoolStatement   = postgres.ModeStatement
 )
