@@ -103,3 +103,31 @@ func TestPoolerCheckDirect(t *testing.T) {
 	r := binRun(t, buildCompozy(t), t.TempDir(), cleanEnv(pgEnv(dsn)...), "doctor", "--json", "--only", "postgres")
 	expectCheck(t, parseDoctor(t, r), doctor.IDPostgresPooler, doctor.StatusPass, "^no pooler")
 }
+
+// Through .ci/run's PgBouncer (max_client_conn 200, default_pool_size 20), postgres.connections
+// weighs the replicas against PgBouncer's max_client_conn and PgBouncer's pool (not replicas ×
+// max_open_conns) against the server: three replicas of 25 fit, ten (250 clients) do not, and
+// the fix names the PgBouncer setting; the server side stays the pool's 20 either way.
+func TestPgBouncerConnectionBudget(t *testing.T) {
+	pooled, _ := testenv.PgBouncerDB(t)
+	bin := buildCompozy(t)
+	dir := t.TempDir()
+	server := `; the server: PgBouncer's pool for user postgres on database compozy_test_\w+ opens up to 20 \(pool_size 20 \+ reserve_pool 0\) \+ \d+ held by other clients = \d+ of \d+ connections \(max_connections \d+ - \d+ superuser_reserved_connections.*\): \d+%`
+	r := binRun(t, bin, dir, cleanEnv(pgEnv(pooled)...), "doctor", "--json", "--only", doctor.IDPostgresConnections, "--replicas", "3")
+	expectCheck(t, parseDoctor(t, r), doctor.IDPostgresConnections, doctor.StatusPass,
+		`^PgBouncer 1\.\d+\.\d+: 3 × max_open_conns 25 \+ \d+ other clients = \d+ of max_client_conn 200 client connections: \d+%`+server)
+	if r.code != 0 {
+		t.Errorf("three replicas through PgBouncer: exit %d\n%s", r.code, r.errOut)
+	}
+
+	r = binRun(t, bin, dir, cleanEnv(pgEnv(pooled, "COMPOZY_REPLICAS=10")...), "doctor", "--json", "--only", doctor.IDPostgresConnections)
+	c := expectCheck(t, parseDoctor(t, r), doctor.IDPostgresConnections, doctor.StatusFail,
+		`^PgBouncer 1\.\d+\.\d+: 10 × max_open_conns 25 \+ \d+ other clients = 2\d\d of max_client_conn 200 client connections: 1\d\d%`+server+
+			`\n.*no more connections allowed \(max_client_conn\)`)
+	if !strings.Contains(c.Fix.Text, "raise max_client_conn in pgbouncer.ini") || !strings.Contains(c.Fix.Text, "lower database.max_open_conns") {
+		t.Errorf("fix %q: want max_client_conn and max_open_conns named", c.Fix.Text)
+	}
+	if r.code != 1 {
+		t.Errorf("ten replicas through PgBouncer: exit %d, want 1\n%s", r.code, r.errOut)
+	}
+}
