@@ -48,3 +48,27 @@ func PgvectorDSN(tb testing.TB) string {
 	}
 	return v
 }
+
+// PlainPgvectorDSN is PgvectorDSN without default_query_exec_mode and statement_cache_capacity:
+// the DSN a user would write, which leaves compozy to find that PGlite (or a pooler) runs every
+// client on one server session and to choose the exec mode itself. Without the variable the test
+// skips, or fails in CI.
+func PlainPgvectorDSN(tb testing.TB) string {
+	tb.Helper()
+	return PlainDSN(tb, PgvectorDSN(tb))
+}
+
+// PlainDSN is the postgres:// URL dsn without default_query_exec_mode and
+// statement_cache_capacity.
+func PlainDSN(tb testing.TB, dsn string) string {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatalf("parse DSN: %v", err)
+	}
+	q := u.Query()
+	q.Del("default_query_exec_mode")
+	q.Del("statement_cache_capacity")
+	u.RawQuery = q.Encode()
+	return u.String()
+}

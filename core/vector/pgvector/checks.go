@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"compozy.dev/setup/core/vector"
 )
@@ -38,7 +39,11 @@ func (s *Store) checkReachable(ctx context.Context) vector.Result {
 	if err != nil {
 		return vector.FailResult(err)
 	}
-	return vector.Result{Status: vector.StatusPass, Summary: fmt.Sprintf("PostgreSQL %s answers at %s", h.ServerVersion, s.target), Detail: h.Detail}
+	r := vector.Result{Status: vector.StatusPass, Summary: fmt.Sprintf("PostgreSQL %s answers at %s", h.ServerVersion, s.target), Detail: h.Detail}
+	if p := s.Pooler(); strings.Contains(s.ExecMode(), "chosen by compozy") {
+		r.Detail += "; queries run in the simple protocol (nothing prepared on the server): " + p.Name()
+	}
+	return r
 }
 
 func (s *Store) checkExtension(ctx context.Context) vector.Result {

@@ -37,7 +37,11 @@ type Extension struct {
 func (s *Store) Extension(ctx context.Context) (Extension, error) {
 	var e Extension
 	var num int
-	err := s.pool.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('server_version_num')::int,
+	pool, err := s.db(ctx, "connect and read server facts")
+	if err != nil {
+		return Extension{}, err
+	}
+	err = pool.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('server_version_num')::int,
 		coalesce((SELECT default_version FROM pg_available_extensions WHERE name = 'vector'), ''),
 		coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'), ''),
 		coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false),
@@ -48,13 +52,13 @@ func (s *Store) Extension(ctx context.Context) (Extension, error) {
 	}
 	e.ServerMajor = num / 10000
 	if e.Available != "" && num >= 130000 {
-		if err := s.pool.QueryRow(ctx, `SELECT coalesce(bool_or(trusted), false) FROM pg_available_extension_versions
+		if err := pool.QueryRow(ctx, `SELECT coalesce(bool_or(trusted), false) FROM pg_available_extension_versions
 			WHERE name = 'vector' AND version = $1`, e.Available).Scan(&e.Trusted); err != nil {
 			return Extension{}, s.fail(ctx, "read extension facts", err)
 		}
 	}
 	e.CanCreate = e.Superuser || (e.Trusted && e.CreateOnDB)
-	e.Service = managed.FromHost(s.pool.Config().ConnConfig.Host)
+	e.Service = managed.FromHost(s.host)
 	return e, nil
 }
 

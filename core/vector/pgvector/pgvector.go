@@ -10,6 +10,14 @@
 // dimensions of the vector type; above that the table has no index, queries scan it exactly,
 // and Describe and the index check say so.
 //
+// Poolers: PGlite runs every client connection on one backend session, and a transaction
+// pooler (PgBouncer, Supabase's, Neon's) hands server sessions from client to client, so pgx's
+// default of caching named prepared statements per connection collides there ("prepared
+// statement ... already exists"). On first use the store looks (the storage layer's own
+// detection, postgres.Detect) and, where session state does not last, runs its pool in the
+// simple protocol, unless the connection string chooses default_query_exec_mode or
+// statement_cache_capacity itself.
+//
 // Scores follow the vector contract: <=> is the cosine distance (score 1 - d), <#> the
 // negative inner product (score -d), <-> the euclidean distance.
 package pgvector
@@ -22,11 +30,13 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"compozy.dev/setup/core/storage/postgres"
 	"compozy.dev/setup/core/vector"
 	"compozy.dev/setup/internal/shellquote"
 )
@@ -63,8 +73,18 @@ type Options struct {
 
 // Store is a pgvector table. It implements vector.Store.
 type Store struct {
-	opts     Options
-	pool     *pgxpool.Pool
+	opts Options
+	cfg  *pgxpool.Config
+	// first is the pool Open made, in the connection string's exec mode; ready is the pool
+	// every statement runs on, set once the first use has looked for a pooler (see db). lock
+	// (one token) is held while looking, and by Close.
+	first    *pgxpool.Pool
+	ready    atomic.Pointer[pgxpool.Pool]
+	lock     chan struct{}
+	closed   bool
+	pooler   postgres.Pooler
+	execMode string
+	host     string
 	target   string
 	password string
 	table    string // quoted identifier
@@ -122,9 +142,75 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openErr(target, "create pool: "+vector.Redact(err, cc.Password).Error())
 	}
-	return &Store{opts: opts, pool: pool, target: target, password: cc.Password,
-		table: pgx.Identifier{opts.Table}.Sanitize(), index: index,
+	return &Store{opts: opts, cfg: cfg, first: pool, lock: make(chan struct{}, 1), host: cc.Host, target: target, password: cc.Password,
+		execMode: postgres.ExecModeName(cc.DefaultQueryExecMode),
+		table:    pgx.Identifier{opts.Table}.Sanitize(), index: index,
 		isReady: fmt.Sprintf("pg_isready -h %s -p %d", shellquote.Quote(cc.Host), cc.Port)}, nil
+}
+
+// db is the pool to run statements on. The first call looks for a pooler between the store and
+// the server (postgres.Detect: the host's name and port, then two client connections' server
+// sessions) and, where session state does not last, makes the pool again in the simple
+// protocol (postgres.ExecModeFor: a connection string that chooses the mode keeps it).
+// Concurrent first calls wait for that one look, each within its own ctx. A look that cannot
+// reach the server (or whose ctx ends) decides nothing: its error is returned, classified, and
+// the next call looks again; a server that answers the probe with an SQL error is taken as a
+// direct one.
+func (s *Store) db(ctx context.Context, op string) (*pgxpool.Pool, error) {
+	if p := s.ready.Load(); p != nil {
+		return p, nil
+	}
+	select {
+	case s.lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, s.fail(ctx, op, ctx.Err())
+	}
+	defer func() { <-s.lock }()
+	if p := s.ready.Load(); p != nil {
+		return p, nil
+	}
+	if s.closed {
+		return nil, s.newErr(ctx, op, vector.ErrInvalid, nil, "the store is closed")
+	}
+	found, err := postgres.Detect(ctx, s.first)
+	var pgErr *pgconn.PgError
+	var connErr *pgconn.ConnectError
+	if err != nil && (ctx.Err() != nil || errors.As(err, &connErr) || !errors.As(err, &pgErr)) {
+		return nil, s.fail(ctx, op, err)
+	}
+	pool := s.first
+	if mode, changed := postgres.ExecModeFor(found, s.opts.ConnString, s.cfg.ConnConfig.DefaultQueryExecMode); changed {
+		cfg := s.cfg.Copy()
+		cfg.ConnConfig.DefaultQueryExecMode = mode
+		next, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, s.newErr(ctx, op, vector.ErrInvalid, err, "create pool")
+		}
+		s.first.Close()
+		pool = next
+		s.execMode = postgres.ExecModeName(mode) + " (chosen by compozy: " + found.Name() + ")"
+	}
+	s.pooler = found
+	s.ready.Store(pool)
+	return pool, nil
+}
+
+// Pooler is what the first use found between the store and the server (the zero Pooler before
+// it, or when nothing was found).
+func (s *Store) Pooler() postgres.Pooler {
+	if s.ready.Load() == nil {
+		return postgres.Pooler{}
+	}
+	return s.pooler
+}
+
+// ExecMode is how pgx runs the store's queries, as default_query_exec_mode spells it, with
+// "(chosen by compozy: ...)" when the first use chose the simple protocol for a pooler.
+func (s *Store) ExecMode() string {
+	if s.ready.Load() == nil {
+		return postgres.ExecModeName(s.cfg.ConnConfig.DefaultQueryExecMode)
+	}
+	return s.execMode
 }
 
 // passwordIn finds password=... or the URL password in a connection string, to mask it.
@@ -166,9 +252,15 @@ func (s *Store) Target() string { return s.target }
 // Table returns the table name.
 func (s *Store) Table() string { return s.opts.Table }
 
-// Close closes the pool.
+// Close closes the pool. It waits for a first use's look for a pooler to end.
 func (s *Store) Close() error {
-	s.pool.Close()
+	s.lock <- struct{}{}
+	defer func() { <-s.lock }()
+	s.closed = true
+	if p := s.ready.Load(); p != nil {
+		p.Close()
+	}
+	s.first.Close()
 	return nil
 }
 
@@ -302,7 +394,11 @@ type tableInfo struct {
 func (s *Store) readTable(ctx context.Context) (tableInfo, error) {
 	var ti tableInfo
 	var typmod int32
-	err := s.pool.QueryRow(ctx, `SELECT a.atttypmod, coalesce(obj_description(c.oid, 'pg_class'), '')
+	pool, err := s.db(ctx, "describe table")
+	if err != nil {
+		return ti, err
+	}
+	err = pool.QueryRow(ctx, `SELECT a.atttypmod, coalesce(obj_description(c.oid, 'pg_class'), '')
 		FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'embedding' AND NOT a.attisdropped
 		WHERE c.oid = to_regclass($1)`, s.table).Scan(&typmod, &ti.comment)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -314,7 +410,7 @@ func (s *Store) readTable(ctx context.Context) (tableInfo, error) {
 		return ti, s.fail(ctx, "describe table", err)
 	}
 	ti.dim = int(typmod)
-	err = s.pool.QueryRow(ctx, `SELECT am.amname, opc.opcname
+	err = pool.QueryRow(ctx, `SELECT am.amname, opc.opcname
 		FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
 		JOIN pg_opclass opc ON opc.oid = i.indclass[0]
 		WHERE i.indrelid = to_regclass($1) AND am.amname IN ('hnsw', 'ivfflat')
@@ -335,6 +431,10 @@ func (s *Store) Describe(ctx context.Context) (vector.Info, error) {
 	if err != nil {
 		return vector.Info{}, err
 	}
+	pool, err := s.db(ctx, "count rows")
+	if err != nil {
+		return vector.Info{}, err
+	}
 	info := vector.Info{Provider: Provider, Target: s.target, Name: s.opts.Table, Dimension: max(ti.dim, 0),
 		ServerVersion: ext.ServerVersion + " (pgvector " + ext.Installed + ")", Index: ti.idxType}
 	if _, m, ok := strings.Cut(ti.comment, "metric="); ok && len(strings.Fields(m)) > 0 {
@@ -352,12 +452,12 @@ func (s *Store) Describe(ctx context.Context) (vector.Info, error) {
 	}
 	// count(*) reads the whole table: count at most ExactCountLimit+1 rows, and above that take
 	// the planner's estimate (reltuples; -1 before the first VACUUM or ANALYZE).
-	if err := s.pool.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s LIMIT %d) r", s.table, vector.ExactCountLimit+1)).Scan(&info.Count); err != nil {
+	if err := pool.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s LIMIT %d) r", s.table, vector.ExactCountLimit+1)).Scan(&info.Count); err != nil {
 		return vector.Info{}, s.fail(ctx, "count rows", err)
 	}
 	if info.Count > vector.ExactCountLimit {
 		var est int64
-		if err := s.pool.QueryRow(ctx, "SELECT reltuples::int8 FROM pg_class WHERE oid = $1::regclass", s.table).Scan(&est); err != nil {
+		if err := pool.QueryRow(ctx, "SELECT reltuples::int8 FROM pg_class WHERE oid = $1::regclass", s.table).Scan(&est); err != nil {
 			return vector.Info{}, s.fail(ctx, "estimate rows", err)
 		}
 		info.Count, info.CountEstimated = max(est, info.Count), true
@@ -367,9 +467,13 @@ func (s *Store) Describe(ctx context.Context) (vector.Info, error) {
 
 // Ensure creates the extension (when this role may), the table and its index.
 func (s *Store) Ensure(ctx context.Context) error {
-	_, err := s.requireExtension(ctx)
+	pool, err := s.db(ctx, "ensure")
+	if err != nil {
+		return err
+	}
+	_, err = s.requireExtension(ctx)
 	if errors.Is(err, vector.ErrNotFound) {
-		if _, cerr := s.pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); cerr != nil {
+		if _, cerr := pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); cerr != nil {
 			return s.fail(ctx, "create extension", cerr)
 		}
 	} else if err != nil {
@@ -377,7 +481,7 @@ func (s *Store) Ensure(ctx context.Context) error {
 	}
 	ti, err := s.readTable(ctx)
 	if errors.Is(err, vector.ErrNotFound) {
-		tx, err := s.pool.Begin(ctx)
+		tx, err := pool.Begin(ctx)
 		if err != nil {
 			return s.fail(ctx, "create table", err)
 		}
@@ -440,7 +544,11 @@ func (s *Store) Upsert(ctx context.Context, points []vector.Point) error {
 	if len(points) == 0 {
 		return nil
 	}
-	tx, err := s.pool.Begin(ctx)
+	pool, err := s.db(ctx, "upsert")
+	if err != nil {
+		return err
+	}
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return s.extensionAware(ctx, "upsert", err)
 	}
@@ -476,7 +584,11 @@ func (s *Store) Query(ctx context.Context, v []float32, k int) ([]vector.Match, 
 		return nil, err
 	}
 	_, op := opsFor(s.opts.Metric)
-	tx, err := s.pool.Begin(ctx)
+	pool, err := s.db(ctx, "query")
+	if err != nil {
+		return nil, err
+	}
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return nil, s.extensionAware(ctx, "query", err)
 	}
@@ -539,7 +651,11 @@ func (s *Store) Delete(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := s.pool.Exec(ctx, "DELETE FROM "+s.table+" WHERE id = ANY($1)", ids); err != nil {
+	pool, err := s.db(ctx, "delete")
+	if err != nil {
+		return err
+	}
+	if _, err := pool.Exec(ctx, "DELETE FROM "+s.table+" WHERE id = ANY($1)", ids); err != nil {
 		return s.extensionAware(ctx, "delete", err)
 	}
 	return nil
@@ -551,7 +667,11 @@ func (s *Store) IndexType() string { return s.index }
 
 // DropTable drops the table (tests and `compozy doctor --fix`); it is not part of vector.Store.
 func (s *Store) DropTable(ctx context.Context) error {
-	if _, err := s.pool.Exec(ctx, "DROP TABLE IF EXISTS "+s.table); err != nil {
+	pool, err := s.db(ctx, "drop table")
+	if err != nil {
+		return err
+	}
+	if _, err := pool.Exec(ctx, "DROP TABLE IF EXISTS "+s.table); err != nil {
 		return s.fail(ctx, "drop table", err)
 	}
 	return nil

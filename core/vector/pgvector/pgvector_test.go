@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,10 +15,6 @@ import (
 	"compozy.dev/setup/core/vector/vectortest"
 	"compozy.dev/setup/internal/testenv"
 )
-
-// EnvDSN is a PostgreSQL database with pgvector, for the conformance suite. Unset: the suite
-// is skipped, in CI too (pgvector cannot be installed on this machine kind).
-const EnvDSN = "COMPOZY_TEST_PGVECTOR_DSN"
 
 func open(t testing.TB, opts pgvector.Options) *pgvector.Store {
 	t.Helper()
@@ -37,14 +32,13 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
+// TestConformance runs the suite on PGlite (real pgvector; .ci/run starts it and sets
+// COMPOZY_TEST_PGVECTOR_DSN) through the DSN a user would write: without
+// default_query_exec_mode, so the store itself must find that every client shares one server
+// session and run in the simple protocol. ConcurrentReaders runs queries and upserts on several
+// connections at once through it.
 func TestConformance(t *testing.T) {
-	dsn := os.Getenv(EnvDSN)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: .ci/run starts PGlite with pgvector and sets it", EnvDSN)
-		}
-		t.Skipf("set %s to a PostgreSQL database with pgvector to run the conformance suite (.ci/run starts PGlite with pgvector from npm)", EnvDSN)
-	}
+	dsn := testenv.PlainPgvectorDSN(t)
 	var tables []*pgvector.Store
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -259,10 +253,7 @@ func BenchmarkHealthDown(b *testing.B) {
 // TestDescribeCountBounded: above vector.ExactCountLimit rows Describe stops counting (count(*)
 // reads the whole table) and gives the planner's estimate, marked as one.
 func TestDescribeCountBounded(t *testing.T) {
-	dsn := os.Getenv(EnvDSN)
-	if dsn == "" {
-		t.Skipf("set %s to a PostgreSQL database with pgvector", EnvDSN)
-	}
+	dsn := testenv.PlainPgvectorDSN(t)
 	s := open(t, pgvector.Options{Entry: "main", ConnString: dsn, Table: "compozy_test_count_bound", Dimension: 2, Metric: vector.Cosine})
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
