@@ -16,9 +16,13 @@ func (p *pgProbe) service() managed.Service {
 }
 
 // tlsFix is fix, followed by what the managed service the host shows expects of TLS.
-func (p *pgProbe) tlsFix(fix string) string {
-	if s := p.service().TLSFix(); s != "" {
-		return fix + ". " + s
+func (p *pgProbe) tlsFix(fix string) string { return withServiceTLS(p.service(), fix) }
+
+// withServiceTLS is fix, followed by what the service s expects of TLS (s.TLSFix); fix alone
+// when s is none.
+func withServiceTLS(s managed.Service, fix string) string {
+	if t := s.TLSFix(); t != "" {
+		return fix + ". " + t
 	}
 	return fix
 }

@@ -12,6 +12,7 @@ import (
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/managed"
 	"compozy.dev/setup/doctor"
 )
 
@@ -40,6 +41,21 @@ type tlsSettings struct {
 	Local bool
 	// Settings are the connection settings, to print a conn_string with the fix in it.
 	Settings factory.ConnSettings
+	// Service is the managed service the host shows (Amazon RDS, Cloud SQL, ...): the fixes
+	// say what it expects of TLS. Zero when none.
+	Service managed.Service
+}
+
+// fix is text followed by what the managed service of the host expects of TLS, if any.
+func (st tlsSettings) fix(text string) string { return withServiceTLS(st.Service, text) }
+
+// rootCertPath is the sslrootcert a fix's conn_string shows: Amazon RDS's CA bundle by its
+// file name there, a placeholder elsewhere.
+func (st tlsSettings) rootCertPath() string {
+	if st.Service.Kind == managed.RDS {
+		return "/path/to/global-bundle.pem"
+	}
+	return "/path/to/root.crt"
 }
 
 // tlsCheck is postgres.tls. It needs no login: it asks the server for TLS itself, so that it
@@ -51,7 +67,8 @@ func (s *Set) tlsCheck() doctor.Check {
 		if err != nil {
 			return doctor.Skip("skipped: the connection settings do not parse (see postgres.connect)")
 		}
-		st := tlsSettings{Host: cs.Host, Mode: cs.SSLMode, RootCert: cs.Params["sslrootcert"], Local: localHost(cs.Host), Settings: cs}
+		st := tlsSettings{Host: cs.Host, Mode: cs.SSLMode, RootCert: cs.Params["sslrootcert"], Local: localHost(cs.Host), Settings: cs,
+			Service: managed.FromHost(cs.Host)}
 		if st.Mode == "" {
 			st.Mode = os.Getenv("PGSSLMODE")
 		}
@@ -82,8 +99,8 @@ var weakModes = map[string]bool{"disable": true, "allow": true, "prefer": true}
 
 // tlsResult judges the settings and what the server presented (certs, or certErr) at now.
 func tlsResult(st tlsSettings, certs []*x509.Certificate, certErr error, now time.Time) doctor.Result {
-	weakFix := doctor.Cmds("set ssl_mode: verify-full, with the CA that signed the server's certificate in conn_string (sslrootcert)",
-		"conn_string: "+withTLS(st.Settings, "verify-full", orDefault(st.RootCert, "/path/to/root.crt")))
+	weakFix := doctor.Cmds(st.fix("set ssl_mode: verify-full, with the CA that signed the server's certificate in conn_string (sslrootcert)"),
+		"conn_string: "+withTLS(st.Settings, "verify-full", orDefault(st.RootCert, st.rootCertPath())))
 	weak := weakModes[st.Mode] && !st.Local
 	weakMsg := fmt.Sprintf("ssl_mode %s for %s, a host that is not this machine: the connection may run unencrypted and nothing checks who answers", st.Mode, st.Host)
 	switch {
@@ -95,7 +112,7 @@ func tlsResult(st tlsSettings, certs []*x509.Certificate, certErr error, now tim
 	case errors.Is(certErr, factory.ErrNoTLS):
 		if !weakModes[st.Mode] {
 			return doctor.Fail(fmt.Sprintf("ssl_mode %s, but %s does not offer TLS", st.Mode, st.Host), "",
-				doctor.Fix{Text: "turn ssl on in the server's postgresql.conf (ssl = on, ssl_cert_file, ssl_key_file), or lower ssl_mode on a trusted network"})
+				doctor.Fix{Text: st.fix("turn ssl on in the server's postgresql.conf (ssl = on, ssl_cert_file, ssl_key_file), or lower ssl_mode on a trusted network")})
 		}
 		if weak {
 			return doctor.Warn(weakMsg, st.Host+" does not offer TLS: the connection is not encrypted", weakFix)
@@ -154,7 +171,7 @@ func verifyResult(st tlsSettings, certs []*x509.Certificate, facts string, now t
 			text += " (the certificate is self-signed: the CA is the server's certificate itself, its ssl_cert_file)"
 		}
 		return doctor.Fail(fmt.Sprintf("ssl_mode %s: %s", st.Mode, why), facts,
-			doctor.Cmds(text, "conn_string: "+withTLS(st.Settings, st.Mode, "/path/to/root.crt")))
+			doctor.Cmds(st.fix(text), "conn_string: "+withTLS(st.Settings, st.Mode, st.rootCertPath())))
 	}
 	if st.RootCert != "" && st.RootCert != "system" {
 		pem, err := os.ReadFile(st.RootCert)
@@ -187,7 +204,7 @@ func verifyResult(st tlsSettings, certs []*x509.Certificate, facts string, now t
 				names = "none (only the subject " + leaf.Subject.String() + ")"
 			}
 			return doctor.Fail(fmt.Sprintf("ssl_mode verify-full: the certificate is for %s, not %s", names, st.Host), facts,
-				doctor.Fix{Text: fmt.Sprintf("connect by a name the certificate holds (%s) instead of %s, or reissue the certificate with %s in its subjectAltName", names, st.Host, st.Host)}), false
+				doctor.Fix{Text: st.fix(fmt.Sprintf("connect by a name the certificate holds (%s) instead of %s, or reissue the certificate with %s in its subjectAltName", names, st.Host, st.Host))}), false
 		}
 	}
 	return doctor.Result{}, true

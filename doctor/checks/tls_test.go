@@ -18,6 +18,7 @@ import (
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/managed"
 	"compozy.dev/setup/doctor"
 )
 
@@ -152,5 +153,82 @@ func TestTLSCheck(t *testing.T) {
 	runCheck(t, []doctor.Check{s.tlsCheck()}, doctor.IDPostgresTLS, want{doctor.StatusPass, `TLS \(ssl_mode require\): certificate subject CN=localhost`})
 	if certs.asked != 1 {
 		t.Errorf("asked %d times", certs.asked)
+	}
+}
+
+// Where the host shows a managed service, postgres.tls's fixes (a weak ssl_mode, a chain or a
+// name verify-full does not accept, a server without TLS) say what that service expects; on
+// any other host they name none.
+func TestTLSFixNamesTheManagedService(t *testing.T) {
+	year := tlsNow.Add(365 * 24 * time.Hour)
+	ca, caKey := testCert(t, "Some CA", nil, year, true, nil, nil)
+	leaf := func(name string) []*x509.Certificate {
+		c, _ := testCert(t, name, []string{name}, year, false, ca, caKey)
+		return []*x509.Certificate{c}
+	}
+	root := writePEM(t, ca)
+	const rds = "mydb.abc123.us-east-1.rds.amazonaws.com"
+	settings := func(host, mode, rootCert string) tlsSettings {
+		return tlsSettings{Host: host, Mode: mode, RootCert: rootCert, Service: managed.FromHost(host),
+			Settings: factory.ConnSettings{Host: host, Port: 5432, User: "compozy", Database: "compozy"}}
+	}
+	for _, tc := range []struct {
+		name  string
+		st    tlsSettings
+		certs []*x509.Certificate
+		err   error
+		want  want
+		fix   []string // in the fix's text and commands
+	}{
+		{"RDS, ssl_mode prefer", settings(rds, "prefer", ""), leaf(rds), nil,
+			want{doctor.StatusWarn, `ssl_mode prefer for ` + rds},
+			[]string{"set ssl_mode: verify-full", "Amazon RDS speaks TLS", "the RDS CA bundle (global-bundle.pem from truststore.pki.rds.amazonaws.com)", "sslmode=verify-full&sslrootcert=%2Fpath%2Fto%2Fglobal-bundle.pem"}},
+		{"RDS, verify-full without the bundle", settings(rds, "verify-full", ""), leaf(rds), nil,
+			want{doctor.StatusFail, `ssl_mode verify-full: the server's certificate \(issuer CN=Some CA\) is not signed by a CA in this machine's CAs`},
+			[]string{"give compozy the CA", "Amazon RDS", "global-bundle.pem"}},
+		{"Cloud SQL, verify-full and a certificate without the host", settings("myproject-db.abc.sql.goog", "verify-full", root), leaf("myproject:db"), nil,
+			want{doctor.StatusFail, `the certificate is for myproject:db, not myproject-db\.abc\.sql\.goog`},
+			[]string{"connect by a name the certificate holds", "Cloud SQL", "verify-ca with the server CA from the console"}},
+		{"Supabase, ssl_mode disable", settings("db.abcdefgh.supabase.co", "disable", ""), nil, nil,
+			want{doctor.StatusWarn, `ssl_mode disable for db\.abcdefgh\.supabase\.co`},
+			[]string{"Supabase accepts TLS on every endpoint", "sslrootcert=%2Fpath%2Fto%2Froot.crt"}},
+		{"Neon, require and no TLS offered", settings("ep-cool-123.us-east-2.aws.neon.tech", "require", ""), nil, factory.ErrNoTLS,
+			want{doctor.StatusFail, `ssl_mode require, but ep-cool-123\.us-east-2\.aws\.neon\.tech does not offer TLS`},
+			[]string{"Neon accepts TLS only"}},
+		{"Azure, verify-full, the name differs", settings("srv.postgres.database.azure.com", "verify-full", root), leaf("other.example.com"), nil,
+			want{doctor.StatusFail, `the certificate is for other\.example\.com`},
+			[]string{"Azure Database for PostgreSQL requires TLS"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tlsResult(tc.st, tc.certs, tc.err, tlsNow)
+			runCheck(t, []doctor.Check{{Info: doctor.Info{ID: "t"}, Run: func(context.Context) doctor.Result { return r }}}, "t", tc.want)
+			for _, w := range tc.fix {
+				if !contains(r.Fix.Text+"\n"+commands(r), w) {
+					t.Errorf("fix %q %q, want %q in it", r.Fix.Text, commands(r), w)
+				}
+			}
+		})
+	}
+
+	// A host of no service: the same fixes, naming none.
+	for _, st := range []tlsSettings{settings("db.example.com", "prefer", ""), settings("10.1.2.3", "verify-full", root)} {
+		r := tlsResult(st, leaf("db.example.com"), nil, tlsNow)
+		if r.Status == doctor.StatusPass || r.Fix.Text == "" {
+			t.Fatalf("%s: %+v, want a fix", st.Host, r)
+		}
+		for _, name := range []string{"Amazon RDS", "Cloud SQL", "Supabase", "Neon", "Azure"} {
+			if contains(r.Fix.Text, name) {
+				t.Errorf("%s: fix %q names %s", st.Host, r.Fix.Text, name)
+			}
+		}
+	}
+
+	// Through the check: the configured host decides.
+	db := postgresDB()
+	db.Host, db.SSLMode = rds, "prefer"
+	s := testSet(t, db, Inputs{Certs: &certsFake{certs: leaf(rds)}}, &fakeConn{}, errors.New("refused"))
+	r := runCheck(t, []doctor.Check{s.tlsCheck()}, doctor.IDPostgresTLS, want{doctor.StatusWarn, `ssl_mode prefer for ` + rds})
+	if !contains(r.Fix.Text, "Amazon RDS") || !contains(commands(r), "global-bundle.pem") {
+		t.Errorf("fix %q %q, want Amazon RDS's CA bundle", r.Fix.Text, commands(r))
 	}
 }
