@@ -23,11 +23,13 @@ import (
 
 	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
+	doctorwatch "compozy.dev/setup/doctor/watch"
 )
 
 // Issue 10, "Read-only means read-only", proved through the real binary: every read-only
-// command (doctor without --fix, migrate status/version/diff, config show/validate, every --dry-run,
-// the source side of db copy and db backup) creates, changes and removes no file and no folder
+// command (doctor without --fix, doctor --report with its file in the user's out folder, doctor
+// --watch piped, migrate status/version/diff, config show/validate, every --dry-run, the source
+// side of db copy and db backup) creates, changes and removes no file and no folder
 // in the database's folder or in its working folder, whatever state the database is in and
 // whichever user runs it. Each cell takes a listing of the watched folders (names, modes,
 // owners, times) with a sha256 of every file before and after the run and asserts they are the
@@ -64,8 +66,10 @@ type roFixture struct {
 	watch []string
 	work  map[string]string
 	out   map[string]string
-	// seq numbers the backup and copy targets so that every run writes a new file.
+	// seq numbers the backup, copy and report targets so that every run writes a new file.
 	seq int
+	// report is the FILE of the last doctor --report run.
+	report string
 }
 
 // roScenario is a database state, built for real.
@@ -119,6 +123,15 @@ var roCommands = []roCommand{
 		fx.seq++
 		return []string{"db", "backup", "--to", filepath.Join(fx.out[u.name], fmt.Sprintf("b-%d.db", fx.seq))}
 	}},
+	// The support report runs every check as doctor does and writes only its FILE (the last
+	// argument), in the user's out folder.
+	{name: "doctor --report", writesOut: true, args: func(fx *roFixture, u roUser) []string {
+		fx.seq++
+		fx.report = filepath.Join(fx.out[u.name], fmt.Sprintf("report-%d.md", fx.seq))
+		return []string{"doctor", "--report", fx.report}
+	}},
+	// Piped (not a terminal): a header and one line per sample, two samples 100 ms apart.
+	{name: "doctor --watch", args: fixed("doctor", "--watch", "--count", "2", "--interval", "100ms")},
 }
 
 // migrateUpCmd is not read-only; it runs only where it must fail before writing (a folder where
@@ -166,6 +179,12 @@ func TestReadOnlyMatrix(t *testing.T) {
 					if c.name == "doctor --json" {
 						parseDoctor(t, r)
 					}
+					if c.name == "doctor --report" {
+						expectReportFile(t, name, args[len(args)-1], r)
+					}
+					if c.name == "doctor --watch" && r.code == 0 {
+						expectWatchLines(t, r, doctorwatch.SQLiteColumns, 2)
+					}
 					if l := os.Getenv("COMPOZY_TEST_RO_LOG"); l != "" && strings.Contains(sc.name+"/"+name, l) {
 						t.Logf("%s: exit %d\n%s\n%s", name, r.code, r.out, r.errOut)
 					}
@@ -175,6 +194,20 @@ func TestReadOnlyMatrix(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// expectReportFile: doctor --report wrote its Markdown report to path (0600), whatever the
+// database's state (a problem is a check in the report, not a missing file), and said so.
+func expectReportFile(t *testing.T, name, path string, r cliRun) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%s: no report: %v\nexit %d\nstdout:\n%s\nstderr:\n%s", name, err, r.code, r.out, r.errOut)
+		return
+	}
+	if m := roFileMode(t, path); m != 0o600 || !strings.HasPrefix(string(b), "# ") || !strings.Contains(r.errOut, "Wrote "+path) {
+		t.Errorf("%s: report mode %o, %d bytes starting %.40q; stderr:\n%s", name, m, len(b), b, r.errOut)
 	}
 }
 
@@ -434,6 +467,23 @@ func readsDB(c roCommand) bool {
 	return !strings.HasPrefix(c.name, "config ") && !strings.HasPrefix(c.name, "init ")
 }
 
+// reportsText reports whether c is a doctor that tells a database problem in its text (plain
+// doctor on stdout, doctor --report in its file) rather than as the command's error.
+func reportsText(c roCommand) bool { return c.name == "doctor" || c.name == "doctor --report" }
+
+// doctorText is that text: plain doctor's stdout, or the file doctor --report wrote.
+func doctorText(t *testing.T, fx *roFixture, c roCommand, r cliRun) string {
+	t.Helper()
+	if c.name != "doctor --report" {
+		return r.out
+	}
+	b, err := os.ReadFile(fx.report)
+	if err != nil {
+		t.Errorf("no report: %v", err)
+	}
+	return string(b)
+}
+
 func expectHealthy(t *testing.T, fx *roFixture, u roUser, c roCommand, r cliRun) {
 	if r.code != 0 {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.out, r.errOut)
@@ -474,9 +524,9 @@ func expectHotJournal(t *testing.T, fx *roFixture, u roUser, c roCommand, r cliR
 		if r.code != 1 {
 			t.Errorf("exit %d, want 1", r.code)
 		}
-	case c.name == "doctor":
-		if !strings.Contains(r.out, "crashed in the middle of a write") || strings.Contains(r.out, "readonly database") {
-			t.Errorf("plain doctor:\n%s", r.out)
+	case reportsText(c):
+		if out := doctorText(t, fx, c, r); !strings.Contains(out, "crashed in the middle of a write") || strings.Contains(out, "readonly database") {
+			t.Errorf("%s:\n%s", c.name, out)
 		}
 	case readsDB(c) && c.name != "doctor --fix --dry-run":
 		if r.code == 0 {
@@ -494,6 +544,10 @@ func expectNoSHM(t *testing.T, fx *roFixture, u roUser, c roCommand, r cliRun) {
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDSQLiteFile, doctor.StatusFail, "-wal file without its -shm")
 		expectCheck(t, d, doctor.IDMigrationsPending, doctor.StatusSkip, "")
+	case c.name == "doctor --report":
+		if out := doctorText(t, fx, c, r); !strings.Contains(out, "-wal file without its -shm") {
+			t.Errorf("the report does not name the missing -shm:\n%s", out)
+		}
 	case readsDB(c) && c.name != "doctor" && c.name != "doctor --fix --dry-run":
 		if r.code == 0 || !strings.Contains(r.errOut, "-wal file but no -shm") {
 			t.Errorf("exit %d; the error does not name the missing -shm:\n%s", r.code, r.errOut)
@@ -512,6 +566,10 @@ func expectSideOwner(t *testing.T, fx *roFixture, u roUser, c roCommand, r cliRu
 		d := parseDoctor(t, r)
 		expectCheck(t, d, doctor.IDSQLiteFile, doctor.StatusFail, "another owner than the database")
 		expectCheck(t, d, doctor.IDMigrationsPending, doctor.StatusSkip, "")
+	case c.name == "doctor --report":
+		if out := doctorText(t, fx, c, r); !strings.Contains(out, "another owner than the database") {
+			t.Errorf("the report does not say why the database was not opened:\n%s", out)
+		}
 	case readsDB(c) && c.name != "doctor" && c.name != "doctor --fix --dry-run":
 		if r.code == 0 || !strings.Contains(r.errOut, "another owner than the database") || !strings.Contains(r.errOut, "run this as the user Compozy runs as") {
 			t.Errorf("exit %d; the error does not say why the database was not opened:\n%s", r.code, r.errOut)
@@ -615,9 +673,9 @@ func expectDirectory(t *testing.T, fx *roFixture, u roUser, c roCommand, r cliRu
 	switch {
 	case c.name == "doctor --json":
 		expectCheck(t, parseDoctor(t, r), doctor.IDSQLiteFile, doctor.StatusFail, "is a directory")
-	case c.name == "doctor":
-		if !strings.Contains(r.out, "is a directory") {
-			t.Errorf("plain doctor does not say it is a directory:\n%s", r.out)
+	case reportsText(c):
+		if out := doctorText(t, fx, c, r); !strings.Contains(out, "is a directory") {
+			t.Errorf("%s does not say it is a directory:\n%s", c.name, out)
 		}
 	case readsDB(c) && c.name != "doctor --fix --dry-run", c.name == "migrate up":
 		if r.code == 0 || !strings.Contains(r.errOut, "is a directory") {
