@@ -18,7 +18,8 @@ import (
 
 // privatePGlite starts a PGlite server of its own for the test, from the install .ci/run makes
 // (COMPOZY_TEST_PGLITE_DIR, default /var/lib/compozy-ci/pglite), on a free port, and returns
-// its DSN (simple protocol). It is stopped when the test ends. A test that changes what every
+// its DSN as a user would write it (no default_query_exec_mode: compozy finds PGlite and chooses
+// the simple protocol itself). It is stopped when the test ends. A test that changes what every
 // client of the server sees (an extension) uses it instead of the shared one.
 func privatePGlite(t *testing.T) string {
 	t.Helper()
@@ -69,8 +70,12 @@ func privatePGlite(t *testing.T) string {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return "postgres://postgres@" + addr + "/postgres?sslmode=disable&default_query_exec_mode=simple_protocol"
+	return "postgres://postgres@" + addr + "/postgres?sslmode=disable"
 }
+
+// simpleProtocol is dsn for the test's own database/sql handle, whose pgx statement cache would
+// collide on PGlite's one shared session: compozy chooses the mode itself, the test says it.
+func simpleProtocol(dsn string) string { return dsn + "&default_query_exec_mode=simple_protocol" }
 
 // On a fresh PGlite, where pgvector is available but not created: the doctor says so and
 // changes nothing; doctor --fix creates the extension (and the migrations and the vector table),
@@ -83,7 +88,7 @@ func TestPgvectorExtensionFixOnPGlite(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "compozy.yaml"), []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db := openTestDB(t, "pgx", dsn)
+	db := openTestDB(t, "pgx", simpleProtocol(dsn))
 	installed := func() bool {
 		var n int
 		if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM pg_extension WHERE extname = 'vector'").Scan(&n); err != nil {

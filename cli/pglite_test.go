@@ -15,11 +15,13 @@ import (
 // Real pgvector (PGlite, which .ci/run starts; COMPOZY_TEST_PGVECTOR_DSN): compozy init chooses
 // PostgreSQL with pgvector from flags, migrates, creates the vector table and ends with a doctor
 // whose vector.pgvector.* checks pass; a second vector DB added to the file is a table the
-// doctor misses and --fix creates. PGlite runs every client on one session, so the DSN is in
-// the simple protocol and the doctor warns that the migration lock cannot keep a second
-// migrator out (postgres.pooler). The PGlite server is shared: every name here is the test's own.
+// doctor misses and --fix creates. PGlite runs every client on one session: compozy is given the
+// DSN a user would write (without default_query_exec_mode), finds PGlite itself and runs the
+// storage and the pgvector store in the simple protocol (vector.pgvector.reachable says so); the
+// doctor warns that the migration lock cannot keep a second migrator out (postgres.pooler). The
+// PGlite server is shared: every name here is the test's own.
 func TestPgvectorOnPGlite(t *testing.T) {
-	dsn := testenv.PgvectorDSN(t)
+	dsn := testenv.PlainPgvectorDSN(t)
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	b := make([]byte, 4)
@@ -49,6 +51,7 @@ func TestPgvectorOnPGlite(t *testing.T) {
 		expectCheck(t, d, id, doctor.StatusPass, "")
 	}
 	expectCheck(t, d, doctor.IDPostgresPooler, doctor.StatusWarn, `^PGlite \(one session shared by every client\)`)
+	expectCheck(t, d, "vector.pgvector.reachable", doctor.StatusPass, `queries run in the simple protocol \(nothing prepared on the server\): PGlite`)
 	if r.code != 0 {
 		t.Errorf("doctor: exit %d\n%s", r.code, r.out)
 	}
@@ -77,7 +80,8 @@ func TestPgvectorOnPGlite(t *testing.T) {
 			t.Errorf("after --fix: %s %s: %s", c.ID, c.Status, c.Summary)
 		}
 	}
-	db := openTestDB(t, "pgx", dsn)
+	// The test's own handle (database/sql, pgx's statement cache) says the mode itself.
+	db := openTestDB(t, "pgx", testenv.PgvectorDSN(t))
 	if _, err := db.ExecContext(t.Context(), "DROP TABLE IF EXISTS compozy_vectors_"+id); err != nil {
 		t.Errorf("drop the test's table: %v", err)
 	}
