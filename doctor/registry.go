@@ -215,7 +215,7 @@ func Registry() []Info {
 		{ID: IDPostgresPooler, Group: GroupPostgres, Title: "No transaction pooler in the way", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
 			Symptom: "'prepared statement \"stmtcache_...\" already exists' (SQLSTATE 42P05) or 'does not exist' (26000); migrations that run twice at once or wait for a lock nobody holds.",
 			Cause:   "A transaction pooler (PgBouncer with pool_mode transaction, Supabase's pooler on port 6543, Neon's -pooler hosts) hands each transaction to any server session, so session state does not last: session advisory locks (goose's migration lock), SET, and named prepared statements (pgx's default statement cache). PGlite shares one session among all its clients, with the same effect. compozy finds it by the host and port, by pg_backend_pid() changing or being shared, and by PgBouncer's admin console (SHOW VERSION).",
-			Fix:     "Run migrations through the server's direct URL (compozy migrate refuses the pooled one, changing nothing). For the pooled URL, use default_query_exec_mode=simple_protocol (or exec) in conn_string; compozy chooses simple_protocol by itself when it finds the pooler and the conn_string does not say.",
+			Fix:     "Run migrations through the server's direct URL (compozy migrate refuses the pooled one, changing nothing). The pooled URL needs no default_query_exec_mode: compozy's storage and its pgvector stores choose simple_protocol by themselves when they find the pooler and the conn_string does not choose a mode (one written there is kept).",
 		}},
 
 		{ID: IDPostgresLocks, Group: GroupPostgres, Title: "No session blocks Compozy's tables", DependsOn: []string{IDPostgresConnect}, Fixable: true, Explain: Explain{

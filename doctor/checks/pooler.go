@@ -96,11 +96,11 @@ func poolerResult(f PoolerFinding, db config.Database) doctor.Result {
 	case p.Kind == factory.PoolerPGlite:
 		return doctor.Warn(name+": the migration lock (a session advisory lock) cannot keep a second migrator out; compozy runs queries in "+f.ExecMode,
 			evidence+". PGlite is for tests and development",
-			doctor.Fix{Text: "run one compozy migrate at a time against it; use a PostgreSQL server for anything else; write default_query_exec_mode=simple_protocol in conn_string for a pgvector store on it"})
+			doctor.Fix{Text: "run one compozy migrate at a time against it; use a PostgreSQL server for anything else"})
 	}
 	detail := fmt.Sprintf("%s. Session state does not last from one transaction to the next: session advisory locks (goose's migration lock), SET and named prepared statements. "+
 		"compozy migrate up and down refuse to run through it and change nothing; compozy runs queries through it in %s.", evidence, f.ExecMode)
-	fix := doctor.Fix{Text: "run migrations through the server's direct URL (not the pooler's); keep the pooled URL for Compozy with default_query_exec_mode=simple_protocol (or exec) in its conn_string (compozy's storage chooses simple_protocol by itself when it finds the pooler; a pgvector store runs as the conn_string says)"}
+	fix := doctor.Fix{Text: "run migrations through the server's direct URL (not the pooler's); keep the pooled URL for Compozy: its storage and pgvector stores choose default_query_exec_mode=simple_protocol by themselves when they find the pooler and the conn_string does not choose a mode (simple_protocol or exec written there work too)"}
 	if cmd := directMigrate(db, f.Direct); cmd != "" {
 		fix.Commands = []string{cmd}
 	}
