@@ -13,7 +13,7 @@ build:
 ## test: every test; PostgreSQL and Redis must be running (see .ci/run), SQLite is built in.
 ## Ends with every skipped test and the reason it gave.
 test:
-	@set -o pipefail; $(GO) test -json ./... | $(GO) run ./internal/testreport
+	@set -o pipefail; $(GO) test -json -parallel 4 ./... | $(GO) run ./internal/testreport
 
 ## bench: Go benchmarks of the storage layer, the filesystem vector store and compozy doctor on a
 ## small and a 1.5 GB SQLite database (built in a temporary folder and removed: a minute, 1.5 GB

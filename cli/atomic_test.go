@@ -17,6 +17,7 @@ import (
 // unless it is the whole backup (quick_check ok, every row), nothing is left beside the source,
 // and the next backup removes what the killed ones left.
 func TestBackupKilledLeavesNoHalfFile(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "data", "compozy.db")
@@ -77,6 +78,7 @@ func TestBackupKilledLeavesNoHalfFile(t *testing.T) {
 // moments: the target's name appears only with every row in it, the source is unchanged, and a
 // later copy completes.
 func TestCopyKilledLeavesNoHalfFile(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "data", "compozy.db")

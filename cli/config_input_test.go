@@ -13,6 +13,7 @@ import (
 // are checked, and no password reaches the screen, whatever the URL looks like and wherever it
 // came from.
 func TestConfigInputBinary(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 
 	t.Run("hostile files are refused before parsing", func(t *testing.T) {

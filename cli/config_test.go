@@ -32,6 +32,7 @@ func writeConfigFile(t *testing.T, content string) string {
 func configSquash(s string) string { return regexp.MustCompile(` {2,}`).ReplaceAllString(s, "  ") }
 
 func TestConfigShowFlags(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := runCLI(t, dir, nil, "config", "show", "--db-driver", "sqlite", "--db-path", "./x.db")
 	if r.code != ExitOK {
@@ -60,6 +61,7 @@ func TestConfigShowFlags(t *testing.T) {
 }
 
 func TestConfigShowSources(t *testing.T) {
+	t.Parallel()
 	dir := writeConfigFile(t, "# compozy\ndatabase:\n  driver: postgres\n  host: from-file\n  password: filepw\n")
 	env := []string{"COMPOZY_DB_HOST=env-host", "DB_USER=legacy"}
 	r := runCLIWith(t, dir, cliIn{env: env, stdin: "stdin-secret\n"}, "config", "show", "--db-port", "6543", "--db-password-stdin")
@@ -91,6 +93,7 @@ func TestConfigShowSources(t *testing.T) {
 }
 
 func TestConfigShowConnString(t *testing.T) {
+	t.Parallel()
 	dir := writeConfigFile(t, "database:\n  driver: postgres\n  conn_string: postgres://u:filepw@db/app\n")
 	r := runCLI(t, dir, []string{"DB_HOST=legacy-host"}, "config", "show")
 	if r.code != ExitOK {
@@ -131,6 +134,7 @@ func TestConfigShowConnString(t *testing.T) {
 }
 
 func TestConfigShowJSON(t *testing.T) {
+	t.Parallel()
 	dir := writeConfigFile(t, "database:\n  driver: sqlite\n  path: data/c.db\n  password: hunter2\n")
 	r := runCLI(t, dir, []string{"COMPOZY_DB_BUSY_TIMEOUT=2500"}, "config", "show", "--json")
 	if r.code != ExitOK {
@@ -188,6 +192,7 @@ func TestConfigShowJSON(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	dir := writeConfigFile(t, "database:\n  driver: sqlite\n  path: ./c.db\nknowledge:\n  vector_dbs:\n    - {id: main, provider: filesystem, path: ./vec, dimension: 384}\n")
 	r := runCLI(t, dir, nil, "config", "validate")
 	if r.code != ExitOK || r.out != "✓ compozy.yaml is valid\n" || r.errOut != "" {
@@ -203,6 +208,7 @@ func TestConfigValidate(t *testing.T) {
 // TestConfigValidateTable runs the issue's validation table through the command line: each row
 // exits 2 (or 0 with a warning) and names the key, the file and the line.
 func TestConfigValidateTable(t *testing.T) {
+	t.Parallel()
 	vdb := func(entries ...string) string {
 		return "knowledge:\n  vector_dbs:\n    - " + strings.Join(entries, "\n    - ") + "\n"
 	}
@@ -277,6 +283,7 @@ func TestConfigValidateTable(t *testing.T) {
 }
 
 func TestConfigMissingFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := runCLI(t, dir, nil, "config", "show", "--config", "nope.yaml")
 	if r.code != ExitUsage || !strings.Contains(r.errOut, "nope.yaml: config file not found (named by --config)") {
@@ -290,6 +297,7 @@ func TestConfigMissingFile(t *testing.T) {
 
 // TestConfigSchemaFile keeps schemas/config-database.json equal to `compozy config schema`.
 func TestConfigSchemaFile(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, t.TempDir(), nil, "config", "schema")
 	if r.code != ExitOK {
 		t.Fatalf("exit %d: %s", r.code, r.errOut)
@@ -310,6 +318,7 @@ func TestConfigSchemaFile(t *testing.T) {
 // config.Fields, with their usage, and no --db-* flag is declared anywhere else. The one
 // declaration is the field table; this test keeps it so.
 func TestConfigFlagsFromFields(t *testing.T) {
+	t.Parallel()
 	ios, _, _, _ := term.Test()
 	root := NewRootCmd(&Factory{IO: ios})
 	want := map[string]config.Field{}
@@ -363,6 +372,7 @@ func jsonKeys(out string, indent int) []string {
 // it is valid, warnings or not). The keys and their order are the documented ones
 // (docs/cli/config.md); a change to them must raise the schema version.
 func TestConfigValidateJSON(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	type finding struct {
 		Code    string `json:"code"`
@@ -465,6 +475,7 @@ func TestConfigValidateJSON(t *testing.T) {
 // TestConfigCodesDocumented: docs/cli/config.md lists every code of config.Codes, with its
 // severity and the doctor check that reports it, in the table of codes, and no other.
 func TestConfigCodesDocumented(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(filepath.Join("..", "docs", "cli", "config.md"))
 	if err != nil {
 		t.Fatal(err)

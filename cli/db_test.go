@@ -52,6 +52,7 @@ func folderState(t *testing.T, dir string) map[string]string {
 // with no errors, and the user's database folder is exactly as it was (the scratch file is
 // gone, the database untouched).
 func TestDBBenchSQLite(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := migratedSQLite(t, dir)
 	before := folderState(t, filepath.Dir(path))
@@ -141,6 +142,7 @@ func keys(m map[string]string) []string {
 }
 
 func TestDBBenchUsage(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, args := range [][]string{
 		{"--workflows", "0"},
@@ -162,6 +164,7 @@ func TestDBBenchUsage(t *testing.T) {
 // TestDBBackupSQLite: a backup next to the database, 0600, checked; a second one in the same
 // second gets another name; --to an existing file is refused.
 func TestDBBackupSQLite(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := migratedSQLite(t, dir)
 	r := runCLI(t, dir, nil, "db", "backup", "--db-driver", "sqlite", "--db-path", path, "--json")
@@ -212,6 +215,7 @@ func TestDBBackupPostgresCommand(t *testing.T) {
 // TestDBCopyCLI copies SQLite -> PostgreSQL -> SQLite through the command, then checks the
 // refusals: a non-empty target, and writing without --yes when there is no terminal.
 func TestDBCopyCLI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	src := migratedSQLite(t, dir)
 	d, err := sqlite.Open(context.Background(), sqlite.Options{Path: src})
@@ -261,6 +265,7 @@ func TestDBCopyCLI(t *testing.T) {
 // TestDBBenchProgressOnTerminal: with standard error a terminal, a redrawn progress line goes
 // there, and standard output stays plain.
 func TestDBBenchProgressOnTerminal(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := migratedSQLite(t, dir)
 	r := runCLIWith(t, dir, cliIn{stderrTTY: true}, "db", "bench", "--db-driver", "sqlite", "--db-path", path,
@@ -277,6 +282,7 @@ func TestDBBenchProgressOnTerminal(t *testing.T) {
 }
 
 func TestResolveDBArg(t *testing.T) {
+	t.Parallel()
 	f := &Factory{workDir: "/w"}
 	ios, _, _, _ := term.Test()
 	f.IO = ios

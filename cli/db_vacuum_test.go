@@ -13,6 +13,7 @@ import (
 // TestDBVacuumSQLite: the file shrinks after rows are deleted, every row left is there, the JSON
 // says so; a database another process has open is refused with its PID and nothing changes.
 func TestDBVacuumSQLite(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "c.db")
@@ -55,6 +56,7 @@ func TestDBVacuumSQLite(t *testing.T) {
 // TestDBCopyNamesRoundedTimestamps: SQLite timestamps with nanoseconds are counted before a copy
 // into PostgreSQL (which keeps microseconds) and in its result, instead of being rounded silently.
 func TestDBCopyNamesRoundedTimestamps(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "c.db")

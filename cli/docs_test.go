@@ -10,6 +10,7 @@ import (
 )
 
 func TestDocsListsPagesInSidebarOrder(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, t.TempDir(), nil, "docs")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.errOut)
@@ -25,6 +26,7 @@ func TestDocsListsPagesInSidebarOrder(t *testing.T) {
 }
 
 func TestDocsPagePipedIsMarkdown(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, t.TempDir(), nil, "docs", "sqlite")
 	if r.code != 0 || !strings.HasPrefix(r.out, "# SQLite\n") {
 		t.Fatalf("exit %d, out starts %.40q", r.code, r.out)
@@ -41,6 +43,7 @@ func TestDocsPagePipedIsMarkdown(t *testing.T) {
 // TestDocsRendersOnTerminalWithoutColour: without colour no escape code and no ** or *
 // marker; links name the command that shows their target; a Mermaid diagram is a short note.
 func TestDocsRendersOnTerminalWithoutColour(t *testing.T) {
+	t.Parallel()
 	r := runCLIWith(t, t.TempDir(), cliIn{env: []string{"PAGER=cat", "NO_COLOR=1", "TERM=xterm-256color"}, stdoutTTY: true}, "docs", "database/overview")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.errOut)
@@ -63,6 +66,7 @@ func TestDocsRendersOnTerminalWithoutColour(t *testing.T) {
 
 // TestDocsUnknownPageSuggests: a page name with a typo suggests the nearest page.
 func TestDocsUnknownPageSuggests(t *testing.T) {
+	t.Parallel()
 	for q, want := range map[string]string{"sqllite": "did you mean database/sqlite? Run: compozy docs database/sqlite",
 		"postgress#backup": "did you mean database/postgresql? Run: compozy docs database/postgresql#backup",
 		"xyzzy":            "run 'compozy docs' for the list, or 'compozy docs search xyzzy'"} {
@@ -78,6 +82,7 @@ func TestDocsUnknownPageSuggests(t *testing.T) {
 // (NO_COLOR, --no-color, TERM=dumb) nothing is asked of the terminal at all. Under TERM=dumb
 // there is no pager (less would warn and wait for Enter): the page is printed.
 func TestDocsSilentTerminal(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	pager := []string{"PAGER=", "LESS=", "LESSOPEN=", "LESSCLOSE="}
@@ -122,12 +127,14 @@ func TestDocsSilentTerminal(t *testing.T) {
 }
 
 func TestDocStyle(t *testing.T) {
+	t.Parallel()
 	if docStyle(false, true) != "notty" || docStyle(true, true) != "dark" || docStyle(true, false) != "light" {
 		t.Error("docStyle picks the wrong style")
 	}
 }
 
 func TestDocsUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"docs", "no-such-page"}, {"docs", "a", "b"}, {"docs", "search"}, {"docs", "sqlite#no-such-section"}} {
 		if r := runCLI(t, t.TempDir(), nil, args...); r.code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d", args, r.code, ExitUsage)
@@ -136,6 +143,7 @@ func TestDocsUsageErrors(t *testing.T) {
 }
 
 func TestDocsSearchRanksSQLitePageFirst(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, t.TempDir(), nil, "docs", "search", "sqlite")
 	if r.code != 0 || !strings.HasPrefix(r.out, "database/sqlite ") {
 		t.Fatalf("exit %d:\n%s", r.code, r.out)
@@ -148,6 +156,7 @@ func TestDocsSearchRanksSQLitePageFirst(t *testing.T) {
 // TestDoctorExplainEndsWithDocsSection: every check's explanation ends with the page and
 // section that covers it, and that section exists.
 func TestDoctorExplainEndsWithDocsSection(t *testing.T) {
+	t.Parallel()
 	for _, in := range doctor.Registry() {
 		r := runCLI(t, t.TempDir(), nil, "doctor", "explain", in.ID)
 		lines := strings.Split(strings.TrimSpace(r.out), "\n")
@@ -167,6 +176,7 @@ func TestDoctorExplainEndsWithDocsSection(t *testing.T) {
 // gives each driver, from the matrix itself (the docs' matrix table is generated from it too),
 // not the "5-10" the docs call a misconfigured SQLite.
 func TestBenchVerdictFollowsTheMatrix(t *testing.T) {
+	t.Parallel()
 	overview, err := docs.Read("database/overview")
 	if err != nil {
 		t.Fatal(err)

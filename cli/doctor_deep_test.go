@@ -12,6 +12,7 @@ import (
 // quick_check, saying the size, the time it would take and what to run; --deep runs it, with a
 // progress line on a terminal (the pty), and a pane row that settles on the result.
 func TestDoctorDeep(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, path := sqliteDir(t, "")
 	newSQLiteDB(t, path, "WAL", 0)

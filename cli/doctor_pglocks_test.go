@@ -61,6 +61,7 @@ func alive(t *testing.T, conn *pgx.Conn) bool {
 // instead of waiting out their timeout, postgres.locks names the session, and --fix ends it only
 // with --terminate, confirmed.
 func TestDoctorPostgresLockHolder(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dsn := testenv.PostgresDB(t)
 	migratePG(t, dsn)
@@ -117,6 +118,7 @@ func TestDoctorPostgresLockHolder(t *testing.T) {
 
 // On a terminal, --fix --terminate asks, naming the session; y ends it.
 func TestDoctorPostgresTerminateAsks(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dsn := testenv.PostgresDB(t)
 	migratePG(t, dsn)
@@ -180,6 +182,7 @@ func TestDoctorPostgresReplicasBudget(t *testing.T) {
 // The test server has ssl=on with Debian's self-signed certificate for localhost: require
 // works and shows it; verify-full fails and names the fix.
 func TestDoctorPostgresTLS(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	u, err := url.Parse(testenv.PostgresDB(t))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 // warning, Enter expands its detail and fix, r re-runs, f offers the fix, q quits with the
 // run's exit code and leaves the plain report in the terminal.
 func TestDoctorPane(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
@@ -97,6 +98,7 @@ func TestDoctorPane(t *testing.T) {
 // nothing, colour on or off (NO_COLOR, --no-color), so it draws at once; a key typed before the
 // first screen reaches it.
 func TestDoctorPaneSilentTerminal(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
@@ -141,6 +143,7 @@ func TestDoctorPaneSilentTerminal(t *testing.T) {
 // move the cursor, get the plain report instead of the full-screen pane, and nothing is asked
 // of the terminal.
 func TestDoctorPlainWithoutCursorAddressing(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
@@ -171,6 +174,7 @@ func TestDoctorPlainWithoutCursorAddressing(t *testing.T) {
 // terminal: the title stays on the first line (nothing scrolled off), the keys line is whole on
 // the last, and the check column shrinks at 60 columns.
 func TestDoctorPaneSizes(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
@@ -229,6 +233,7 @@ func TestDoctorPaneSizes(t *testing.T) {
 // environment or a flag, the doctor probes nothing (not postgres://postgres@localhost): it says
 // nothing is configured and how to start, and exits 2. One setting is enough to check it.
 func TestDoctorNothingConfigured(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, args := range [][]string{{"doctor"}, {"doctor", "--json"}} {
 		r := runCLI(t, dir, nil, args...)
@@ -256,6 +261,7 @@ func TestDoctorNothingConfigured(t *testing.T) {
 // missing folder and file are what compozy migrate up creates (a warning and the next step), not
 // failures. A missing file whose folder holds its -wal, or another SQLite database, fails.
 func TestDoctorAfterInit(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if r := runCLI(t, dir, nil, "init", "--use-case", "dev", "--db-driver", "sqlite", "--vector-provider", "filesystem", "--yes"); r.code != 0 {
 		t.Fatalf("init: exit %d\n%s%s", r.code, r.out, r.errOut)

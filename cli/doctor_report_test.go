@@ -53,6 +53,7 @@ func expectReport(t *testing.T, report string, doc doctorDoc) {
 // *_FILE secret, compozy.yaml in plain text and the vector DB's API key (URL and environment):
 // the report says where each came from and carries the password in no spelling.
 func TestDoctorReportRedacts(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	port := closedPort(t)
 	enc := url.QueryEscape(reportSecret)
@@ -114,6 +115,7 @@ knowledge:
 // TestDoctorReportFileSQLite: --report FILE writes the file (0600, atomically, nothing else on
 // standard output) with SQLite's facts, and the database's folder is unchanged.
 func TestDoctorReportFileSQLite(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
@@ -154,6 +156,7 @@ func TestDoctorReportFileSQLite(t *testing.T) {
 
 // TestDoctorReportPostgres: the server's version and extensions are in the report.
 func TestDoctorReportPostgres(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dsn := testenv.PostgresDB(t)
 	dir := t.TempDir()

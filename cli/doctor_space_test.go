@@ -34,6 +34,7 @@ func fillTasks(t *testing.T, db *sql.DB, wf string, n, kb int) {
 // TestDoctorFreePages: a database whose rows were deleted keeps their pages; above 64 MB and a
 // quarter of the file the doctor warns and points at compozy db vacuum (through the binary).
 func TestDoctorFreePages(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, path := sqliteDir(t, "")
 	newSQLiteDB(t, path, "WAL", 0)
@@ -60,6 +61,7 @@ func TestDoctorFreePages(t *testing.T) {
 // second process that keeps a read transaction open on a SQLite database until its stdin
 // closes, as a sqlite3 shell left in BEGIN does.
 func TestDoctorReaderHelper(t *testing.T) {
+	t.Parallel()
 	path := os.Getenv("COMPOZY_DOCTOR_READER_HELPER")
 	if path == "" {
 		t.Skip("helper process only")
@@ -89,6 +91,7 @@ func TestDoctorReaderHelper(t *testing.T) {
 // grows past 64 MB, since no checkpoint may copy it past the reader's snapshot; the doctor
 // names the reader's PID (from its read lock in /proc/locks).
 func TestDoctorWALPinned(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/locks"); err != nil {
 		t.Skip("needs /proc/locks")
 	}

@@ -164,6 +164,7 @@ func countRows(t *testing.T, path string) string {
 }
 
 func TestDoctorSQLiteHealthyChangesNothing(t *testing.T) {
+	t.Parallel()
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
 	before, rows := snapshot(t, dir), countRows(t, db)
@@ -199,6 +200,7 @@ func TestDoctorSQLiteHealthyChangesNothing(t *testing.T) {
 // TestDoctorTable is the table of the issue: a state built for real -> a check's status -> the
 // exit code.
 func TestDoctorTable(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		extra  string // more database: keys
@@ -352,6 +354,7 @@ func execSQLite(t *testing.T, path, q string) {
 // TestDoctorLockHelper is not a test: TestDoctorSQLiteLockHolder runs the test binary with it
 // as a second process that holds SQLite's write lock until its stdin closes.
 func TestDoctorLockHelper(t *testing.T) {
+	t.Parallel()
 	path := os.Getenv("COMPOZY_DOCTOR_LOCK_HELPER")
 	if path == "" {
 		t.Skip("helper process only")
@@ -414,6 +417,7 @@ func startLockHolder(t *testing.T, db, mode string) int {
 }
 
 func TestDoctorSQLiteLockHolder(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ mode, re string }{
 		{"", `another process holds the write lock: PID %d \(.*TestDoctorLockHelper`},
 		{"flock", `a migration is running: PID %d \(.*TestDoctorLockHelper.*\) holds .*compozy\.db\.migrate\.lock`},
@@ -436,6 +440,7 @@ func TestDoctorSQLiteLockHolder(t *testing.T) {
 // both fixes and changes nothing; --fix --yes switches it to WAL and migrates it, then the
 // checks pass.
 func TestDoctorFixSQLite(t *testing.T) {
+	t.Parallel()
 	dir, db := sqliteDir(t, "  auto_migrate: false\n")
 	newSQLiteDB(t, db, "DELETE", doctorOneBehind(t))
 	before := snapshot(t, dir)
@@ -454,6 +459,7 @@ func TestDoctorFixSQLite(t *testing.T) {
 
 // TestDoctorFixAsks: on a terminal, --fix asks before each fix.
 func TestDoctorFixAsks(t *testing.T) {
+	t.Parallel()
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
 	chmod(t, db, 0o644)
@@ -475,6 +481,7 @@ func TestDoctorFixAsks(t *testing.T) {
 // TestDoctorUnprivileged runs the binary as nobody, so permissions are really denied (CI runs
 // as root, which may read and write anything).
 func TestDoctorUnprivileged(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run the binary as nobody")
 	}
@@ -554,6 +561,7 @@ func migratePG(t *testing.T, dsn string) {
 }
 
 func TestDoctorPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := testenv.PostgresDB(t)
 	migratePG(t, dsn)
 
@@ -738,6 +746,7 @@ func requirePasswordRule(t *testing.T, admin string) {
 }
 
 func TestDoctorListExplain(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, t.TempDir(), nil, "doctor", "list")
 	if r.code != 0 {
 		t.Fatal(r.errOut)
@@ -762,6 +771,7 @@ func TestDoctorListExplain(t *testing.T) {
 // TestDoctorStrictOnlySkip: warnings fail the run with --strict; --skip leaves a check out and
 // skips what depends on it; bad flag combinations are usage errors.
 func TestDoctorStrictOnlySkip(t *testing.T) {
+	t.Parallel()
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
 	chmod(t, db, 0o644)

@@ -25,6 +25,7 @@ import (
 // log unchanged as vectors.log.damaged-<UTC time>, and the doctor run after it passes; the 20
 // vectors are still there and writes work again.
 func TestDoctorVecDamage(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	ctx := t.Context()
 	dir, db := sqliteDir(t, "")

@@ -43,6 +43,7 @@ func vectorDir(t *testing.T, provider, url string, dim int) string {
 }
 
 func TestDoctorVector(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		setup  func(t *testing.T) (provider, url string)
@@ -97,6 +98,7 @@ func TestDoctorVector(t *testing.T) {
 // TestDoctorFixQdrantCollection: the collection is missing, --fix --dry-run plans its creation
 // and changes nothing, --fix --yes creates it and the checks run again and pass.
 func TestDoctorFixQdrantCollection(t *testing.T) {
+	t.Parallel()
 	s := qdranttest.Start(t)
 	dir := vectorDir(t, "qdrant", s.URL(), 8)
 	r := runCLI(t, dir, nil, "doctor", "--json", "--only", "vector")

@@ -28,6 +28,7 @@ func expectWatchLines(t *testing.T, r cliRun, cols []string, n int) {
 // TestDoctorWatchSQLitePiped: while db bench writes beside it, a piped --watch prints a header
 // and one parseable line per interval, ends after --count with exit 0, and changes no file.
 func TestDoctorWatchSQLitePiped(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
@@ -54,6 +55,7 @@ func TestDoctorWatchSQLitePiped(t *testing.T) {
 
 // TestDoctorWatchPane: on a terminal the pane shows the database's state and q quits (exit 0).
 func TestDoctorWatchPane(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
@@ -70,6 +72,7 @@ func TestDoctorWatchPane(t *testing.T) {
 
 // TestDoctorWatchPostgresPiped: the PostgreSQL columns, one parseable line per sample.
 func TestDoctorWatchPostgresPiped(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dsn := testenv.PostgresDB(t)
 	dir := t.TempDir()

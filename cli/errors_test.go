@@ -8,6 +8,7 @@ import (
 // TestUsageHintOnlyAfterUsageErrors: a command line that is wrong ends with the help of the
 // command that ran; a refusal or a configuration error says what to do and nothing about --help.
 func TestUsageHintOnlyAfterUsageErrors(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	for _, tc := range []struct {
 		name string
@@ -38,6 +39,7 @@ func TestUsageHintOnlyAfterUsageErrors(t *testing.T) {
 }
 
 func TestInvocation(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ arg0, exe, want string }{
 		{"/tmp/go-build2840/b001/exe/compozy", "/tmp/go-build2840/b001/exe/compozy", "go run ."},
 		{"compozy", "/usr/local/bin/compozy", "compozy"},

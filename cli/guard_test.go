@@ -67,6 +67,7 @@ func sqliteCount(t *testing.T, path, table string) int {
 // revert that drops no data does not ask. Every run that changes the schema of a file with rows
 // first writes a backup next to it, which holds every row.
 func TestMigrateDownGuard(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "data", "compozy.db")
@@ -149,6 +150,7 @@ func TestMigrateDownGuard(t *testing.T) {
 // the newest three backups stay, older ones go; --no-backup writes none; a database without
 // rows gets none.
 func TestMigrateBackupKeepsNewestThree(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "compozy.db")
@@ -180,6 +182,7 @@ func TestMigrateBackupKeepsNewestThree(t *testing.T) {
 // TestMigrateDownPostgresNamesPgDump: on PostgreSQL a revert that drops data prints the pg_dump
 // command to run first, without the password, and is refused without a terminal.
 func TestMigrateDownPostgresNamesPgDump(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dsn := testenv.PostgresDB(t)
 	dir := t.TempDir()
@@ -204,6 +207,7 @@ func TestMigrateDownPostgresNamesPgDump(t *testing.T) {
 // TestDoctorCopyIncomplete: a database that carries the mark of an unfinished db copy fails
 // storage.copy_incomplete (exit 1), naming the source and the fix.
 func TestDoctorCopyIncomplete(t *testing.T) {
+	t.Parallel()
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
 	execSQLite(t, db, `CREATE TABLE compozy_db_copy_incomplete (source TEXT NOT NULL, started_at TEXT NOT NULL);
@@ -225,6 +229,7 @@ func TestDoctorCopyIncomplete(t *testing.T) {
 // TestDoctorFixReportsOneStep: a fix that fails says its step once ("migrate up: ..."), not
 // "migrate up: migrate up:".
 func TestDoctorFixReportsOneStep(t *testing.T) {
+	t.Parallel()
 	dir, db := sqliteDir(t, "  auto_migrate: false\n")
 	newSQLiteDB(t, db, "WAL", 20250603124915)
 	// A view named users: create_users skips CREATE TABLE IF NOT EXISTS and fails on its index.
@@ -240,6 +245,7 @@ func TestDoctorFixReportsOneStep(t *testing.T) {
 // so); with --db-path it switches and names the db copy command; either way the data is where
 // it was.
 func TestInitUpdateKeepsTheDatabaseWithData(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "compozy.yaml"), "# mine\ndatabase:\n  driver: sqlite\n  path: ./prod.db\n")
@@ -277,6 +283,7 @@ func TestInitUpdateKeepsTheDatabaseWithData(t *testing.T) {
 // anything is written; "switch and copy" writes the new database and copies every row into it,
 // verified, and the old database keeps its rows.
 func TestInitUpdateSwitchAndCopy(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "compozy.yaml"), "database:\n  driver: sqlite\n  path: ./prod.db\n")
 	wantCode(t, runCLI(t, dir, nil, "migrate", "up"), 0, "up")
@@ -303,6 +310,7 @@ func TestInitUpdateSwitchAndCopy(t *testing.T) {
 // database changed and would now drop a column that holds values: it changes nothing. Rounds
 // repeat the race; api_keys.fingerprint and its values survive every one.
 func TestMigrateDownRechecksUnderTheLock(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	for round := range 3 {
 		dsn := testenv.PostgresDB(t)
@@ -330,6 +338,7 @@ func TestMigrateDownRechecksUnderTheLock(t *testing.T) {
 // TestStillAsShown: a down whose plan under the lock differs from the one shown is refused, with
 // --yes too; data that grew after it was listed is refused unless --yes.
 func TestStillAsShown(t *testing.T) {
+	t.Parallel()
 	s := &migrateSession{}
 	m1, m2 := migrate.Migration{Version: 1, File: "1_a.sql"}, migrate.Migration{Version: 2, File: "2_b.sql"}
 	shown := migratePlan{plan: []migrate.Migration{m2}, losses: []migrate.Loss{{Table: "users", Rows: 1}}}
@@ -352,6 +361,7 @@ func TestStillAsShown(t *testing.T) {
 // left by a crashed writer) may hold data; init --update --yes keeps it instead of replacing
 // it, and says why.
 func TestInitUpdateKeepsAnUnreadableDatabase(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	prod := filepath.Join(dir, "prod.db")
@@ -381,6 +391,7 @@ func TestInitUpdateKeepsAnUnreadableDatabase(t *testing.T) {
 // TestDotDotAfterALinkInThePath: --db-path link/../c.db names the c.db beside the link's
 // target, as the shell reads it, for every command (the config used to clean it to ./c.db).
 func TestDotDotAfterALinkInThePath(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	o := t.TempDir()
 	if err := os.Mkdir(filepath.Join(o, "deep"), 0o700); err != nil {

@@ -115,8 +115,8 @@ func seedWorkflows(t *testing.T, path string, n int) {
 // is beside the real file, nothing is created beside a link, and the file is 0600 also when a
 // dangling link created it.
 func TestIdentityMigrateThroughLinks(t *testing.T) {
-	bin := buildCompozy(t)
 	t.Parallel()
+	bin := buildCompozy(t)
 	layouts := []struct {
 		name string
 		// make builds the layout in dir and returns the two names (relative to dir) and the
@@ -267,8 +267,8 @@ func wantSameRefused(t *testing.T, r cliRun, args string) {
 // symbolic link, a hard link, x/../, an absolute path, a config file, the configured database) is
 // refused with exit 2, with --force; the file, its rows and its folder stay exactly as they were.
 func TestIdentityCopyOntoItselfSQLite(t *testing.T) {
-	bin := buildCompozy(t)
 	t.Parallel()
+	bin := buildCompozy(t)
 	dir := t.TempDir()
 	victim := filepath.Join(dir, "victim.db")
 	newSQLiteDB(t, victim, "WAL", 0)
@@ -341,8 +341,8 @@ func TestIdentityCopyOntoItselfSQLite(t *testing.T) {
 // same tables) is refused with --force, and its rows stay; a schema of its own through
 // search_path is another database, and the copy into it works.
 func TestIdentityCopyOntoItselfPostgres(t *testing.T) {
-	bin := buildCompozy(t)
 	t.Parallel()
+	bin := buildCompozy(t)
 	dsn := testenv.PostgresDB(t)
 	host, port, user, name := pgParts(t, dsn)
 	if host != "127.0.0.1" && host != "localhost" {

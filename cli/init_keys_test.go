@@ -28,6 +28,7 @@ const (
 // colour it asks the background once, without waiting for the answer (which, when it comes, is
 // not read as keys); with NO_COLOR, --no-color or TERM=dumb it asks nothing at all.
 func TestInitSilentTerminal(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	for _, tc := range []struct {
 		name    string
@@ -92,6 +93,7 @@ func TestInitSilentTerminal(t *testing.T) {
 
 // TestInitKeysTypedAhead: four Enters in one burst answer four questions, in order.
 func TestInitKeysTypedAhead(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	s := startPTY(t, t.TempDir(), bin, ptyOpts{}, "init")
 	s.focus("What is this setup for?")
@@ -111,6 +113,7 @@ func TestInitKeysTypedAhead(t *testing.T) {
 // filter clears the filter; Esc elsewhere asks "Quit without writing?" (No goes back, Yes quits
 // with exit 0 and "Nothing was written."); Ctrl-C quits at once with 130. Nothing is written.
 func TestInitMovingAround(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	s := startPTY(t, dir, bin, ptyOpts{}, "init")
@@ -200,6 +203,7 @@ func toPostgresFields(s *ptyScreen) {
 // a SQLite path whose folder cannot be created, a dimension of 0. A host on another machine
 // preselects ssl_mode require and says what verify-full adds.
 func TestInitAnswersCheckedWhereTyped(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	s := startPTY(t, dir, bin, ptyOpts{}, "init")
@@ -270,6 +274,7 @@ func TestInitAnswersCheckedWhereTyped(t *testing.T) {
 // written, and the last screen names the variable to set, also after "Write anyway". "Change
 // the answers" returns to the recommendation with every answer kept.
 func TestInitConnectionStringSecret(t *testing.T) {
+	t.Parallel()
 	const secret = "S3cr3tPw9"
 	bin := buildCompozy(t)
 	dir := t.TempDir()
@@ -330,6 +335,7 @@ func TestInitConnectionStringSecret(t *testing.T) {
 // without colour the chosen Yes/No is marked ([No]); at 60x15 the recommendation scrolls and
 // shows key names as written (runtime.max_concurrent_workflows, not markdown).
 func TestInitScreenSizes(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	for _, size := range [][2]int{{20, 4}, {60, 15}, {200, 50}} {
 		s := startPTY(t, t.TempDir(), bin, ptyOpts{cols: size[0], rows: size[1]}, "init")
@@ -380,6 +386,7 @@ func TestInitScreenSizes(t *testing.T) {
 // TestInitAccessibleCtrlC: in accessible mode on a terminal, Ctrl-C at a prompt ends init at
 // once with 130 (it used to be ignored, and the next Enter taken as an answer).
 func TestInitAccessibleCtrlC(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	s := startPTY(t, dir, bin, ptyOpts{}, "init", "--accessible")
@@ -397,6 +404,7 @@ func TestInitAccessibleCtrlC(t *testing.T) {
 // the error names the flag; a password in --db-conn-string is warned about once and not written;
 // a host that is not local gets ssl_mode require with --yes.
 func TestInitFlagsChecked(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		args []string
@@ -447,6 +455,7 @@ func TestInitFlagsChecked(t *testing.T) {
 // the first question. When the fault is in what init replaces, init says so and goes on; when
 // it is in what init keeps, it stops there (exit 2), before any answer could be lost.
 func TestInitExistingFileThatDoesNotLoad(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "compozy.yaml")
 	writeFile(t, path, "database:\n  driver: sqlite\n  pth: ./x.db\n")
@@ -471,6 +480,7 @@ func TestInitExistingFileThatDoesNotLoad(t *testing.T) {
 // TestInitAccessibleSecret: in accessible mode a connection string's password is taken out of
 // the file and never printed; the end names the variable.
 func TestInitAccessibleSecret(t *testing.T) {
+	t.Parallel()
 	const secret = "Acc3ssPw"
 	dir := t.TempDir()
 	// production, 1-10, no vectors, server, accept, a connection string; write anyway; write; do not run.
@@ -487,6 +497,7 @@ func TestInitAccessibleSecret(t *testing.T) {
 // TestInitCtrlCDuringTest: Ctrl-C while the connection test waits for a server that does not
 // answer ends init at once (130), and nothing is written.
 func TestInitCtrlCDuringTest(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	// A server that accepts connections and never says a word.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -531,6 +542,7 @@ func TestInitCtrlCDuringTest(t *testing.T) {
 // TestInitAccessiblePasswordStdin: with --db-password-stdin the password is the first line of
 // standard input and the answers follow it: reading the password takes nothing more.
 func TestInitAccessiblePasswordStdin(t *testing.T) {
+	t.Parallel()
 	dsn := testenv.PostgresDB(t)
 	host, port, user, name := pgParts(t, dsn)
 	dir := t.TempDir()

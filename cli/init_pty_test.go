@@ -14,6 +14,7 @@ import (
 // TestInitForm drives `compozy init` in a pseudo-terminal: keys in, screen read, file checked.
 // Each step waits for huh's focus marker (┃) on the next question before typing.
 func TestInitForm(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	s := startPTY(t, dir, bin, ptyOpts{}, "init")
@@ -75,6 +76,7 @@ func TestInitForm(t *testing.T) {
 // a role that must give one: the password is masked, the test fails with the server's reason,
 // and quitting from the failure choice writes nothing and exits 0 ("Nothing was written.").
 func TestInitFormPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := testenv.PostgresDB(t)
 	host, port, _, name := pgParts(t, dsn)
 	admin := testenv.AdminPostgresDSN()

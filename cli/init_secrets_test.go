@@ -14,6 +14,7 @@ import (
 // once that the command line shows it, and names the variable to set (also with --dry-run). The
 // secret reaches no output and no file.
 func TestInitVectorURLSecrets(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	const key = "Kq4Wd9Zr2Lx"
 	// A fake Qdrant that answers only to the right API key.
@@ -146,6 +147,7 @@ func TestInitVectorURLSecrets(t *testing.T) {
 // TestInitFormVectorURLSecret: a URL typed in the form (accessible mode) has its api_key moved
 // out of the file the same way, and the connection test still gets the real key.
 func TestInitFormVectorURLSecret(t *testing.T) {
+	t.Parallel()
 	const key = "Fm7Qp3Vz8Ns"
 	s := qdranttest.Start(t)
 	s.SetAPIKey(key)

@@ -42,6 +42,7 @@ func loads(t *testing.T, dir, content string) *config.Config {
 // TestInitNonTerminal: without a terminal and without enough flags, init exits 2 naming the
 // missing flags, asks nothing, and writes nothing.
 func TestInitNonTerminal(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		args []string
@@ -64,6 +65,7 @@ func TestInitNonTerminal(t *testing.T) {
 // TestInitFlags writes the file from flags alone, exactly what the template renders for the
 // plan, and it loads; --dry-run prints the same YAML and writes nothing.
 func TestInitFlags(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	args := []string{"init", "--use-case", "single-tenant", "--workflows", "25-100", "--vectors", "--server=false",
 		"--vector-available", "qdrant", "--vector-url", "http://127.0.0.1:1", "--dimension", "768", "--skip-test"}
@@ -150,6 +152,7 @@ runtime:
 // TestInitExistingFile: without --update or --force init refuses and says how to proceed;
 // with --update only the owned sections change (every other byte survives) after a backup.
 func TestInitExistingFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "compozy.yaml")
 	writeFile(t, path, existingConfig)
@@ -197,6 +200,7 @@ func TestInitExistingFile(t *testing.T) {
 // TestInitAccessible answers every question on piped standard input in accessible mode; input
 // that ends early is an error, not a silent default.
 func TestInitAccessible(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// use case dev, 1-10, vectors yes, server no, "nothing yet", accept, path, folder and
 	// dimension (Enter keeps the default), write yes, run no.
@@ -234,6 +238,7 @@ func TestInitAccessible(t *testing.T) {
 // right password writes a file that holds only the ${COMPOZY_DB_PASSWORD} reference; a database
 // that already holds Compozy's schema is recognised.
 func TestInitPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := testenv.PostgresDB(t)
 	host, port, _, name := pgParts(t, dsn)
 	base := []string{"init", "--use-case", "production", "--workflows", "25-100", "--vectors=false", "--server",
@@ -302,6 +307,7 @@ func TestInitPostgres(t *testing.T) {
 // TestInitConnectionFailureChoices: after a failed connection test the wizard offers to change
 // the answers, write anyway, or quit (driven in accessible mode against a closed port).
 func TestInitConnectionFailureChoices(t *testing.T) {
+	t.Parallel()
 	// dev, 1-10, vectors, no server, Qdrant, accept, path, URL of a closed port, dimension.
 	const toFailure = "1\n1\ny\nn\n1\ny\n\nhttp://127.0.0.1:1\n\n"
 	for _, tc := range []struct {
@@ -344,6 +350,7 @@ func TestInitConnectionFailureChoices(t *testing.T) {
 // TestInitVectorTest: the connection test runs the provider's server checks, so a plain Redis
 // (no RediSearch) is refused before anything is written.
 func TestInitVectorTest(t *testing.T) {
+	t.Parallel()
 	addr := testenv.RedisAddr()
 	if c, err := net.DialTimeout("tcp", addr, 2*time.Second); err != nil {
 		testenv.Unavailable(t, "Redis", "start redis-server on "+addr+" or set COMPOZY_TEST_REDIS_ADDR", err)
@@ -363,6 +370,7 @@ func TestInitVectorTest(t *testing.T) {
 // TestInitSecretMode: a file that holds a plaintext password (in a part init keeps) is
 // written 0600; compozy's own sections only ever hold ${VAR} references.
 func TestInitSecretMode(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "compozy.yaml")
 	writeFile(t, path, "knowledge:\n  vector_dbs:\n    - id: kb\n      provider: redis\n      url: redis://:hunter2@127.0.0.1:1\n      dimension: 4\n")
@@ -390,6 +398,7 @@ func TestInitSecretMode(t *testing.T) {
 // server: the password question becomes a note naming COMPOZY_DB_PASSWORD (huh cannot read a
 // hidden password from a pipe).
 func TestInitAccessiblePostgres(t *testing.T) {
+	t.Parallel()
 	dsn := testenv.PostgresDB(t)
 	host, port, user, name := pgParts(t, dsn)
 	dir := t.TempDir()
@@ -414,6 +423,7 @@ func TestInitAccessiblePostgres(t *testing.T) {
 // (keeping the rest, with a backup) before any other question; declining writes nothing and
 // exits 0 (quitting by choice).
 func TestInitAccessibleExistingFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "compozy.yaml")
 	writeFile(t, path, existingConfig)

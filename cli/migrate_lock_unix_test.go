@@ -15,6 +15,7 @@ func flockExclusive(f *os.File) error { return syscall.Flock(int(f.Fd()), syscal
 // TestMigrateTimeout: while another migration holds the SQLite migration lock, up waits until
 // database.migration_timeout and then exits 3 saying why.
 func TestMigrateTimeout(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.db")
 	// Hold the migration lock, as a migration running elsewhere would.

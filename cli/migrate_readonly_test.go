@@ -12,6 +12,7 @@ import (
 // rollback-journal database to WAL, create -wal/-shm files, or wait for (and fail on) a writer
 // that holds the lock.
 func TestMigrateStatusChangesNothing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "del.db")
 	args := []string{"--db-driver", "sqlite", "--db-path", path}

@@ -45,6 +45,7 @@ func wantCode(t *testing.T, r cliRun, code int, args string) {
 // TestMigrateSQLiteSequence is the acceptance sequence on SQLite through Main: dry run on a
 // missing file, up, status, up again, down, status --check (10), up, status --check (0).
 func TestMigrateSQLiteSequence(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := []string{"--db-driver", "sqlite", "--db-path", "./data/compozy.db"}
 	path := filepath.Join(dir, "data", "compozy.db")
@@ -131,6 +132,7 @@ func TestMigrateSQLiteSequence(t *testing.T) {
 // TestMigrateFailureReportsApplied: a migration that fails mid-run is reported with what was
 // applied before it and where the database stands; the exit code is 1.
 func TestMigrateFailureReportsApplied(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.db")
 	// A view named users: CREATE TABLE IF NOT EXISTS skips it, and indexing it fails.
@@ -152,6 +154,7 @@ func TestMigrateFailureReportsApplied(t *testing.T) {
 }
 
 func TestMigrateToFlag(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := []string{"--db-driver", "sqlite", "--db-path", filepath.Join(dir, "c.db")}
 	run := func(args ...string) cliRun { return runCLI(t, dir, nil, append(args, db...)...) }
@@ -185,6 +188,7 @@ func TestMigrateToFlag(t *testing.T) {
 }
 
 func TestMigrateStatusJSON(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := []string{"--db-driver", "sqlite", "--db-path", filepath.Join(dir, "c.db")}
 	wantCode(t, runCLI(t, dir, nil, append([]string{"migrate", "up", "--to", "20250711163857"}, db...)...), 0, "up --to")
@@ -224,6 +228,7 @@ func TestMigrateStatusJSON(t *testing.T) {
 // TestMigrateNewerDatabase: a version this binary does not know makes status --check exit 13,
 // and up refuse with a message naming it.
 func TestMigrateNewerDatabase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.db")
 	db := []string{"--db-driver", "sqlite", "--db-path", path}
@@ -368,6 +373,7 @@ func TestMigratePostgresFlagsAndPassword(t *testing.T) {
 // TestMigrateBinary builds the binary once (`go build -o`) and runs the acceptance sequences
 // and the concurrent runs through it.
 func TestMigrateBinary(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	t.Run("sqlite", func(t *testing.T) { t.Parallel(); binarySQLite(t, bin) })
 	t.Run("postgres", func(t *testing.T) { t.Parallel(); binaryPostgres(t, bin) })

@@ -70,6 +70,7 @@ func wantText(s string) ttyWant {
 // otherwise exactly what a pipe gets; a pipe never gets an escape code, a carriage return or a
 // progress line; --json prints the same document either way.
 func TestOutputModes(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)

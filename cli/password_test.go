@@ -95,6 +95,7 @@ func secretFile(t *testing.T, content string, perm os.FileMode) string {
 // message once, the target named once, and where the password came from; no output shows a
 // password.
 func TestPasswordAuthFailureSources(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	s := newPwServer(t)
 	pwFile := secretFile(t, wrongPassword+"\n", 0o600)
@@ -212,6 +213,7 @@ func regexpQuote(s string) string {
 // conn_string: postgres://compozy:${DB_PASSWORD}@db.internal:5432/compozy, validates and
 // connects with DB_PASSWORD='p@ss w/rd': the reference in the user part is percent-encoded.
 func TestPasswordUpstreamConnString(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	s := newPwServer(t)
 	for _, name := range []string{"DB_PASSWORD", "MY_SECRET"} {
@@ -236,6 +238,7 @@ func TestPasswordUpstreamConnString(t *testing.T) {
 // TestPasswordStdinInitFile: the file compozy init writes (password: ${COMPOZY_DB_PASSWORD})
 // works with --db-password-stdin and without COMPOZY_DB_PASSWORD, in every command.
 func TestPasswordStdinInitFile(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	s := newPwServer(t)
 	dir := writeConfig(t, s.file(s.keys(), "  password: ${COMPOZY_DB_PASSWORD}\n"))
@@ -263,6 +266,7 @@ func TestPasswordStdinInitFile(t *testing.T) {
 // COMPOZY_DB_PASSWORD and DB_PASSWORD (the environment); the two disagree, so every command
 // warns once, naming both, never the values.
 func TestPasswordFlagURLBeatsEnv(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	s := newPwServer(t)
 	url := "postgres://" + s.role + ":p%40ss%20w%2Frd@" + s.host + ":" + s.port + "/" + s.name + "?sslmode=disable"
@@ -329,6 +333,7 @@ func TestPasswordFlagURLBeatsEnv(t *testing.T) {
 // show names the file as the source; a file others may read is a warning on stderr; one that
 // cannot be read is an error naming the variable and the file; the content is never printed.
 func TestPasswordFile(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	s := newPwServer(t)
 	dir := writeConfig(t, s.file(s.keys(), "  password: ${COMPOZY_DB_PASSWORD}\n"))
@@ -371,6 +376,7 @@ func TestPasswordFile(t *testing.T) {
 // TestPasswordStdinTerminal: --db-password-stdin on a terminal asks on standard error and does
 // not echo what is typed.
 func TestPasswordStdinTerminal(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := writeConfig(t, "database:\n  driver: postgres\n  host: db.internal\n  password: ${COMPOZY_DB_PASSWORD}\n")
 	s := startPTY(t, dir, bin, ptyOpts{}, "config", "show", "--db-password-stdin")
@@ -404,6 +410,7 @@ func TestPasswordStdinTerminal(t *testing.T) {
 // TestReadPasswordBounded: --db-password-stdin reads the first line only, without its line
 // ending, and refuses a first line longer than 64 KiB instead of reading it whole.
 func TestReadPasswordBounded(t *testing.T) {
+	t.Parallel()
 	pw, err := readPassword(strings.NewReader(rightPassword + "\r\nsecond line\n"))
 	if err != nil || pw != rightPassword {
 		t.Errorf("got %q, %v", pw, err)
@@ -423,6 +430,7 @@ func TestReadPasswordBounded(t *testing.T) {
 // TestPasswordUnknownRole: a role that does not exist (SQLSTATE 28000) is said once, without a
 // password source, which is not why the server refused.
 func TestPasswordUnknownRole(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	db := testenv.PostgresDB(t)
 	host, port, _, name := pgParts(t, db)

@@ -99,6 +99,7 @@ func TestPgBouncerThroughTheBinary(t *testing.T) {
 
 // A direct connection has no pooler, and migrate works (the refusal is for poolers only).
 func TestPoolerCheckDirect(t *testing.T) {
+	t.Parallel()
 	dsn := testenv.PostgresDB(t)
 	r := binRun(t, buildCompozy(t), t.TempDir(), cleanEnv(pgEnv(dsn)...), "doctor", "--json", "--only", "postgres")
 	expectCheck(t, parseDoctor(t, r), doctor.IDPostgresPooler, doctor.StatusPass, "^no pooler")

@@ -10,6 +10,7 @@ import (
 // TestQuickstart: a fresh folder gets compozy.yaml, a migrated SQLite database and a filesystem
 // vector store, and the doctor is green; a second run changes nothing and says so.
 func TestQuickstart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := runCLI(t, dir, nil, "quickstart")
 	if r.code != 0 {
@@ -50,6 +51,7 @@ func TestQuickstart(t *testing.T) {
 // TestQuickstartExistingFile: a compozy.yaml without a database section gets one, and keeps
 // everything else byte for byte (with a backup); one that configures PostgreSQL is refused.
 func TestQuickstartExistingFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	orig := "# my settings\nserver:\n  port: 5001 # keep\n\nknowledge:\n  embedder: openai # mine\n"
 	writeFile(t, filepath.Join(dir, "compozy.yaml"), orig)
@@ -80,6 +82,7 @@ func TestQuickstartExistingFile(t *testing.T) {
 // TestQuickstartRefusesAnotherDriverFirst: a driver other than SQLite from the environment or a
 // flag is refused before anything is written.
 func TestQuickstartRefusesAnotherDriverFirst(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		env  []string

@@ -139,6 +139,7 @@ var roCommands = []roCommand{
 var migrateUpCmd = roCommand{name: "migrate up", args: fixed("migrate", "up")}
 
 func TestReadOnlyMatrix(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	isRoot := os.Geteuid() == 0
 	users := []roUser{roRoot}
@@ -790,6 +791,7 @@ const roHelperEnv = "COMPOZY_RO_HELPER"
 // (crash-rollback). It prints "ready" when the state is in place and then waits for its
 // standard input to close.
 func TestReadOnlyHelper(t *testing.T) {
+	t.Parallel()
 	mode := os.Getenv(roHelperEnv)
 	if mode == "" {
 		t.Skip("helper process only")

@@ -39,6 +39,7 @@ func copyPair(t *testing.T, bin string, targetWorkflows int) (dir, src, dst stri
 // writes <stem>-pre-copy-<UTC time>.db beside the target (0600, every row), prints it and how to
 // restore it (which works), and keeps the newest three.
 func TestReviewCopyForceSQLite(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, src, dst := copyPair(t, bin, 5004)
 	before := treeState(t, dir)
@@ -124,6 +125,7 @@ func slicesContain(xs []string, x string) bool {
 // TestReviewCopyForceTerminal: on a terminal the question names the rows --force replaces; "n"
 // changes nothing, "y" backs up and copies.
 func TestReviewCopyForceTerminal(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, src, dst := copyPair(t, bin, 40)
 	before := treeState(t, dir)
@@ -153,6 +155,7 @@ func TestReviewCopyForceTerminal(t *testing.T) {
 // run first is printed (no password), --force without --yes is refused without a terminal and
 // changes nothing; with --yes the rows are replaced.
 func TestReviewCopyForcePostgres(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir, src, _ := copyPair(t, bin, 0)
 	pg := testenv.PostgresDB(t)
@@ -218,6 +221,7 @@ func runFix(t *testing.T, bin, dir, command string, env []string) {
 // (no "sqlite " prefix, no SOURCE), and run as printed it completes the copy into the same file;
 // doctor then passes.
 func TestReviewDoctorCopyIncompleteSQLite(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.db")
@@ -258,6 +262,7 @@ func TestReviewDoctorCopyIncompleteSQLite(t *testing.T) {
 // password and says the password goes in PGPASSWORD; run with PGPASSWORD it completes the
 // copy, and doctor passes.
 func TestReviewDoctorCopyIncompletePostgres(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	s := newPwServer(t)
 	srcURL := testenv.PostgresDB(t)
@@ -339,6 +344,7 @@ func pgWithDatabase(t *testing.T, dsn, name string) string {
 // db copy (the target URL with PGPASSWORD, the configured source with COMPOZY_DB_PASSWORD) and
 // db bench (the scratch database's first connection), once, and no output shows it.
 func TestReviewPasswordSourceCopyBench(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	s := newPwServer(t)
 	dir := writeConfig(t, s.file(s.keys()))

@@ -122,6 +122,7 @@ func serviceData(t *testing.T, to int64) (dir, data, db string) {
 // `migrate down --yes` succeeds (it failed with "open lock file: permission denied"). A lock
 // file an earlier root run left root's is given back by the next root run.
 func TestRootMigrateLeavesFilesToTheDatabaseOwner(t *testing.T) {
+	t.Parallel()
 	bin := needRoot(t)
 	dir, data, db := serviceData(t, 20250711163858)
 	args := []string{"--db-driver", "sqlite", "--db-path", db}
@@ -152,6 +153,7 @@ func TestRootMigrateLeavesFilesToTheDatabaseOwner(t *testing.T) {
 // nobody's folder is nobody's: the folder 0750, the file 0600, the lock 0600, SQLite's own
 // files too; nobody then migrates it.
 func TestRootCreatesTheDatabaseForTheFolderOwner(t *testing.T) {
+	t.Parallel()
 	bin := needRoot(t)
 	dir := t.TempDir()
 	traversable(t, dir)
@@ -174,6 +176,7 @@ func TestRootCreatesTheDatabaseForTheFolderOwner(t *testing.T) {
 // TestRootBackupBelongsToTheDatabaseOwner: `db backup` run as root writes its default target
 // next to nobody's database as nobody's (0600), which nobody can then read.
 func TestRootBackupBelongsToTheDatabaseOwner(t *testing.T) {
+	t.Parallel()
 	bin := needRoot(t)
 	dir, data, db := serviceData(t, 0)
 	r := binRun(t, bin, dir, nil, "db", "backup", "--db-driver", "sqlite", "--db-path", db)
@@ -197,6 +200,7 @@ func TestRootBackupBelongsToTheDatabaseOwner(t *testing.T) {
 // the filesystem vector folder data/vectors, its log and its lock as nobody's (they were
 // root:root 0700), and nobody's doctor then passes the vector checks.
 func TestRootDoctorFixLeavesTheVectorFolderToTheServiceUser(t *testing.T) {
+	t.Parallel()
 	bin := needRoot(t)
 	dir, data, _ := serviceData(t, 0)
 	yaml := "database:\n  driver: sqlite\n  path: ./data/compozy.db\n" + strings.Replace(fsVectorYAML, "./vectors", "./data/vectors", 1)
@@ -224,6 +228,7 @@ func TestRootDoctorFixLeavesTheVectorFolderToTheServiceUser(t *testing.T) {
 // of the old file is nobody's and 0600; temporaries killed runs left beside the link and the
 // file (the config's and its backup's) are removed, a live process's are kept.
 func TestRootInitUpdateKeepsTheConfigOwner(t *testing.T) {
+	t.Parallel()
 	bin := needRoot(t)
 	dir := t.TempDir()
 	traversable(t, dir)
@@ -302,6 +307,7 @@ func deadPID(t *testing.T) string {
 // and the backups next to it, with the fix; `doctor explain` no longer lists tmpfs among the
 // filesystems to use.
 func TestDoctorWarnsOnTmpfs(t *testing.T) {
+	t.Parallel()
 	var st unix.Statfs_t
 	if err := unix.Statfs("/dev/shm", &st); err != nil || st.Type != unix.TMPFS_MAGIC {
 		t.Skip("/dev/shm is not tmpfs here")

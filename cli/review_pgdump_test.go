@@ -62,6 +62,7 @@ var hostileEnv = []string{"PGHOST=203.0.113.7", "PGPORT=1", "PGUSER=compozy_nobo
 // and so does the pg_dump command migrate down prints, run as printed. With every host silent
 // the error names each one and the limit.
 func TestReviewPgDumpFallbackHost(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	needPgDump(t)
 	dsn := testenv.PostgresDB(t)
@@ -160,6 +161,7 @@ func serverCert(t *testing.T, dsn string) string {
 // sslrootcert in the settings, the user's PGSSLROOTCERT reaches pg_dump as it reaches migrate.
 // The printed command carries the TLS file, target_session_attrs and run-time parameters.
 func TestReviewPgDumpVerifyCA(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	needPgDump(t)
 	dsn := testenv.PostgresDB(t)
@@ -201,6 +203,7 @@ func TestReviewPgDumpVerifyCA(t *testing.T) {
 // conn_string names in its variable (over the user's), run-time parameters in PGOPTIONS, the
 // user's variables for settings left open, never the user's server, role, database or password.
 func TestReviewPgDumpEnvironment(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	const secret = "Dump-S3cret pw"
 	tools := t.TempDir()

@@ -12,6 +12,7 @@ import (
 )
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	ios, _, out, _ := term.Test()
 	code := Main(context.Background(), []string{"--version"}, ios, BuildInfo{Version: "1.2.3"})
 	if code != 0 {
@@ -23,6 +24,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want string
@@ -46,6 +48,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 }
 
 func TestExitCodeMapping(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  error
@@ -68,6 +71,7 @@ func TestExitCodeMapping(t *testing.T) {
 }
 
 func TestReadPassword(t *testing.T) {
+	t.Parallel()
 	got, err := readPassword(strings.NewReader("p@ss w/'rd\"\\\nnext line\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 // for a reply in every command; package termbg defers that question until a TUI starts. So
 // `--version` must print its line and nothing else: no query at all.
 func TestStartupAsksTerminalNothing(t *testing.T) {
+	t.Parallel()
 	bin := buildCompozy(t)
 	cmd := exec.CommandContext(t.Context(), bin, "--version")
 	cmd.Env = cleanEnv("TERM=xterm-256color")

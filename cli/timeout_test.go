@@ -208,8 +208,8 @@ func wantNoAnswer(t *testing.T, r cliRun, where string, args string) {
 }
 
 func TestTimeoutSilentServer(t *testing.T) {
-	bin := buildCompozy(t)
 	t.Parallel()
+	bin := buildCompozy(t)
 	t.Run("accepts and never answers", func(t *testing.T) {
 		t.Parallel()
 		timeoutCommands(t, bin, startSilentServer(t).Port, true)
@@ -406,8 +406,8 @@ func timeoutCommands(t *testing.T, bin string, port int, accepts bool) {
 // TestTimeoutConfigValidateConnectsNowhere: config validate with a config naming a server opens
 // no connection to it.
 func TestTimeoutConfigValidateConnectsNowhere(t *testing.T) {
-	bin := buildCompozy(t)
 	t.Parallel()
+	bin := buildCompozy(t)
 	s := startSilentServer(t)
 	dir := silentConfig(t, s.Port)
 	r := runBounded(t, bin, dir, []string{"COMPOZY_DB_PASSWORD=" + timeoutSecret}, "config", "validate")
