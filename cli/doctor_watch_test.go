@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"compozy.dev/setup/doctor/watch"
 	"compozy.dev/setup/internal/testenv"
@@ -53,15 +57,34 @@ func TestDoctorWatchSQLitePiped(t *testing.T) {
 	}
 }
 
-// TestDoctorWatchPane: on a terminal the pane shows the database's state and q quits (exit 0).
+// TestDoctorWatchPane: on a terminal, while db bench runs beside the database and rows go into
+// it, the pane refreshes every interval (the WAL grows between two samples), and q quits (exit 0).
 func TestDoctorWatchPane(t *testing.T) {
 	t.Parallel()
 	bin := buildCompozy(t)
 	dir, db := sqliteDir(t, "")
 	newSQLiteDB(t, db, "WAL", 0)
+	writer := openTestDB(t, "sqlite", db)
+	ctx, stop := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	defer func() { stop(); wg.Wait() }()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_, _ = execBin(ctx, bin, dir, binIn{}, "db", "bench", "--workflows", "4", "--duration", "5s", "--warmup", "0s", "--variants", "configured")
+	}()
+	go func() {
+		defer wg.Done()
+		for i := 0; ctx.Err() == nil; i++ {
+			_, _ = writer.ExecContext(ctx, `INSERT INTO workflow_states (workflow_exec_id, workflow_id, status, input, created_at, updated_at)
+				VALUES (?, 'w', 'RUNNING', json_object('pad', hex(randomblob(4000))), '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`, fmt.Sprintf("watch-%d", i))
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 	s := startPTY(t, dir, bin, ptyOpts{}, "doctor", "--watch", "--interval", "200ms")
-	s.waitFor("the pane", func(sc string) bool {
-		return strings.Contains(sc, "compozy doctor --watch") && strings.Contains(sc, "Write lock")
+	grew := regexp.MustCompile(`WAL +\S+ \S+ \(\+[1-9][0-9]* KB since the last sample\)`)
+	s.waitFor("the pane with the WAL grown since the last sample", func(sc string) bool {
+		return strings.Contains(sc, "compozy doctor --watch") && strings.Contains(sc, "Write lock") && grew.MatchString(sc)
 	})
 	s.resize(90, 30)
 	s.press("q")
