@@ -9,6 +9,7 @@ import (
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/internal/bytesize"
 	"compozy.dev/setup/internal/shellquote"
+	"compozy.dev/setup/internal/ticker"
 )
 
 // sqliteIntegrityCheck is sqlite.integrity: quick_check finds no damage. It reads every page,
@@ -97,25 +98,7 @@ func reportQuickCheck(ctx context.Context, size int64) (stop func()) {
 		doctor.Progress(ctx, quickCheckProgress(size, time.Since(start)))
 	}
 	report()
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				report()
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
+	return ticker.Every(ctx, 250*time.Millisecond, report)
 }
 
 // quickCheckProgress says how far a quick_check of size bytes is after elapsed: SQLite tells

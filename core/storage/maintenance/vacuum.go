@@ -20,6 +20,7 @@ import (
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/internal/bytesize"
+	"compozy.dev/setup/internal/ticker"
 )
 
 // Tables are Compozy's tables, in the order PostgreSQL vacuums them.
@@ -205,24 +206,7 @@ func watch(ctx context.Context, progress func(Progress), report func() Progress)
 	if progress == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				progress(report())
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+	return ticker.Every(ctx, 250*time.Millisecond, func() { progress(report()) })
 }
 
 func fileSize(p string) int64 {
