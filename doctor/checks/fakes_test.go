@@ -15,6 +15,7 @@ import (
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
@@ -34,8 +35,10 @@ type fakeConn struct {
 	// changed is what Unchanged returns: another process wrote meanwhile.
 	changed error
 
-	show        map[string]string
-	showErr     error
+	show    map[string]string
+	showErr error
+	// showErrs fails SHOW of the settings it names (one setting, where showErr fails all).
+	showErrs    map[string]error
 	recovery    bool
 	recoveryErr error
 	priv        Privileges
@@ -81,6 +84,9 @@ func (c *fakeConn) Unchanged() error { return c.changed }
 func (c *fakeConn) Show(_ context.Context, name string) (string, error) {
 	if c.showErr != nil {
 		return "", c.showErr
+	}
+	if err := c.showErrs[name]; err != nil {
+		return "", err
 	}
 	if v, ok := c.show[name]; ok {
 		return v, nil
@@ -329,6 +335,33 @@ func (d failDoor) MemoryCopy(context.Context, *factory.Handle) (*factory.Handle,
 	return nil, errors.New("no door in unit tests")
 }
 
+// errDoor is an Opener whose every open fails with err: a server that refuses the read-write
+// open, an in-memory copy that cannot be made. It records the modes it was asked for.
+type errDoor struct {
+	err    error
+	opened []factory.Mode
+	copied int
+}
+
+func (d *errDoor) Open(_ context.Context, _ config.Database, mode factory.Mode) (*factory.Handle, error) {
+	d.opened = append(d.opened, mode)
+	return nil, d.err
+}
+
+func (d *errDoor) MemoryCopy(context.Context, *factory.Handle) (*factory.Handle, error) {
+	d.copied++
+	return nil, fmt.Errorf("memory copy: %w", d.err)
+}
+
+// findingConn is fakeConn that says what sits between compozy and the server (PoolerConn).
+type findingConn struct {
+	*fakeConn
+	f   PoolerFinding
+	err error
+}
+
+func (c *findingConn) Pooler(context.Context) (PoolerFinding, error) { return c.f, c.err }
+
 // testSet returns a Set for db whose read-only connection is conn (or fails with openErr), and
 // whose files, locks and network are in's (fakes: newFiles, fakeLocks{}, &fakeNet{} when nil).
 func testSet(t *testing.T, db config.Database, in Inputs, conn Conn, openErr error) *Set {
@@ -401,3 +434,79 @@ func runCheck(t *testing.T, cs []doctor.Check, id string, w want) doctor.Result 
 func commands(r doctor.Result) string { return strings.Join(r.Fix.Commands, "\n") }
 
 func rx(re string) *regexp.Regexp { return regexp.MustCompile(re) }
+
+// faultRepos is the round trip's memRepos with one of its later steps failing: a task's
+// create, the workflow read back, the tasks listed, the delete, the tasks listed after it.
+type faultRepos struct {
+	*memRepos
+	taskErr, getErr, listErr, deleteErr, afterDeleteErr error
+	// dropTask stores only the first task (a write that was lost).
+	dropTask bool
+	deleted  bool
+}
+
+type faultWorkflows struct {
+	memWorkflows
+	f *faultRepos
+}
+
+type faultTasks struct {
+	memTasks
+	f *faultRepos
+}
+
+func (r *faultRepos) Workflows() storage.WorkflowRepo {
+	return faultWorkflows{memWorkflows{r: r.memRepos}, r}
+}
+
+func (r *faultRepos) Tasks() storage.TaskRepo { return faultTasks{memTasks{r: r.memRepos}, r} }
+
+func (w faultWorkflows) Get(ctx context.Context, id string) (*storage.WorkflowState, error) {
+	if w.f.getErr != nil {
+		return nil, w.f.getErr
+	}
+	return w.memWorkflows.Get(ctx, id)
+}
+
+func (w faultWorkflows) Delete(ctx context.Context, id string) error {
+	if w.f.deleteErr != nil {
+		return w.f.deleteErr
+	}
+	w.f.deleted = true
+	return w.memWorkflows.Delete(ctx, id)
+}
+
+func (t faultTasks) Create(ctx context.Context, s *storage.TaskState) error {
+	if t.f.taskErr != nil {
+		return t.f.taskErr
+	}
+	if t.f.dropTask && len(t.f.tasks) > 0 {
+		return nil
+	}
+	return t.memTasks.Create(ctx, s)
+}
+
+func (t faultTasks) ListByWorkflow(ctx context.Context, id string) ([]*storage.TaskState, error) {
+	switch {
+	case t.f.deleted && t.f.afterDeleteErr != nil:
+		return nil, t.f.afterDeleteErr
+	case !t.f.deleted && t.f.listErr != nil:
+		return nil, t.f.listErr
+	}
+	return t.memTasks.ListByWorkflow(ctx, id)
+}
+
+// faultStore is a storage.Store whose transaction runs on a fresh copy of faults (and is
+// rolled back: nothing is left to read afterwards).
+type faultStore struct {
+	storage.Store
+	faults faultRepos
+}
+
+func (s *faultStore) InTx(_ context.Context, fn func(storage.Repos) error) error {
+	r := s.faults
+	r.memRepos = newMemRepos()
+	return fn(&r)
+}
+
+func (s *faultStore) Workflows() storage.WorkflowRepo { return memWorkflows{r: newMemRepos()} }
