@@ -159,6 +159,13 @@ func TestPostgresConnectFailBranches(t *testing.T) {
 	if r.Status != doctor.StatusFail || r.Summary != "TLS: the server requires an encrypted connection" || r.Fix.Text != "set database.ssl_mode: require (or verify-full)" {
 		t.Errorf("%s %q, fix %q", r.Status, r.Summary, r.Fix.Text)
 	}
+	// ... and a refused password names database.user, the settings giving none.
+	bad := badSettings()
+	bad.User = "app"
+	r = (&pgProbe{cfg: bad}).classify(&pgconn.PgError{Code: "28P01", Message: "password authentication failed"}, "x")
+	if r.Status != doctor.StatusFail || r.Summary != "authentication: password authentication failed for user app" || !strings.HasPrefix(r.Fix.Text, "give the password: set COMPOZY_DB_PASSWORD") {
+		t.Errorf("%s %q, fix %q", r.Status, r.Summary, r.Fix.Text)
+	}
 }
 
 // TestPoolerCheck runs postgres.pooler through a connection that says what it found.
