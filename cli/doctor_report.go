@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -51,6 +53,15 @@ func (o *doctorOptions) checkModes() error {
 // Markdown report for a support ticket to standard output or, atomically and 0600, to the
 // file --report names. The exit code is the doctor's.
 func runDoctorReport(ctx context.Context, f *Factory, opts *doctorOptions, d *doctorRun) error {
+	path := opts.report
+	if path != reportStdout {
+		if !filepath.IsAbs(path) && f.workDir != "" {
+			path = filepath.Join(f.workDir, path)
+		}
+		if err := reportTargetFree(opts.report, path); err != nil {
+			return err
+		}
+	}
 	d.run(ctx, opts.checkTimeout(), nil)
 	in := report.Input{Generated: time.Now(), Command: "compozy doctor --report", Report: d.report,
 		Facts: report.Machine(f.Build.Version)}
@@ -70,15 +81,46 @@ func runDoctorReport(ctx context.Context, f *Factory, opts *doctorOptions, d *do
 		}
 		return doctorExit(d.report)
 	}
-	path := opts.report
-	if !filepath.IsAbs(path) && f.workDir != "" {
-		path = filepath.Join(f.workDir, path)
-	}
-	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+	if err := writeNewFile(path, buf.Bytes()); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return reportExists(opts.report)
+		}
 		return fmt.Errorf("write doctor report: %w", err)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Wrote %s (mode 0600): %s\n", opts.report, doctor.SummaryLine(d.report.Summarize()))
 	return doctorExit(d.report)
+}
+
+// reportTargetFree refuses, before any check runs, a --report FILE that names something that
+// exists (name as given, path resolved): the report never replaces a file, so that a slip of the
+// finger cannot turn the database, its -wal file or compozy.yaml into a Markdown document. A
+// symbolic link counts as existing, even when it leads nowhere.
+func reportTargetFree(name, path string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return reportExists(name)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("doctor --report: %w", err)
+	}
+	return nil
+}
+
+// reportExists is the refusal of a --report FILE that exists.
+func reportExists(name string) error {
+	return refusef("doctor --report: %s already exists, and the report never replaces a file; name a new file, or remove that one first", name)
+}
+
+// writeNewFile writes data to path, 0600, atomically and only under a name that is still free
+// when the file is complete (an error wrapping fs.ErrExist otherwise).
+func writeNewFile(path string, data []byte) error {
+	p, err := atomicfile.Create(path, 0o600)
+	if err != nil {
+		return err
+	}
+	defer p.Abort()
+	if err := os.WriteFile(p.Path, data, 0o600); err != nil {
+		return err
+	}
+	return p.CommitNew()
 }
 
 // databaseFacts opens db read-only through the door, within timeout, and reads its facts. A
@@ -161,7 +203,7 @@ func secretName(name string) bool {
 
 // declareReportWatchFlags declares --report, --watch, --interval and --count.
 func declareReportWatchFlags(fl *pflag.FlagSet, opts *doctorOptions) {
-	fl.StringVar(&opts.report, "report", "", "write a Markdown report for a support ticket (versions, machine, every check, config show; secrets redacted) to `FILE` (0600), or to standard output without FILE")
+	fl.StringVar(&opts.report, "report", "", "write a Markdown report for a support ticket (versions, machine, every check, config show; secrets redacted) to a new `FILE` (0600; never replaces one), or to standard output without FILE")
 	fl.Lookup("report").NoOptDefVal = reportStdout
 	fl.BoolVar(&opts.watch, "watch", false, "show the database's live state every --interval, changing nothing: a pane on a terminal, one line per interval in a pipe")
 	fl.DurationVar(&opts.interval, "interval", time.Second, "with --watch: time between two samples")

@@ -154,6 +154,46 @@ func TestDoctorReportFileSQLite(t *testing.T) {
 	}
 }
 
+// TestDoctorReportNeverReplaces: --report FILE refuses a name that exists (the database, the
+// config file, any other file, a symbolic link to the database, one that leads nowhere) with
+// exit 2 before any check runs, and leaves every file as it was, content and mode.
+func TestDoctorReportNeverReplaces(t *testing.T) {
+	t.Parallel()
+	bin := buildCompozy(t)
+	dir, db := sqliteDir(t, "")
+	newSQLiteDB(t, db, "WAL", 0)
+	if err := os.WriteFile(filepath.Join(dir, "notes.md"), []byte("my notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(db, filepath.Join(dir, "link.db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "dangling.md")); err != nil {
+		t.Fatal(err)
+	}
+	rows := countRows(t, db)
+	for _, name := range []string{"data/compozy.db", db, "compozy.yaml", "notes.md", "link.db", "dangling.md"} {
+		before, sums := snapshot(t, dir), treeState(t, filepath.Join(dir, "data"))
+		r := binRun(t, bin, dir, nil, "doctor", "--report", name)
+		if r.code != ExitUsage || r.out != "" || !strings.Contains(r.errOut, "doctor --report: "+name+" already exists, and the report never replaces a file") {
+			t.Errorf("--report %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", name, r.code, ExitUsage, r.out, r.errOut)
+		}
+		if after := snapshot(t, dir); fmt.Sprint(before) != fmt.Sprint(after) {
+			t.Errorf("--report %s changed the folder:\nbefore %v\nafter  %v", name, before, after)
+		}
+		sameFolder(t, "--report "+name, sums, treeState(t, filepath.Join(dir, "data")))
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "notes.md")); string(b) != "my notes\n" {
+		t.Errorf("notes.md now holds %q", b)
+	}
+	if got := countRows(t, db); got != rows {
+		t.Errorf("the database holds %s, had %s", got, rows)
+	}
+	if r := binRun(t, bin, dir, nil, "doctor"); r.code != 0 {
+		t.Errorf("doctor after the refusals: exit %d\n%s", r.code, r.out)
+	}
+}
+
 // TestDoctorReportPostgres: the server's version and extensions are in the report.
 func TestDoctorReportPostgres(t *testing.T) {
 	t.Parallel()
