@@ -34,7 +34,7 @@ type doctorOptions struct {
 	deep    bool
 	// terminate and replicas are --terminate's and --replicas' (see doctor_guard.go).
 	terminate bool
-	replicas  int
+	replicas  replicasFlag
 	// timeoutSet is set when --timeout was given: then it bounds --deep's checks too.
 	timeoutSet bool
 	// report is --report's FILE, "-" for standard output, "" without --report.

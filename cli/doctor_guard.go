@@ -18,7 +18,7 @@ const envReplicas = "COMPOZY_REPLICAS"
 
 // declareFleetFlags declares --replicas and --terminate.
 func declareFleetFlags(fl *pflag.FlagSet, opts *doctorOptions) {
-	fl.IntVar(&opts.replicas, "replicas", 0, "how many compozy processes share the database, for the connection budget (env "+envReplicas+"; default 1)")
+	fl.Var(&opts.replicas, "replicas", "how many compozy processes share the database, for the connection budget (env "+envReplicas+"; default 1)")
 	fl.BoolVar(&opts.terminate, "terminate", false, "with --fix: offer to end the sessions postgres.locks names (pg_terminate_backend); asked on a terminal, --yes without one")
 }
 
@@ -28,11 +28,11 @@ func checkFleetFlags(opts *doctorOptions, getenv func(string) string) (func(stri
 	if opts.terminate && !opts.fix {
 		return nil, usageErrorf("--terminate goes with --fix")
 	}
-	if opts.replicas != 0 {
-		if opts.replicas < 0 {
-			return nil, usageErrorf("--replicas must be 1 or more, got %d", opts.replicas)
+	if opts.replicas.set {
+		if opts.replicas.n < 1 {
+			return nil, usageErrorf("--replicas must be 1 or more, got %d", opts.replicas.n)
 		}
-		n := strconv.Itoa(opts.replicas)
+		n := strconv.Itoa(opts.replicas.n)
 		return func(k string) string {
 			if k == envReplicas {
 				return n
@@ -47,6 +47,31 @@ func checkFleetFlags(opts *doctorOptions, getenv func(string) string) (func(stri
 	}
 	return getenv, nil
 }
+
+// replicasFlag is --replicas: a whole number, and whether it was given at all (so that
+// --replicas 0 is refused, not taken for "not given").
+type replicasFlag struct {
+	n   int
+	set bool
+}
+
+func (r *replicasFlag) String() string {
+	if !r.set {
+		return ""
+	}
+	return strconv.Itoa(r.n)
+}
+
+func (r *replicasFlag) Set(v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("must be a whole number, 1 or more, got %q", v)
+	}
+	r.n, r.set = n, true
+	return nil
+}
+
+func (*replicasFlag) Type() string { return "N" }
 
 // replicas is COMPOZY_REPLICAS as getenv sees it (checked by checkFleetFlags); 0 when unset.
 func replicas(getenv func(string) string) int {

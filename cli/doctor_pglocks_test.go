@@ -174,6 +174,17 @@ func TestDoctorPostgresReplicasBudget(t *testing.T) {
 			t.Errorf("%v: exit %d, %s", bad, r.code, r.errOut)
 		}
 	}
+	// --replicas 0 is refused like -1, not taken for "not given" (COMPOZY_REPLICAS would win).
+	for _, bad := range []struct{ value, want string }{
+		{"0", "--replicas must be 1 or more, got 0"},
+		{"-1", "--replicas must be 1 or more, got -1"},
+		{"abc", `must be a whole number, 1 or more, got "abc"`},
+	} {
+		r := binRun(t, bin, dir, pgEnv(dsn, "COMPOZY_REPLICAS=10"), "doctor", "--json", "--replicas", bad.value)
+		if r.code != 2 || !strings.Contains(r.errOut, bad.want) || strings.Contains(r.errOut, "strconv") {
+			t.Errorf("--replicas %s: exit %d, want 2 with %q: %s", bad.value, r.code, bad.want, r.errOut)
+		}
+	}
 	if r := binRun(t, bin, dir, pgEnv(dsn), "doctor", "--terminate"); r.code != 2 || !strings.Contains(r.errOut, "--terminate goes with --fix") {
 		t.Errorf("--terminate alone: exit %d, %s", r.code, r.errOut)
 	}
