@@ -42,7 +42,10 @@ func TestInvocation(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ arg0, exe, want string }{
 		{"/tmp/go-build2840/b001/exe/compozy", "/tmp/go-build2840/b001/exe/compozy", "go run ."},
+		{"/root/.cache/go-build/8b/8b0de24174793f9582d1b3c66c780f61eecd53fc025de21d9df9e96ae9afb353-d/setup",
+			"/root/.cache/go-build/8b/8b0de24174793f9582d1b3c66c780f61eecd53fc025de21d9df9e96ae9afb353-d/setup", "go run ."},
 		{"compozy", "/usr/local/bin/compozy", "compozy"},
+		{"./setup-d/compozy", "/home/me/src/setup-d/compozy", "./setup-d/compozy"},
 		{"./compozy", "/home/me/src/compozy", "./compozy"},
 		{"/opt/my tools/compozy", "/opt/my tools/compozy", "'/opt/my tools/compozy'"},
 		{"", "", "compozy"},

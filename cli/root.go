@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/charmbracelet/x/termios"
@@ -31,12 +32,16 @@ type BuildInfo struct {
 	Invocation string
 }
 
+// goRunCached matches a binary go run keeps in the build cache (Go 1.24 and later run it from
+// there when nothing changed since the last build): GOCACHE/xx/<hash>-d/<name>.
+var goRunCached = regexp.MustCompile(`/[0-9a-f]{2}/[0-9a-f]{32,}-d/[^/]+$`)
+
 // Invocation says how the binary at exe was run as arg0 (os.Args[0]): "go run ." for a binary
 // that go run built in its temporary folder, the name as typed when it was found on PATH
 // ("compozy"), or the path as typed ("./compozy", "/opt/compozy/bin/compozy").
 func Invocation(arg0, exe string) string {
 	slash := filepath.ToSlash(exe)
-	if strings.Contains(slash, "/go-build") && strings.Contains(slash, "/exe/") {
+	if strings.Contains(slash, "/go-build") && strings.Contains(slash, "/exe/") || goRunCached.MatchString(slash) {
 		return "go run ."
 	}
 	if arg0 == "" {
