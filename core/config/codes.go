@@ -189,7 +189,7 @@ func Codes() []CodeInfo {
 		e(CodeYAMLDocuments, "the file holds more than one YAML document"),
 		e(CodeYAMLTopLevel, "the top level is not a mapping of sections"),
 
-		e(CodeKeyUnknown, "a key that database: or a vector DB entry does not have (with the closest valid key)"),
+		e(CodeKeyUnknown, "a key that database: or a vector DB entry does not have, or a misspelled database: or knowledge: section that is missing (with the closest valid key)"),
 		e(CodeKeyDuplicate, "a key and its alias are both set (name and dbname, ssl_mode and sslmode)"),
 		e(CodeKeyInvalid, "a key that is not a plain name"),
 		e(CodeKeyMerge, "a YAML merge key (<<) in database: or a vector DB entry"),

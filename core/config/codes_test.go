@@ -59,7 +59,7 @@ func codeCases(t *testing.T) map[Code]codeCase {
 		CodeKeyDuplicate:   {yaml: "database:\n  name: a\n  dbname: b\n"},
 		CodeKeyInvalid:     {yaml: "database:\n  ~: c\n"},
 		CodeKeyMerge:       {yaml: "base: &b {host: x}\ndatabase:\n  <<: *b\n"},
-		CodeKeyUnread:      {yaml: "databse:\n  driver: sqlite\n"},
+		CodeKeyUnread:      {yaml: "database:\n  driver: postgres\ndatabse:\n  driver: sqlite\n"},
 		CodeKeyOtherDriver: {yaml: sqlite + "  host: db\n" + vec},
 		CodeKeyFlag:        {flags: []Override{{Key: "database.nope", Name: "--db-nope", Value: "x"}}},
 

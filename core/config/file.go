@@ -133,6 +133,12 @@ func (l *loader) file(data []byte) {
 			"start the file with database:")
 		return
 	}
+	present := map[string]bool{}
+	for _, mv := range top.Values {
+		if name, ok := keyName(mv.Key); ok {
+			present[name] = true
+		}
+	}
 	for _, mv := range top.Values {
 		name, ok := keyName(mv.Key)
 		if !ok {
@@ -148,7 +154,15 @@ func (l *loader) file(data []byte) {
 		case "runtime":
 			l.runtime(doc, mv)
 		default:
-			if best := suggest(name, []string{"database", "knowledge"}); best != "" {
+			best := suggest(name, []string{"database", "knowledge"})
+			switch {
+			case best == "":
+			case !present[best]:
+				// The section is missing and this is its misspelling: reading on would run with
+				// the defaults (a PostgreSQL on localhost, no vector DB) as if it were not there.
+				l.problem(CodeKeyUnknown, l.src(mv.Key, nil), name, fmt.Sprintf("unknown top-level key %q, and there is no %s: section; did you mean %q?", name, best, best),
+					"rename it to "+best)
+			default:
 				l.warn(CodeKeyUnread, l.src(mv.Key, nil), name, fmt.Sprintf("top-level key %q is not read; did you mean %q?", name, best),
 					"rename it to "+best)
 			}

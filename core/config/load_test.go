@@ -440,8 +440,8 @@ func TestLoadWarnings(t *testing.T) {
 		},
 		{
 			name:    "top-level typo",
-			content: "databse:\n  driver: sqlite\n",
-			want:    []string{"compozy.yaml:1:1: databse: top-level key \"databse\" is not read; did you mean \"database\"?\n    fix: rename it to database"},
+			content: "database:\n  driver: postgres\ndatabse:\n  driver: sqlite\n",
+			want:    []string{"compozy.yaml:3:1: databse: top-level key \"databse\" is not read; did you mean \"database\"?\n    fix: rename it to database"},
 		},
 	}
 	for _, tt := range tests {
@@ -493,6 +493,10 @@ func validationCases() []validationCase {
 				{"database.path", 2, 11, "set a file path", ""},
 				{"database.pth", 3, 3, `unknown key "pth"; did you mean "path"?`, "rename pth to path"},
 			}},
+		{"misspelled database section, none other", "databse:\n  driver: sqlite\n  path: ./c.db\n", nil,
+			[]wantProblem{{"databse", 1, 1, `unknown top-level key "databse", and there is no database: section; did you mean "database"?`, "rename it to database"}}},
+		{"misspelled knowledge section, none other", "database:\n  driver: postgres\nknowlege:\n  vector_dbs: []\n", nil,
+			[]wantProblem{{"knowlege", 3, 1, `there is no knowledge: section; did you mean "knowledge"?`, "rename it to knowledge"}}},
 		{"unknown key in a vector DB", vdb("id: fs\n      provider: filesystem\n      dimension: 4\n      pth: ./v"), nil,
 			[]wantProblem{
 				{"knowledge.vector_dbs[0].path", 3, 7, "provider filesystem needs a folder", "path:"},
