@@ -159,9 +159,17 @@ func (m Model) sqliteLines(q *watch.SQLite) []string {
 		fmt.Sprintf("Database   %s, %d pages of %d bytes, %d free (%s)", size(q.DBBytes), q.Pages, q.PageSize, q.FreePages, size(q.FreePages*q.PageSize)),
 		fmt.Sprintf("WAL        %s%s; %s", size(q.WALBytes), delta, frames),
 		fmt.Sprintf("Checkpoints that restarted the WAL: %d", q.Restarts),
-		fmt.Sprintf("Write lock %s; %d processes hold a lock", writer, q.Holders),
+		fmt.Sprintf("Write lock %s; %s", writer, holders(q.Holders)),
 		fmt.Sprintf("Busy       %d reads by this watch met a lock; the last took %s", q.Busy, q.ReadTime.Round(time.Millisecond)),
 	}
+}
+
+// holders says how many processes hold a lock on the database file.
+func holders(n int) string {
+	if n == 1 {
+		return "1 process holds a lock"
+	}
+	return strconv.Itoa(n) + " processes hold a lock"
 }
 
 func postgresLines(p *watch.Postgres) []string {
