@@ -11,6 +11,7 @@ type Given struct {
 	Driver, Provider                               bool
 	SQLitePath, ConnString, Host, Port, User, Name bool
 	SSLMode, VectorURL, VectorPath, Dimension      bool
+	VectorID                                       bool
 	// PasswordFromEnv says the password is already known (environment or stdin).
 	PasswordFromEnv bool
 }

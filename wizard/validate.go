@@ -150,6 +150,23 @@ func ParseDimension(s string) (int, error) {
 	return n, nil
 }
 
+// ValidateVectorID checks a vector DB id: knowledge bases refer to it, and the providers name
+// the collection after it (compozy_vectors_ID for pgvector, compozy_ID for qdrant and redis),
+// so it is kept to letters, digits and _ (a letter first, at most 40).
+func ValidateVectorID(s string) error {
+	s = strings.TrimSpace(s)
+	ok := s != "" && len(s) <= 40 && (s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z')
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			ok = false
+		}
+	}
+	if !ok {
+		return errors.New("enter a letter then letters, digits or _ (at most 40), for example docs or main_384")
+	}
+	return nil
+}
+
 // ValidateSQLitePath checks a SQLite database file, relative to base (the config file's
 // folder): ":memory:", or a file whose folder exists and may be written, or can be created.
 // Probing leaves nothing behind.
