@@ -129,7 +129,8 @@ func firstLine(s string) string {
 
 // ShapeChecks returns the vector.dimension and vector.metric checks of a store: Describe, then
 // compare with the configured dimension and metric. dropFix is how to recreate the collection
-// (the provider's exact commands), shown when the dimension differs. dependsOn is the ID of
+// (the provider's exact commands, and what they are: where they run), shown when the dimension
+// differs; its Text follows the advice. dependsOn is the ID of
 // the provider's "collection exists" check.
 func ShapeChecks(s Store, entry string, dim int, metric Metric, dropFix Fix, dependsOn ...string) []Check {
 	return []Check{
@@ -149,6 +150,9 @@ func ShapeChecks(s Store, entry string, dim int, metric Metric, dropFix Fix, dep
 					fix := dropFix
 					fix.Text = fmt.Sprintf("either set dimension: %d in compozy.yaml (if the embedding model produces %d values), "+
 						"or recreate %q with dimension %d and re-index the documents", info.Dimension, info.Dimension, info.Name, dim)
+					if dropFix.Text != "" {
+						fix.Text += "; " + dropFix.Text
+					}
 					return Result{Status: StatusFail,
 						Summary: fmt.Sprintf("%s %q holds %d-dimension vectors but the config says %d", s.Provider(), info.Name, info.Dimension, dim),
 						Detail:  "every upsert and query of the configured embedding model would be refused",

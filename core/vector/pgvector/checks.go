@@ -30,7 +30,9 @@ func (s *Store) Checks() []vector.Check {
 		{ID: CheckTable, Entry: entry, Title: "pgvector table exists", DependsOn: []string{CheckExtension}, Run: s.checkTable},
 		{ID: CheckIndex, Entry: entry, Title: "pgvector index", DependsOn: []string{CheckTable}, Run: s.checkIndex},
 	}
-	drop := vector.Fix{Commands: []string{"DROP TABLE " + s.table + ";"}}
+	drop := vector.Fix{Text: fmt.Sprintf("to recreate it, run this SQL on the vector server %s (never run by --fix: it deletes every vector of the table; "+
+		"pgvector creates it again with the configured dimension on first use, or `compozy doctor --fix`):", s.target),
+		Commands: []string{s.PSQL("DROP TABLE " + s.table + ";")}}
 	return append(checks, vector.ShapeChecks(s, entry, s.opts.Dimension, s.opts.Metric, drop, CheckTable)...)
 }
 

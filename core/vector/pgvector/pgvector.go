@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -89,6 +90,7 @@ type Store struct {
 	table    string // quoted identifier
 	index    string // hnsw, ivfflat or none, after the dimension limit
 	isReady  string // pg_isready command for the fix of an unreachable server
+	psqlURL  string // the server's URL for a psql command: no password
 }
 
 var _ vector.Store = (*Store)(nil)
@@ -144,7 +146,51 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return &Store{opts: opts, cfg: cfg, first: pool, lock: make(chan struct{}, 1), host: cc.Host, target: target, password: cc.Password,
 		execMode: postgres.ExecModeName(cc.DefaultQueryExecMode),
 		table:    pgx.Identifier{opts.Table}.Sanitize(), index: index,
-		isReady: fmt.Sprintf("pg_isready -h %s -p %d", shellquote.Quote(cc.Host), cc.Port)}, nil
+		isReady: fmt.Sprintf("pg_isready -h %s -p %d", shellquote.Quote(cc.Host), cc.Port),
+		psqlURL: psqlURL(opts.ConnString, cc.User, cc.Host, cc.Port, cc.Database)}, nil
+}
+
+// psqlURL is the server for a psql command a fix prints: the connection string's own URL
+// without its password (psql asks for it, or reads PGPASSWORD), or one built from the parsed
+// settings (a keyword/value string; its sslmode kept).
+func psqlURL(conn, user, host string, port uint16, database string) string {
+	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
+		if u, err := url.Parse(conn); err == nil {
+			if u.User != nil {
+				u.User = url.User(u.User.Username())
+			}
+			q := u.Query()
+			if q.Has("password") {
+				q.Del("password")
+				u.RawQuery = q.Encode()
+			}
+			return u.String()
+		}
+	}
+	u := url.URL{Scheme: "postgres", Path: "/" + database}
+	if user != "" {
+		u.User = url.User(user)
+	}
+	q := url.Values{}
+	if strings.HasPrefix(host, "/") {
+		q.Set("host", host)
+		q.Set("port", strconv.Itoa(int(port)))
+	} else {
+		u.Host = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	}
+	for _, f := range strings.Fields(conn) {
+		if v, ok := strings.CutPrefix(f, "sslmode="); ok {
+			q.Set("sslmode", strings.Trim(v, "'"))
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// PSQL is the shell command that runs sql on the store's server with psql, naming the server
+// (its URL without the password): the form every SQL fix of this provider takes.
+func (s *Store) PSQL(sql string) string {
+	return "psql " + shellquote.Quote(s.psqlURL) + " -c " + shellquote.Quote(sql)
 }
 
 // passwordIn finds password=... or the URL password in a connection string, to mask it.

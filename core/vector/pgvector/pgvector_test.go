@@ -273,3 +273,52 @@ func TestDescribeCountBounded(t *testing.T) {
 		t.Fatalf("%+v %v", info, err)
 	}
 }
+
+// TestPSQLNamesTheServer: a SQL fix is a psql command that names the server (its URL without
+// the password, from a URL or a keyword/value string, a socket folder too), quoted for a shell.
+func TestPSQLNamesTheServer(t *testing.T) {
+	for _, tc := range []struct{ conn, want string }{
+		{"postgres://app:hunter2@db.internal:5433/kb?sslmode=require", `psql 'postgres://app@db.internal:5433/kb?sslmode=require' -c 'DROP TABLE "t";'`},
+		{"postgres://app@db.internal/kb?password=hunter2&sslmode=disable", `psql 'postgres://app@db.internal/kb?sslmode=disable' -c 'DROP TABLE "t";'`},
+		{"host=10.0.0.5 port=6543 user=app password='hunter2 x' dbname=kb sslmode=verify-full", `psql 'postgres://app@10.0.0.5:6543/kb?sslmode=verify-full' -c 'DROP TABLE "t";'`},
+		{"host=/var/run/postgresql user=app dbname=kb", `psql 'postgres://app@/kb?host=%2Fvar%2Frun%2Fpostgresql&port=5432' -c 'DROP TABLE "t";'`},
+	} {
+		s := open(t, pgvector.Options{ConnString: tc.conn, Dimension: 4})
+		if got := s.PSQL(`DROP TABLE "t";`); got != tc.want || strings.Contains(got, "hunter2") {
+			t.Errorf("%s:\n got %s\nwant %s", tc.conn, got, tc.want)
+		}
+	}
+}
+
+// TestDimensionFixNamesTheServer: vector.dimension's fix for a table of another dimension says
+// which server the SQL is for and gives it as a psql command there (never a bare statement
+// after a shell prompt).
+func TestDimensionFixNamesTheServer(t *testing.T) {
+	dsn := testenv.PlainPgvectorDSN(t)
+	table := "compozy_test_dimfix_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	small := open(t, pgvector.Options{Entry: "main", ConnString: dsn, Table: table, Dimension: 3})
+	c := ctx(t)
+	if err := small.Ensure(c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = small.DropTable(context.Background()) })
+	s := open(t, pgvector.Options{Entry: "main", ConnString: dsn, Table: table, Dimension: 1536})
+	for _, chk := range s.Checks() {
+		if chk.ID != vector.CheckDimension {
+			continue
+		}
+		r := chk.Run(c)
+		if r.Status != vector.StatusFail || len(r.Fix.Commands) != 1 {
+			t.Fatalf("%+v", r)
+		}
+		cmd := r.Fix.Commands[0]
+		if !strings.HasPrefix(cmd, "psql 'postgres://") || !strings.Contains(cmd, `-c 'DROP TABLE "`+table+`";'`) {
+			t.Errorf("command %q", cmd)
+		}
+		if !strings.Contains(r.Fix.Text, "run this SQL on the vector server "+s.Target()) || !strings.Contains(r.Fix.Text, "never run by --fix") {
+			t.Errorf("text %q", r.Fix.Text)
+		}
+		return
+	}
+	t.Fatal("no vector.dimension check")
+}

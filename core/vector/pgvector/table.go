@@ -183,16 +183,16 @@ func (s *Store) Ensure(ctx context.Context) error {
 	if ti.dim > 0 && ti.dim != s.opts.Dimension {
 		e := s.newErr(ctx, "ensure table", vector.ErrDimension, nil,
 			fmt.Sprintf("table %s holds %d-dimension vectors but the config says %d", s.table, ti.dim, s.opts.Dimension))
-		e.Fix = vector.Fix{Text: fmt.Sprintf("set dimension: %d in compozy.yaml, or drop the table and re-index", ti.dim),
-			Commands: []string{"DROP TABLE " + s.table + ";"}}
+		e.Fix = vector.Fix{Text: fmt.Sprintf("set dimension: %d in compozy.yaml, or drop the table on the vector server %s (it deletes every vector) and re-index", ti.dim, s.target),
+			Commands: []string{s.PSQL("DROP TABLE " + s.table + ";")}}
 		return e
 	}
 	if ti.idxType != "" {
 		if m := metricOfOps(ti.idxOps); m != "" && m != s.opts.Metric {
 			e := s.newErr(ctx, "ensure table", vector.ErrInvalid, nil,
 				fmt.Sprintf("the index of %s uses %s (metric %s) but the config says %s", s.table, ti.idxOps, m, s.opts.Metric))
-			e.Fix = vector.Fix{Text: "set metric: " + string(m) + " in compozy.yaml, or recreate the index",
-				Commands: []string{"DROP INDEX " + s.indexName() + ";", s.indexSQL() + ";"}}
+			e.Fix = vector.Fix{Text: "set metric: " + string(m) + " in compozy.yaml, or recreate the index on the vector server " + s.target,
+				Commands: []string{s.PSQL("DROP INDEX " + s.indexName() + ";"), s.PSQL(s.indexSQL() + ";")}}
 			return e
 		}
 	}
