@@ -73,17 +73,39 @@ type PoolerError struct {
 	Pooler string
 	// Direct is the server's direct host:port, when known.
 	Direct string
+	// UpCommand is `compozy migrate up` through the server's direct URL, without the password
+	// (quoted for a shell), when the direct server is known; "" otherwise.
+	UpCommand string
 }
 
 // Error names the pooler and the fix.
 func (e *PoolerError) Error() string {
+	return "migrate: refused, nothing was changed: " + e.Reason()
+}
+
+// Reason is why a writing run is refused and what to do instead, without the "refused" prefix:
+// for a dry run, which says the real run would be refused.
+func (e *PoolerError) Reason() string {
 	direct := "the server's direct URL (not the pooler's)"
 	if e.Direct != "" {
 		direct = "the server's direct URL (" + e.Direct + ", not the pooler's)"
 	}
-	return fmt.Sprintf("migrate: refused, nothing was changed: the connection goes through %s, where the migration lock "+
+	how := "for example with --db-conn-string or COMPOZY_DB_CONN_STRING"
+	if e.UpCommand != "" {
+		how = "for example " + e.UpCommand + " (the password from COMPOZY_DB_PASSWORD or PGPASSWORD)"
+	}
+	return fmt.Sprintf("the connection goes through %s, where the migration lock "+
 		"(a session advisory lock) does not hold, so two migrators could run at once; run migrations through %s, "+
-		"for example with --db-conn-string or COMPOZY_DB_CONN_STRING, and keep the pooled URL for Compozy", e.Pooler, direct)
+		"%s, and keep the pooled URL for Compozy", e.Pooler, direct, how)
+}
+
+// UpAdvice is what to run to apply pending migrations when the connection goes through the
+// pooler: the direct URL's command when known.
+func (e *PoolerError) UpAdvice() string {
+	if e.UpCommand != "" {
+		return fmt.Sprintf("run '%s' (migrate up refuses to run through %s)", e.UpCommand, e.Pooler)
+	}
+	return fmt.Sprintf("run 'compozy migrate up' through the server's direct URL, with --db-conn-string or COMPOZY_DB_CONN_STRING (it refuses to run through %s)", e.Pooler)
 }
 
 func joinVersions(vs []int64) string {

@@ -41,10 +41,35 @@ func TestPooledMigratorRefusesBeforeAnyChange(t *testing.T) {
 	if _, err := m.Check(ctx); err != nil {
 		t.Errorf("reading through a pooled migrator: %v", err)
 	}
-	for _, want := range []string{"nothing was changed", "10.0.0.5:5432", "direct URL", "PgBouncer"} {
+	for _, want := range []string{"nothing was changed", "10.0.0.5:5432", "direct URL", "PgBouncer", "--db-conn-string or COMPOZY_DB_CONN_STRING"} {
 		if msg := refusal.Error(); !strings.Contains(msg, want) {
 			t.Errorf("refusal %q lacks %q", msg, want)
 		}
+	}
+	if m.PoolerRefusal() != refusal {
+		t.Errorf("PoolerRefusal %v, want the refusal it was made with", m.PoolerRefusal())
+	}
+}
+
+// The refusal names the direct URL's command when it is known, and status's advice does too.
+func TestPoolerRefusalNamesTheDirectCommand(t *testing.T) {
+	const cmd = "compozy migrate up --db-conn-string 'postgres://app@10.0.0.5:5432/app?sslmode=disable'"
+	e := &migrate.PoolerError{Pooler: "PgBouncer 1.18.0 (transaction pooling)", Direct: "10.0.0.5:5432", UpCommand: cmd}
+	if msg := e.Error(); !strings.HasPrefix(msg, "migrate: refused, nothing was changed: the connection goes through PgBouncer 1.18.0 (transaction pooling)") ||
+		!strings.Contains(msg, "for example "+cmd+" (the password from COMPOZY_DB_PASSWORD or PGPASSWORD)") {
+		t.Errorf("refusal %q", msg)
+	}
+	c := &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: 5}, Pending: []migrate.Migration{{Version: 4}, {Version: 5}}}
+	v, msg := c.VerdictAdvising(false, "", e.UpAdvice())
+	if v != migrate.VerdictPending || msg != "2 migrations pending (database at version 3, latest 5); run '"+cmd+"' (migrate up refuses to run through PgBouncer 1.18.0 (transaction pooling))." {
+		t.Errorf("verdict %s %q", v, msg)
+	}
+	if _, plain := c.Verdict(false, ""); !strings.HasSuffix(plain, "; run 'compozy migrate up'.") {
+		t.Errorf("verdict without a pooler %q", plain)
+	}
+	generic := (&migrate.PoolerError{Pooler: "a connection pooler (transaction pooling)"}).UpAdvice()
+	if generic != "run 'compozy migrate up' through the server's direct URL, with --db-conn-string or COMPOZY_DB_CONN_STRING (it refuses to run through a connection pooler (transaction pooling))" {
+		t.Errorf("advice without the direct server %q", generic)
 	}
 }
 

@@ -120,6 +120,11 @@ func (m *Migrator) DownGuarded(ctx context.Context, to int64, guard Guard) ([]Re
 	return m.results(DirectionDown, res, err)
 }
 
+// PoolerRefusal is the error every run that writes returns before changing anything, because
+// the connection goes through a transaction pooler; nil when runs are not refused for it. A dry
+// run says with it that the real run would be refused.
+func (m *Migrator) PoolerRefusal() *PoolerError { return m.pooled }
+
 // acquire takes the lock that serialises writing runs: the lock file of a SQLite database, or
 // on PostgreSQL a session advisory lock of compozy's own, held on one connection for the whole
 // run (goose's own lock, taken inside each of its calls, still serialises against Compozy's

@@ -256,6 +256,12 @@ const (
 // that the database is a SQLite file at path that does not exist yet (c then lists every known
 // migration as pending).
 func (c *CheckResult) Verdict(missing bool, path string) (Verdict, string) {
+	return c.VerdictAdvising(missing, path, "run 'compozy migrate up'")
+}
+
+// VerdictAdvising is Verdict with upAdvice ("run 'compozy migrate up'") as what to do about
+// pending migrations: through a transaction pooler, PoolerError.UpAdvice.
+func (c *CheckResult) VerdictAdvising(missing bool, path, upAdvice string) (Verdict, string) {
 	switch {
 	case len(c.Newer) > 0:
 		return VerdictUnknownVersion, fmt.Sprintf("The database is at version %d, newer than the latest this binary knows (%d): upgrade compozy.",
@@ -266,12 +272,12 @@ func (c *CheckResult) Verdict(missing bool, path string) (Verdict, string) {
 	case len(c.Problems) > 0:
 		return VerdictProblem, "The database is in a broken state: " + c.Problems[0]
 	case missing:
-		return VerdictPending, fmt.Sprintf("%s does not exist yet: all %s are pending; run 'compozy migrate up'.",
-			path, countNamed(len(c.Pending)))
+		return VerdictPending, fmt.Sprintf("%s does not exist yet: all %s are pending; %s.",
+			path, countNamed(len(c.Pending)), upAdvice)
 	case len(c.Pending) > 0:
 		n := countNamed(len(c.Pending))
-		return VerdictPending, fmt.Sprintf("%s pending (database at version %d, latest %d); run 'compozy migrate up'.",
-			strings.ToUpper(n[:1])+n[1:], c.Current, c.Latest)
+		return VerdictPending, fmt.Sprintf("%s pending (database at version %d, latest %d); %s.",
+			strings.ToUpper(n[:1])+n[1:], c.Current, c.Latest, upAdvice)
 	}
 	return VerdictUpToDate, fmt.Sprintf("The database is up to date at version %d.", c.Current)
 }

@@ -27,6 +27,7 @@ import (
 	"io/fs"
 	"maps"
 	"math"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -42,6 +43,7 @@ import (
 	"compozy.dev/setup/core/storage/postgres"
 	"compozy.dev/setup/core/storage/sqlite"
 	"compozy.dev/setup/core/storage/sqlitefile"
+	"compozy.dev/setup/internal/shellquote"
 )
 
 // Mode is what a Handle may do.
@@ -180,10 +182,16 @@ func openPostgres(ctx context.Context, db config.Database, mode Mode, private bo
 		h.Store = d
 	}
 	mopts := migrate.Options{ReadOnly: mode == ReadOnly, Private: private}
-	if p := h.Pooler; !private && p.BreaksSessions() && p.Kind != postgres.PoolerPGlite {
-		// PGlite is one process with one session: nothing else migrates behind it, so it is
-		// not refused (its limits are in docs/database/postgresql.md).
-		mopts.Pooled = &migrate.PoolerError{Pooler: p.Name(), Direct: h.directHost()}
+	if !private && RefusesMigrations(h.Pooler) {
+		if h.directHost() == "" {
+			// PgBouncer names the server behind it on its admin console (only read, 10 s at
+			// most); a refusal of the console leaves the advice generic.
+			if console, err := postgres.AdminConsole(ctx, PostgresOptions(db)); err == nil {
+				h.Pooler = h.Pooler.Merge(console)
+			}
+		}
+		direct := h.directHost()
+		mopts.Pooled = &migrate.PoolerError{Pooler: h.Pooler.Name(), Direct: direct, UpCommand: DirectMigrateCommand(db, direct)}
 	}
 	m, err := migrate.New(h.SQL, config.DriverPostgres, mopts)
 	if err != nil {
@@ -249,6 +257,36 @@ func (h *Handle) directHost() string {
 
 // DirectHost is the server's direct host:port behind the pooler, when known ("" otherwise).
 func (h *Handle) DirectHost() string { return h.directHost() }
+
+// RefusesMigrations reports whether compozy migrate up and down refuse to run through p: session
+// state does not last there (a transaction or statement pooler, shared sessions), so the
+// migration lock does not hold. PGlite is one process with one session: nothing else migrates
+// behind it, so it is not refused (its limits are in docs/database/postgresql.md).
+func RefusesMigrations(p Pooler) bool { return p.BreaksSessions() && p.Kind != postgres.PoolerPGlite }
+
+// DirectMigrateCommand is `compozy migrate up` through direct (the server's host:port behind a
+// pooler), with db's other settings and without the password (COMPOZY_DB_PASSWORD or
+// PGPASSWORD gives it), quoted for a shell; "" when direct is not a host:port or db's
+// settings do not parse. The doctor and the migrate commands give this one command.
+func DirectMigrateCommand(db config.Database, direct string) string {
+	if direct == "" {
+		return ""
+	}
+	host, portText, err := net.SplitHostPort(direct)
+	if err != nil {
+		return ""
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return ""
+	}
+	cs, err := PostgresConnSettings(db)
+	if err != nil {
+		return ""
+	}
+	cs.Hosts, cs.Ports = []string{host}, []int{port}
+	return shellquote.Join("compozy", "migrate", "up", "--db-conn-string", cs.URL())
+}
 
 // ExecModeSet reports whether db's connection string chooses how pgx runs queries
 // (default_query_exec_mode or statement_cache_capacity).
