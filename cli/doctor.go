@@ -397,6 +397,7 @@ func fixDoctor(ctx context.Context, f *Factory, opts *doctorOptions, d *doctorRu
 			fixable = append(fixable, r)
 		}
 	}
+	printNotFixable(out, d.report.Results)
 	if len(fixable) == 0 {
 		fmt.Fprintln(out, "Nothing to fix automatically.")
 		return d, nil
@@ -459,6 +460,32 @@ func fixDoctor(ctx context.Context, f *Factory, opts *doctorOptions, d *doctorRu
 	nd.run(ctx, opts.checkTimeout(), nil)
 	d.set = nd.set
 	return nd, nil
+}
+
+// printNotFixable says which fixes --fix leaves alone though it repairs other outcomes of
+// their checks, why, and what to run instead ("compozy migrate up refuses to run through
+// PgBouncer ...: run ..."). Checks that share one reason and fix are named on one line.
+func printNotFixable(out io.Writer, results []doctor.Result) {
+	var order []string
+	ids := map[string][]string{}
+	for _, r := range results {
+		if r.NotFixable == "" {
+			continue
+		}
+		key := r.NotFixable
+		if len(r.Fix.Commands) > 0 {
+			key += "; run instead:\n    $ " + strings.Join(r.Fix.Commands, "\n    $ ")
+		} else if r.Fix.Text != "" {
+			key += "; instead, " + r.Fix.Text
+		}
+		if _, ok := ids[key]; !ok {
+			order = append(order, key)
+		}
+		ids[key] = append(ids[key], label(r))
+	}
+	for _, key := range order {
+		fmt.Fprintf(out, "Skipped %s: %s\n", strings.Join(ids[key], ", "), key)
+	}
 }
 
 func label(r doctor.Result) string {

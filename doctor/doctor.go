@@ -46,8 +46,11 @@ type Result struct {
 	Detail  string `json:"detail"`
 	Fix     Fix    `json:"fix"`
 	// Fixable says whether `compozy doctor --fix` can apply the fix.
-	Fixable  bool          `json:"fixable"`
-	Duration time.Duration `json:"-"`
+	Fixable bool `json:"fixable"`
+	// NotFixable, set by a check whose other outcomes --fix can repair, says why --fix does
+	// not apply this one's fix ("compozy migrate up refuses to run through PgBouncer ...").
+	NotFixable string        `json:"not_fixable,omitempty"`
+	Duration   time.Duration `json:"-"`
 	// DurationMS is Duration in whole milliseconds (for JSON).
 	DurationMS int64 `json:"duration_ms"`
 }

@@ -211,8 +211,11 @@ func writeDetail(b *strings.Builder, res Result, indent string) {
 	for _, c := range res.Fix.Commands {
 		fmt.Fprintf(b, "%s  $ %s\n", indent, c)
 	}
-	if res.Fixable {
+	switch {
+	case res.Fixable:
 		fmt.Fprintf(b, "%s(compozy doctor --fix can apply this)\n", indent)
+	case res.NotFixable != "":
+		fmt.Fprintf(b, "%s(compozy doctor --fix does not apply this: %s)\n", indent, res.NotFixable)
 	}
 }
 

@@ -154,6 +154,9 @@ func finish(c Check, r Result, d time.Duration) Result {
 		r.Title = c.ID
 	}
 	r.Fixable = r.Fixable && c.Repair != nil && (r.Status == StatusWarn || r.Status == StatusFail)
+	if r.Fixable || (r.Status != StatusWarn && r.Status != StatusFail) {
+		r.NotFixable = ""
+	}
 	if r.Fix.Commands == nil {
 		r.Fix.Commands = []string{}
 	}

@@ -97,7 +97,7 @@ func (s *Set) migrationChecks(ms *migrationSource) []doctor.Check {
 		r := doctor.Fail(msg, "missing: "+strings.Join(missing, ", "),
 			doctor.Cmds("apply the migrations (or check that the config points at the right database)", "compozy migrate up"))
 		r.Fixable = true
-		return r
+		return s.throughPooler(ctx, r, "apply the migrations (or check that the config points at the right database)")
 	})
 	tables.Repair = s.migrateRepair()
 
@@ -124,7 +124,10 @@ func (s *Set) migrationChecks(ms *migrationSource) []doctor.Check {
 			r = doctor.Warn(summary+"; "+who.says, strings.Join(names, "\n"), fix)
 		}
 		r.Fixable = len(c.Newer) == 0 && len(c.OutOfOrder) == 0
-		return r
+		if !r.Fixable {
+			return r
+		}
+		return s.throughPooler(ctx, r, "apply them")
 	})
 	pending.Repair = s.migrateRepair()
 
@@ -163,6 +166,19 @@ func (s *Set) migrationChecks(ms *migrationSource) []doctor.Check {
 		return doctor.Pass("no failed, partial or out-of-order migration")
 	})
 	return []doctor.Check{tables, pending, newer, dirty}
+}
+
+// throughPooler turns r, whose fix is compozy migrate up, into the fix through the server's
+// direct URL when migrate up refuses to run through the connection (a transaction pooler):
+// --fix, which runs migrate up through it, does not apply it then, and says why.
+func (s *Set) throughPooler(ctx context.Context, r doctor.Result, what string) doctor.Result {
+	why, fix, refused := s.migrateRefused(ctx, what)
+	if !refused {
+		return r
+	}
+	r.Fix, r.Fixable = fix, false
+	r.NotFixable = why
+	return r
 }
 
 func migrateFail(err error) doctor.Result {

@@ -2,15 +2,14 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
+	"sync"
 
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/doctor"
-	"compozy.dev/setup/internal/shellquote"
 )
 
 // PoolerFinding is what the one door found between compozy and the PostgreSQL server, and how
@@ -41,7 +40,9 @@ var _ PoolerConn = handleConn{}
 func (c handleConn) Pooler(ctx context.Context) (PoolerFinding, error) {
 	h := c.h
 	p := h.Pooler
-	if p.Kind != factory.PoolerPGlite {
+	// The open already asked the console when it refuses migrations and the server behind
+	// was not known: PgBouncer answered then.
+	if p.Kind != factory.PoolerPGlite && (p.Kind != factory.PoolerPgBouncer || p.Version == "") {
 		if console, err := h.PgBouncerConsole(ctx); err == nil {
 			p = p.Merge(console)
 		}
@@ -50,25 +51,92 @@ func (c handleConn) Pooler(ctx context.Context) (PoolerFinding, error) {
 	return PoolerFinding{Pooler: p, ExecMode: h.ExecMode, ExecModeSet: factory.ExecModeSet(h.Config()), Direct: h.DirectHost()}, nil
 }
 
+// poolerCache is what the connection said of the pooler, asked once per run: postgres.pooler
+// and the migration checks share it.
+type poolerCache struct {
+	mu   sync.Mutex
+	done bool
+	f    PoolerFinding
+	err  error
+}
+
+// errCannotTell: the connection is not a PoolerConn.
+var errCannotTell = errors.New("this connection cannot tell")
+
+// poolerFinding is what sits between compozy and the server, asked once per run; errNotConnected
+// (postgres.connect did not pass) or errCannotTell when it cannot be asked.
+func (s *Set) poolerFinding(ctx context.Context) (PoolerFinding, error) {
+	c, err := s.src.current()
+	if err != nil {
+		return PoolerFinding{}, errNotConnected
+	}
+	pc, ok := c.(PoolerConn)
+	if !ok {
+		return PoolerFinding{}, errCannotTell
+	}
+	pcache := &s.pooler
+	pcache.mu.Lock()
+	defer pcache.mu.Unlock()
+	if pcache.done {
+		return pcache.f, pcache.err
+	}
+	f, err := pc.Pooler(ctx)
+	if ctx.Err() != nil {
+		return f, err // not cached: another check may have more time
+	}
+	pcache.done, pcache.f, pcache.err = true, f, err
+	return f, err
+}
+
+// errNotConnected: postgres.connect did not pass.
+var errNotConnected = errors.New("not connected")
+
 // poolerCheck is postgres.pooler: whether a pooler sits between compozy and the server, what
 // it breaks and what to do.
 func (s *Set) poolerCheck() doctor.Check {
 	db := s.db
 	return check(doctor.IDPostgresPooler, func(ctx context.Context) doctor.Result {
-		c, err := s.src.current()
-		if err != nil {
+		f, err := s.poolerFinding(ctx)
+		switch {
+		case errors.Is(err, errNotConnected):
 			return doctor.Skip("skipped: not connected (postgres.connect did not pass)")
-		}
-		pc, ok := c.(PoolerConn)
-		if !ok {
+		case errors.Is(err, errCannotTell):
 			return doctor.Skip("skipped: this connection cannot tell")
-		}
-		f, err := pc.Pooler(ctx)
-		if err != nil {
+		case err != nil:
 			return doctor.Fail("cannot tell whether a pooler is in the way", config.Redact(err.Error()), doctor.Fix{})
 		}
 		return poolerResult(f, db)
 	})
+}
+
+// migrateRefused is, when compozy migrate up refuses to run through the connection (a
+// transaction pooler, see factory.RefusesMigrations), why in one clause, and the fix: what
+// (the action, "apply them") through the server's direct URL, with the command when the
+// server behind the pooler is known. ok is false when migrate up runs through it, or the
+// pooler cannot be told. postgres.pooler and the migration checks give this one fix.
+func (s *Set) migrateRefused(ctx context.Context, what string) (why string, fix doctor.Fix, ok bool) {
+	if s.db.Driver != config.DriverPostgres {
+		return "", doctor.Fix{}, false
+	}
+	f, err := s.poolerFinding(ctx)
+	if err != nil || !factory.RefusesMigrations(f.Pooler) {
+		return "", doctor.Fix{}, false
+	}
+	fix = directFix(s.db, f, what)
+	if len(fix.Commands) == 0 {
+		fix.Text += ", with --db-conn-string or COMPOZY_DB_CONN_STRING"
+	}
+	return "compozy migrate up refuses to run through " + f.Pooler.Name() + " (the migration lock, a session advisory lock, does not hold there)", fix, true
+}
+
+// directFix is what (an action: "run migrations") through the server's direct URL, with
+// compozy migrate up through it when the server behind the pooler is known.
+func directFix(db config.Database, f PoolerFinding, what string) doctor.Fix {
+	fix := doctor.Fix{Text: what + " through the server's direct URL (not the pooler's)"}
+	if cmd := factory.DirectMigrateCommand(db, f.Direct); cmd != "" {
+		fix.Commands = []string{cmd}
+	}
+	return fix
 }
 
 // cachedModes are pgx's exec modes that keep named prepared statements (or descriptions used
@@ -100,31 +168,7 @@ func poolerResult(f PoolerFinding, db config.Database) doctor.Result {
 	}
 	detail := fmt.Sprintf("%s. Session state does not last from one transaction to the next: session advisory locks (goose's migration lock), SET and named prepared statements. "+
 		"compozy migrate up and down refuse to run through it and change nothing; compozy runs queries through it in %s.", evidence, f.ExecMode)
-	fix := doctor.Fix{Text: "run migrations through the server's direct URL (not the pooler's); keep the pooled URL for Compozy: its storage and pgvector stores choose default_query_exec_mode=simple_protocol by themselves when they find the pooler and the conn_string does not choose a mode (simple_protocol or exec written there work too)"}
-	if cmd := directMigrate(db, f.Direct); cmd != "" {
-		fix.Commands = []string{cmd}
-	}
+	fix := directFix(db, f, "run migrations")
+	fix.Text += "; keep the pooled URL for Compozy: its storage and pgvector stores choose default_query_exec_mode=simple_protocol by themselves when they find the pooler and the conn_string does not choose a mode (simple_protocol or exec written there work too)"
 	return doctor.Warn(name+": session advisory locks (the migration lock) and named prepared statements do not work through it", detail, fix)
-}
-
-// directMigrate is `compozy migrate up` through the direct host:port, without the password
-// (COMPOZY_DB_PASSWORD gives it); "" when the direct server is not known.
-func directMigrate(db config.Database, direct string) string {
-	if direct == "" {
-		return ""
-	}
-	host, portText, err := net.SplitHostPort(direct)
-	if err != nil {
-		return ""
-	}
-	port, err := strconv.Atoi(portText)
-	if err != nil {
-		return ""
-	}
-	cs, err := factory.PostgresConnSettings(db)
-	if err != nil {
-		return ""
-	}
-	cs.Hosts, cs.Ports = []string{host}, []int{port}
-	return shellquote.Join("compozy", "migrate", "up", "--db-conn-string", cs.URL())
 }

@@ -25,6 +25,8 @@ type Set struct {
 	db config.Database
 	// src is the read-only connection, opened once.
 	src *source
+	// pooler is what src says of the pooler, asked once (poolerFinding).
+	pooler poolerCache
 	// writable opens where the round trip writes (doorWritable; tests replace it).
 	writable func(ctx context.Context) (st storage.Store, where string, close func() error, err error)
 	closer   []func()
