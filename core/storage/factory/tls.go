@@ -17,3 +17,21 @@ var ErrNoTLS = postgres.ErrNoTLS
 func ServerCertificates(ctx context.Context, db config.Database) ([]*x509.Certificate, error) {
 	return postgres.ServerCertificates(ctx, PostgresOptions(db))
 }
+
+// ServerCertFile is the ssl_cert_file of the PostgreSQL server db names, read over a login
+// that accepts only the certificate leaf (see postgres.ServerCertFile).
+func ServerCertFile(ctx context.Context, db config.Database, leaf *x509.Certificate) (string, error) {
+	return postgres.ServerCertFile(ctx, PostgresOptions(db), leaf)
+}
+
+// ConnStringParams are the settings db.ConnString names, by libpq keyword, values decoded
+// (password and sslpassword left out); nil when it does not parse.
+func ConnStringParams(db config.Database) map[string]string {
+	named, err := postgres.ConnStringParams(db.ConnString)
+	if err != nil {
+		return nil
+	}
+	delete(named, "password")
+	delete(named, "sslpassword")
+	return named
+}

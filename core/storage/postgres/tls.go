@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,9 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // ErrNoTLS is ServerCertificates' answer from a server that does not offer TLS (it answered
@@ -79,4 +83,51 @@ func serverName(host string) string {
 		return ""
 	}
 	return host
+}
+
+// ServerCertFile logs in to the first server opts name over TLS that accepts only the
+// certificate leaf (the one ServerCertificates returned: the server must hold its key) and
+// returns the server's ssl_cert_file, made absolute with data_directory when it is relative
+// (data_directory needs a superuser or pg_read_all_settings; without it a relative name is
+// returned as it is). For the doctor to name a self-signed certificate as sslrootcert; no
+// other setting of the connection is verified. Bounded by ConnectTimeout (10 s when none).
+func ServerCertFile(ctx context.Context, opts Options, leaf *x509.Certificate) (string, error) {
+	cfg, err := PoolConfig(opts)
+	if err != nil {
+		return "", err
+	}
+	cc := cfg.ConnConfig
+	if strings.HasPrefix(cc.Host, "/") {
+		return "", ErrNoTLS
+	}
+	limit := cc.ConnectTimeout
+	if limit <= 0 {
+		limit = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	cc.Fallbacks = nil
+	cc.TLSConfig = &tls.Config{InsecureSkipVerify: true, ServerName: serverName(cc.Host), //nolint:gosec // pinned below
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 || !bytes.Equal(raw[0], leaf.Raw) {
+				return errors.New("the server presented another certificate")
+			}
+			return nil
+		}}
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var file string
+	if err := conn.QueryRow(ctx, "SHOW ssl_cert_file").Scan(&file); err != nil {
+		return "", err
+	}
+	if file != "" && !filepath.IsAbs(file) {
+		var dir string
+		if err := conn.QueryRow(ctx, "SHOW data_directory").Scan(&dir); err == nil && dir != "" {
+			file = filepath.Join(dir, file)
+		}
+	}
+	return file, nil
 }
