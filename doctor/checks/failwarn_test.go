@@ -110,7 +110,7 @@ func TestPostgresConnectFailBranches(t *testing.T) {
 	socket.Host = "/var/run/postgresql"
 	fromEnv := postgresDB()
 	fromEnv.Password, fromEnv.PasswordSource = "s3cret", "COMPOZY_DB_PASSWORD"
-	const tlsFix = `^match database\.ssl_mode to the server: .*postgres\.tls names the exact fix$`
+	const tlsFix = `^see postgres\.tls: it reads the server's certificate and names the exact fix$`
 	for _, tc := range []struct {
 		name      string
 		db        config.Database
@@ -436,7 +436,7 @@ func TestConnectionBudgetThroughPgBouncerFacts(t *testing.T) {
 			bouncer(func(l *factory.PgBouncerLimits) { l.PoolSize, l.ReservePool, l.MaxUserConnections = 75, 5, 72 }),
 			want{doctor.StatusWarn, `; the server: PgBouncer's pool for user compozy on database compozy opens up to 72 \(pool_size 75 \+ reserve_pool 5, max_user_connections 72\) \+ 2 held by other clients = 74 of 87 connections ` +
 				`\(max_connections 100 - 3 superuser_reserved_connections - 10 reserved_connections\): 85%\nPgBouncer's pool can take above 80 %`},
-			`^lower default_pool_size .*; pool_size 62 keeps the server under 80 %$`},
+			`^lower default_pool_size .*; pool_size 62 keeps the server within 80 %$`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := testSet(t, postgresDB(), Inputs{}, &poolerConn{fakeConn: &fakeConn{backends: 3, show: tc.show}, pl: tc.pl}, nil)
@@ -467,7 +467,11 @@ func TestTLSVerifyFailBranches(t *testing.T) {
 	st := func(host, mode, rootCert string) tlsSettings {
 		return tlsSettings{Host: host, Mode: mode, RootCert: rootCert, Settings: factory.ConnSettings{Host: host, Port: 5432, Hosts: []string{host}, Ports: []int{5432}, User: "compozy", Database: "compozy"}}
 	}
-	const caFix = `^give compozy the CA that signed the server's certificate: sslrootcert=/path/to/root\.crt in conn_string$`
+	// The conn_string is a setting: it is in the fix's text, with the path as written, not a command.
+	caFix := func(mode string) string {
+		return `^give compozy the CA that signed the server's certificate: sslrootcert in conn_string\nset database\.conn_string \(in place of database\.host, port, user, name and ssl_mode\) to:\n` +
+			`  postgres://compozy@db\.example\.com:5432/compozy\?sslmode=` + mode + `&sslrootcert=/path/to/root\.crt$`
+	}
 	for _, tc := range []struct {
 		name  string
 		st    tlsSettings
@@ -479,16 +483,17 @@ func TestTLSVerifyFailBranches(t *testing.T) {
 	}{
 		{"sslrootcert holds no PEM", st("db.example.com", "verify-full", junk), []*x509.Certificate{signed}, tlsNow,
 			want{doctor.StatusFail, `^ssl_mode verify-full: sslrootcert .*/junk\.crt holds no PEM certificate\ncertificate subject CN=db\.example\.com, issuer CN=Compozy Test CA`},
-			caFix, "conn_string: postgres://compozy@db.example.com:5432/compozy?sslmode=verify-full&sslrootcert=%2Fpath%2Fto%2Froot.crt"},
+			caFix("verify-full"), ""},
 		{"another CA in sslrootcert", st("db.example.com", "verify-ca", otherRoot), []*x509.Certificate{signed}, tlsNow,
 			want{doctor.StatusFail, `^ssl_mode verify-ca: the server's certificate \(issuer CN=Compozy Test CA\) is not signed by a CA in sslrootcert .*/root\.crt\n`},
-			caFix, "conn_string: postgres://compozy@db.example.com:5432/compozy?sslmode=verify-ca&sslrootcert=%2Fpath%2Fto%2Froot.crt"},
+			caFix("verify-ca"), ""},
 		{"not valid yet", st("db.example.com", "verify-full", root), []*x509.Certificate{signed}, tlsNow.Add(-48 * time.Hour),
 			want{doctor.StatusFail, `^ssl_mode verify-full: the server's certificate does not verify: x509: certificate has expired or is not yet valid`},
-			caFix, "conn_string: postgres://compozy@db.example.com:5432/compozy?sslmode=verify-full&sslrootcert=%2Fpath%2Fto%2Froot.crt"},
+			caFix("verify-full"), ""},
 		{"the name differs from a DNS name and an IP", st("10.1.2.3", "verify-full", root), []*x509.Certificate{withIP}, tlsNow,
 			want{doctor.StatusFail, `^ssl_mode verify-full: the certificate is for db\.example\.com, 10\.0\.0\.1, not 10\.1\.2\.3\n`},
-			`^connect by a name the certificate holds \(db\.example\.com, 10\.0\.0\.1\) instead of 10\.1\.2\.3, or reissue the certificate with 10\.1\.2\.3 in its subjectAltName$`, ""},
+			`^connect by a name the certificate holds \(db\.example\.com, 10\.0\.0\.1\) instead of 10\.1\.2\.3, or reissue the certificate with 10\.1\.2\.3 in its subjectAltName\n` +
+				`set database\.conn_string \(in place of database\.host, port, user, name and ssl_mode\) to:\n  postgres://compozy@db\.example\.com:5432/compozy\?sslmode=verify-full$`, ""},
 		{"the name differs from an IP", st("10.1.2.3", "verify-full", root), []*x509.Certificate{onlyIP}, tlsNow,
 			want{doctor.StatusFail, `^ssl_mode verify-full: the certificate is for 10\.0\.0\.1, not 10\.1\.2\.3\n`}, `^connect by a name the certificate holds \(10\.0\.0\.1\)`, ""},
 		{"a certificate with no names", st("db.example.com", "verify-full", root), []*x509.Certificate{noNames}, tlsNow,
@@ -498,8 +503,7 @@ func TestTLSVerifyFailBranches(t *testing.T) {
 		{"a chain through an intermediate", st("db.example.com", "verify-full", root), []*x509.Certificate{viaInter, inter}, tlsNow,
 			want{doctor.StatusPass, `^TLS \(ssl_mode verify-full\): certificate subject CN=db\.example\.com, issuer CN=Compozy Intermediate`}, "", ""},
 		{"the intermediate missing", st("db.example.com", "verify-full", root), []*x509.Certificate{viaInter}, tlsNow,
-			want{doctor.StatusFail, `^ssl_mode verify-full: the server's certificate \(issuer CN=Compozy Intermediate\) is not signed by a CA in sslrootcert`}, caFix,
-			"conn_string: postgres://compozy@db.example.com:5432/compozy?sslmode=verify-full&sslrootcert=%2Fpath%2Fto%2Froot.crt"},
+			want{doctor.StatusFail, `^ssl_mode verify-full: the server's certificate \(issuer CN=Compozy Intermediate\) is not signed by a CA in sslrootcert`}, caFix("verify-full"), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tlsResult(tc.st, tc.certs, nil, tc.now)
@@ -523,7 +527,8 @@ func TestTLSCheckSSLMode(t *testing.T) {
 		fix       string
 	}{
 		{"no ssl_mode, no PGSSLMODE: prefer", "", remote, want{doctor.StatusWarn, `^ssl_mode prefer for 192\.0\.2\.10, a host that is not this machine: .*\n192\.0\.2\.10 does not offer TLS: the connection is not encrypted$`},
-			`^set ssl_mode: verify-full, with the CA that signed the server's certificate in conn_string \(sslrootcert\)$`},
+			`^set ssl_mode: verify-full, with the CA that signed the server's certificate in conn_string \(sslrootcert\)\n` +
+				`set database\.conn_string \(in place of database\.host, port, user, name and ssl_mode\) to:\n  postgres://compozy@192\.0\.2\.10:5432/compozy\?sslmode=verify-full&sslrootcert=/path/to/root\.crt$`},
 		{"PGSSLMODE require", "require", remote, want{doctor.StatusFail, `^ssl_mode require, but 192\.0\.2\.10 does not offer TLS\n$`},
 			`^turn ssl on in the server's postgresql\.conf \(ssl = on, ssl_cert_file, ssl_key_file\), or lower ssl_mode on a trusted network$`},
 		{"prefer on this machine", "", local, want{doctor.StatusPass, `^no TLS: localhost does not offer it \(ssl_mode prefer\), on this machine`}, ""},

@@ -30,6 +30,9 @@ type pgProbe struct {
 	cfg config.Database
 	net Network
 	src *source
+	// tls is postgres.tls's diagnosis, whose fix postgres.connect gives for a TLS failure;
+	// nil when there is none to ask.
+	tls func(ctx context.Context) doctor.Result
 }
 
 // redact removes the password from s, wherever it appears.
@@ -46,6 +49,9 @@ func (p *pgProbe) redact(s string) string {
 func (s *Set) postgresChecks() []doctor.Check {
 	db := s.db
 	p := &pgProbe{cfg: db, net: s.in.Net, src: s.src}
+	if s.in.Certs != nil {
+		p.tls = s.tlsRun
+	}
 	target := factory.Target(db)
 	connect := check(doctor.IDPostgresConnect, func(ctx context.Context) doctor.Result {
 		return p.connect(ctx, target)
@@ -176,6 +182,10 @@ func latencyResult(ds []time.Duration) doctor.Result {
 func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 	cc, err := factory.PostgresConnSettings(p.cfg)
 	if err != nil {
+		if key, path, ferr := unreadableTLSFile(p.cfg); ferr != nil {
+			return doctor.Fail(fmt.Sprintf("%s %s cannot be read: %s", key, path, pathReason(ferr)), p.redact(err.Error()),
+				doctor.Fix{Text: fmt.Sprintf("put the file there, or correct %s in database.conn_string (the path is read on this machine, by the user compozy runs as)", key)})
+		}
 		return doctor.Fail("the connection settings do not parse", p.redact(err.Error()), doctor.Fix{Text: "check database.conn_string or host/port/user/name"})
 	}
 	host, port := cc.Host, strconv.Itoa(cc.Port)
@@ -217,7 +227,15 @@ func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 			return doctor.Fail("PostgreSQL startup: no answer from "+where+" (TCP connected, but the server never replied)", p.redact(err.Error()),
 				doctor.Fix{Text: "something that is not PostgreSQL listens on that port, or the server is overloaded"})
 		}
-		return p.classify(err, where)
+		r := p.classify(err, where)
+		if tlsFailure(err) && p.tls != nil {
+			// postgres.tls reads the certificate and has the precise diagnosis: the same fix.
+			if t := p.tls(ctx); (t.Status == doctor.StatusFail || t.Status == doctor.StatusWarn) && !t.Fix.IsZero() {
+				r.Fix = t.Fix
+				r.Fix.Text = "as postgres.tls finds (" + t.Summary + "): " + t.Fix.Text
+			}
+		}
+		return r
 	}
 	return doctor.Pass(fmt.Sprintf("connected to %s as %s", target, cc.User))
 }
@@ -259,7 +277,7 @@ func (p *pgProbe) classify(err error, where string) doctor.Result {
 	switch {
 	case tlsFailure(err):
 		return doctor.Fail("TLS: "+lastPart(msg), msg,
-			doctor.Fix{Text: "match database.ssl_mode to the server: disable or prefer for a server without TLS, require or verify-full for one with it (verify-* needs the CA); postgres.tls names the exact fix"})
+			doctor.Fix{Text: "see postgres.tls: it reads the server's certificate and names the exact fix"})
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return doctor.Fail("TCP: connection refused at "+where, msg, doctor.Fix{Text: "start PostgreSQL or fix the port"})
 	}

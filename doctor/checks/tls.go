@@ -1,12 +1,18 @@
 package checks
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +27,9 @@ type CertSource interface {
 	// ServerCertificates returns the certificates the server db names presents for TLS (its own
 	// first), unverified, without logging in; factory.ErrNoTLS when it offers no TLS.
 	ServerCertificates(ctx context.Context, db config.Database) ([]*x509.Certificate, error)
+	// ServerCertFile returns the server's ssl_cert_file (absolute where the server says where
+	// its data directory is), read over a login that accepts only the certificate leaf.
+	ServerCertFile(ctx context.Context, db config.Database, leaf *x509.Certificate) (string, error)
 }
 
 // doorCerts is CertSource through the one door.
@@ -28,6 +37,10 @@ type doorCerts struct{}
 
 func (doorCerts) ServerCertificates(ctx context.Context, db config.Database) ([]*x509.Certificate, error) {
 	return factory.ServerCertificates(ctx, db)
+}
+
+func (doorCerts) ServerCertFile(ctx context.Context, db config.Database, leaf *x509.Certificate) (string, error) {
+	return factory.ServerCertFile(ctx, db, leaf)
 }
 
 // CertExpiryWarning is how close to its expiry a server certificate makes postgres.tls warn.
@@ -41,6 +54,13 @@ type tlsSettings struct {
 	Local bool
 	// Settings are the connection settings, to print a conn_string with the fix in it.
 	Settings factory.ConnSettings
+	// ConnString is database.conn_string as the user wrote it ("" when the settings are
+	// fields): a fix changes only the parameters it is about and keeps the others as written.
+	ConnString string
+	// CertFile, when set, finds the file a local server reads its self-signed certificate leaf
+	// from (its ssl_cert_file, readable here and holding leaf), or "": a fix names it as
+	// sslrootcert.
+	CertFile func(leaf *x509.Certificate) string
 	// Service is the managed service the host shows (Amazon RDS, Cloud SQL, ...): the fixes
 	// say what it expects of TLS. Zero when none.
 	Service managed.Service
@@ -61,27 +81,81 @@ func (st tlsSettings) rootCertPath() string {
 // tlsCheck is postgres.tls. It needs no login: it asks the server for TLS itself, so that it
 // also explains a verify-full that postgres.connect could not pass.
 func (s *Set) tlsCheck() doctor.Check {
+	return check(doctor.IDPostgresTLS, s.tlsRun)
+}
+
+// tlsRun is postgres.tls's run; postgres.connect gives its fix for a TLS failure.
+func (s *Set) tlsRun(ctx context.Context) doctor.Result {
 	db := s.db
-	return check(doctor.IDPostgresTLS, func(ctx context.Context) doctor.Result {
-		cs, err := factory.PostgresConnSettings(db)
-		if err != nil {
-			return doctor.Skip("skipped: the connection settings do not parse (see postgres.connect)")
+	cs, err := factory.PostgresConnSettings(db)
+	if err != nil {
+		if key, path, ferr := unreadableTLSFile(db); ferr != nil {
+			return doctor.Skip(fmt.Sprintf("skipped: %s %s cannot be read (see postgres.connect)", key, path))
 		}
-		st := tlsSettings{Host: cs.Host, Mode: cs.SSLMode, RootCert: cs.Params["sslrootcert"], Local: localHost(cs.Host), Settings: cs,
-			Service: managed.FromHost(cs.Host)}
-		if st.Mode == "" {
-			st.Mode = os.Getenv("PGSSLMODE")
+		return doctor.Skip("skipped: the connection settings do not parse (see postgres.connect)")
+	}
+	st := tlsSettings{Host: cs.Host, Mode: cs.SSLMode, RootCert: cs.Params["sslrootcert"], Local: localHost(cs.Host), Settings: cs,
+		Service: managed.FromHost(cs.Host), ConnString: db.ConnString}
+	if st.Local {
+		st.CertFile = func(leaf *x509.Certificate) string { return localCertFile(ctx, s.in.Certs, db, leaf) }
+	}
+	if st.Mode == "" {
+		st.Mode = os.Getenv("PGSSLMODE")
+	}
+	if st.Mode == "" {
+		st.Mode = "prefer"
+	}
+	var certs []*x509.Certificate
+	var certErr error
+	if st.Mode != "disable" && !strings.HasPrefix(st.Host, "/") {
+		certs, certErr = s.in.Certs.ServerCertificates(ctx, db)
+	}
+	return tlsResult(st, certs, certErr, time.Now())
+}
+
+// localCertFile is the file a local server reads its certificate leaf from (SHOW ssl_cert_file),
+// when that file is readable here and holds leaf; "" otherwise.
+func localCertFile(ctx context.Context, certs CertSource, db config.Database, leaf *x509.Certificate) string {
+	file, err := certs.ServerCertFile(ctx, db, leaf)
+	if err != nil || !filepath.IsAbs(file) {
+		return ""
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return ""
 		}
-		if st.Mode == "" {
-			st.Mode = "prefer"
+		if b.Type == "CERTIFICATE" && bytes.Equal(b.Bytes, leaf.Raw) {
+			return file
 		}
-		var certs []*x509.Certificate
-		var certErr error
-		if st.Mode != "disable" && !strings.HasPrefix(st.Host, "/") {
-			certs, certErr = s.in.Certs.ServerCertificates(ctx, db)
+	}
+}
+
+// tlsFileKeys are the conn_string settings that name a file the TLS setup reads.
+var tlsFileKeys = []string{"sslrootcert", "sslcert", "sslkey", "sslcrl"}
+
+// unreadableTLSFile is the first file conn_string names for TLS (sslrootcert, sslcert, sslkey,
+// sslcrl) that cannot be read, with its key and why; err is nil when every one can.
+func unreadableTLSFile(db config.Database) (key, path string, err error) {
+	params := factory.ConnStringParams(db)
+	for _, k := range tlsFileKeys {
+		p := params[k]
+		if p == "" || (k == "sslrootcert" && p == "system") {
+			continue
 		}
-		return tlsResult(st, certs, certErr, time.Now())
-	})
+		f, err := os.Open(p)
+		if err == nil {
+			f.Close()
+			continue
+		}
+		return k, p, err
+	}
+	return "", "", nil
 }
 
 // localHost reports whether host is this machine: a Unix socket folder, localhost or a
@@ -99,8 +173,8 @@ var weakModes = map[string]bool{"disable": true, "allow": true, "prefer": true}
 
 // tlsResult judges the settings and what the server presented (certs, or certErr) at now.
 func tlsResult(st tlsSettings, certs []*x509.Certificate, certErr error, now time.Time) doctor.Result {
-	weakFix := doctor.Cmds(st.fix("set ssl_mode: verify-full, with the CA that signed the server's certificate in conn_string (sslrootcert)"),
-		"conn_string: "+withTLS(st.Settings, "verify-full", orDefault(st.RootCert, st.rootCertPath())))
+	weakFix := doctor.Fix{Text: st.fix("set ssl_mode: verify-full, with the CA that signed the server's certificate in conn_string (sslrootcert)") +
+		"\n" + st.connStringLine(tlsChange{Mode: "verify-full", RootCert: orDefault(st.RootCert, st.rootCertPath())})}
 	weak := weakModes[st.Mode] && !st.Local
 	weakMsg := fmt.Sprintf("ssl_mode %s for %s, a host that is not this machine: the connection may run unencrypted and nothing checks who answers", st.Mode, st.Host)
 	switch {
@@ -128,14 +202,17 @@ func tlsResult(st tlsSettings, certs []*x509.Certificate, certErr error, now tim
 		return doctor.Fail("the server's certificate expired on "+leaf.NotAfter.UTC().Format(time.DateOnly), facts,
 			doctor.Fix{Text: "renew the server's certificate (ssl_cert_file) and reload PostgreSQL: SELECT pg_reload_conf();"})
 	}
+	trust := ""
 	if st.Mode == "verify-ca" || st.Mode == "verify-full" {
-		if r, ok := verifyResult(st, certs, facts, now); !ok {
+		r, ok := verifyResult(st, certs, facts, now)
+		if !ok {
 			return r
 		}
+		trust = r.Detail
 	}
 	switch {
 	case leaf.NotAfter.Sub(now) < CertExpiryWarning:
-		return doctor.Warn(fmt.Sprintf("the server's certificate expires in %d days (%s)", days, leaf.NotAfter.UTC().Format(time.DateOnly)), facts,
+		return doctor.Warn(fmt.Sprintf("the server's certificate expires in %d days (%s)", days, leaf.NotAfter.UTC().Format(time.DateOnly)), joinLines(facts, trust),
 			doctor.Fix{Text: "renew the server's certificate (ssl_cert_file) and reload PostgreSQL: SELECT pg_reload_conf();"})
 	case weak:
 		return doctor.Warn(weakMsg, facts, weakFix)
@@ -143,9 +220,25 @@ func tlsResult(st tlsSettings, certs []*x509.Certificate, certErr error, now tim
 	summary := fmt.Sprintf("TLS (ssl_mode %s): %s", st.Mode, facts)
 	if st.Mode == "require" || weakModes[st.Mode] {
 		summary += "; not verified (verify-full would check it)"
+	} else if trust != "" {
+		summary += "; verified by this machine's certificate store"
 	}
-	return doctor.Pass(summary)
+	r := doctor.Pass(summary)
+	r.Detail = trust
+	return r
 }
+
+func joinLines(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + "\n" + b
+}
+
+// systemTrust is the detail of a verify-ca or verify-full that passed without sslrootcert.
+const systemTrust = "verified against this machine's certificate store (SSL_CERT_FILE, SSL_CERT_DIR or the system's bundle, such as /etc/ssl/certs), " +
+	"because conn_string names no sslrootcert. psql and other libpq programs do not read that store: without sslrootcert they look for " +
+	"~/.postgresql/root.crt and fail (\"root.crt does not exist\"); sslrootcert=system (libpq 16 or newer) makes them use the store too"
 
 // certFacts is the certificate's subject, issuer and days to expiry, in one line.
 func certFacts(c *x509.Certificate, now time.Time) string {
@@ -159,28 +252,56 @@ func certFacts(c *x509.Certificate, now time.Time) string {
 
 // verifyResult verifies the chain as verify-ca and verify-full do (with sslrootcert, or the
 // system's CAs), and for verify-full the host name; ok is false with the failure and its fix.
+// A chain that does not verify and a name that does not match are named in the same result,
+// with one conn_string that solves both. When ok, the result's Detail says which trust source
+// verified the chain when it was not sslrootcert (systemTrust).
 func verifyResult(st tlsSettings, certs []*x509.Certificate, facts string, now time.Time) (doctor.Result, bool) {
 	leaf := certs[0]
 	opts := x509.VerifyOptions{CurrentTime: now, Intermediates: x509.NewCertPool()}
 	for _, c := range certs[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	rootFix := func(why string) doctor.Result {
-		text := "give compozy the CA that signed the server's certificate: sslrootcert=/path/to/root.crt in conn_string"
+	// The name is checked even when the chain fails: one run names every problem.
+	var nameWhy, nameText, newHost string
+	if st.Mode == "verify-full" {
+		if err := leaf.VerifyHostname(st.Host); err != nil {
+			names := certNames(leaf)
+			shown := strings.Join(names, ", ")
+			if shown == "" {
+				shown = "none (only the subject " + leaf.Subject.String() + ")"
+			}
+			nameWhy = fmt.Sprintf("the certificate is for %s, not %s", shown, st.Host)
+			newHost = usableName(names, st.Local)
+			nameText = fmt.Sprintf("connect by a name the certificate holds (%s) instead of %s, or reissue the certificate with %s in its subjectAltName", shown, st.Host, st.Host)
+		}
+	}
+	chainFail := func(why string) doctor.Result {
+		rootCert, text := st.rootCertPath(), "give compozy the CA that signed the server's certificate: sslrootcert in conn_string"
 		if leaf.Issuer.String() == leaf.Subject.String() {
 			text += " (the certificate is self-signed: the CA is the server's certificate itself, its ssl_cert_file)"
+			if st.CertFile != nil {
+				if f := st.CertFile(leaf); f != "" {
+					rootCert = f
+					text = "the certificate is self-signed and this machine's server reads it from " + f + " (its ssl_cert_file): give that file to compozy as its CA, sslrootcert=" + f
+				}
+			}
 		}
-		return doctor.Fail(fmt.Sprintf("ssl_mode %s: %s", st.Mode, why), facts,
-			doctor.Cmds(st.fix(text), "conn_string: "+withTLS(st.Settings, st.Mode, st.rootCertPath())))
+		summary := fmt.Sprintf("ssl_mode %s: %s", st.Mode, why)
+		if nameWhy != "" {
+			summary += "; and " + nameWhy
+			text = "two changes, both in the conn_string below: " + text + "; and " + nameText
+		}
+		return doctor.Fail(summary, facts,
+			doctor.Fix{Text: st.fix(text) + "\n" + st.connStringLine(tlsChange{Mode: st.Mode, RootCert: rootCert, Host: newHost})})
 	}
 	if st.RootCert != "" && st.RootCert != "system" {
 		pem, err := os.ReadFile(st.RootCert)
 		if err != nil {
-			return rootFix("cannot read sslrootcert " + st.RootCert + ": " + err.Error()), false
+			return chainFail("cannot read sslrootcert " + st.RootCert + ": " + pathReason(err)), false
 		}
 		opts.Roots = x509.NewCertPool()
 		if !opts.Roots.AppendCertsFromPEM(pem) {
-			return rootFix("sslrootcert " + st.RootCert + " holds no PEM certificate"), false
+			return chainFail("sslrootcert " + st.RootCert + " holds no PEM certificate"), false
 		}
 	}
 	if _, err := leaf.Verify(opts); err != nil {
@@ -190,35 +311,199 @@ func verifyResult(st tlsSettings, certs []*x509.Certificate, facts string, now t
 			if opts.Roots != nil {
 				from = "sslrootcert " + st.RootCert
 			}
-			return rootFix(fmt.Sprintf("the server's certificate (issuer %s) is not signed by a CA in %s", leaf.Issuer, from)), false
+			return chainFail(fmt.Sprintf("the server's certificate (issuer %s) is not signed by a CA in %s", leaf.Issuer, from)), false
 		}
-		return rootFix("the server's certificate does not verify: " + err.Error()), false
+		return chainFail("the server's certificate does not verify: " + err.Error()), false
 	}
-	if st.Mode == "verify-full" {
-		if err := leaf.VerifyHostname(st.Host); err != nil {
-			names := strings.Join(leaf.DNSNames, ", ")
-			for _, ip := range leaf.IPAddresses {
-				names = strings.TrimPrefix(names+", "+ip.String(), ", ")
-			}
-			if names == "" {
-				names = "none (only the subject " + leaf.Subject.String() + ")"
-			}
-			return doctor.Fail(fmt.Sprintf("ssl_mode verify-full: the certificate is for %s, not %s", names, st.Host), facts,
-				doctor.Fix{Text: st.fix(fmt.Sprintf("connect by a name the certificate holds (%s) instead of %s, or reissue the certificate with %s in its subjectAltName", names, st.Host, st.Host))}), false
+	if nameWhy != "" {
+		text := st.fix(nameText)
+		if newHost != "" {
+			text += "\n" + st.connStringLine(tlsChange{Host: newHost})
 		}
+		return doctor.Fail("ssl_mode verify-full: "+nameWhy, facts, doctor.Fix{Text: text}), false
+	}
+	if opts.Roots == nil {
+		return doctor.Result{Detail: systemTrust}, true
 	}
 	return doctor.Result{}, true
 }
 
-// withTLS is the connection as a conn_string URL with sslmode and sslrootcert set (no password).
-func withTLS(cs factory.ConnSettings, mode, rootCert string) string {
+// certNames are the names a certificate holds: its DNS names, then its IP addresses.
+func certNames(c *x509.Certificate) []string {
+	names := append([]string{}, c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return names
+}
+
+// hostName is a name a conn_string can hold as a host.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+
+// usableName is the name of names to connect by instead: localhost for this machine when the
+// certificate holds it, else the first that is a plain host name (no wildcard) or an IP
+// address; "" when none is.
+func usableName(names []string, local bool) string {
+	if local && slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, "localhost") }) {
+		return "localhost"
+	}
+	for _, n := range names {
+		if hostName.MatchString(n) || net.ParseIP(n) != nil {
+			return n
+		}
+	}
+	return ""
+}
+
+// tlsChange is what a fix changes in the connection settings; "" keeps a setting as it is.
+type tlsChange struct{ Mode, RootCert, Host string }
+
+// connStringLine is the config line of a fix: database.conn_string with c applied. It is a
+// setting, not a command, so it goes in the fix's text, not in its commands.
+func (st tlsSettings) connStringLine(c tlsChange) string {
+	if st.ConnString == "" {
+		if c.Mode == "" {
+			c.Mode = st.Mode
+		}
+		return "set database.conn_string (in place of database.host, port, user, name and ssl_mode) to:\n  " + fieldsConnString(st.Settings, c)
+	}
+	return "set database.conn_string to:\n  " + editConnString(st.ConnString, c)
+}
+
+// editConnString is the user's conn_string with c applied: only sslmode, sslrootcert and the
+// host change, every other parameter stays as written; the password is shown redacted.
+func editConnString(cs string, c tlsChange) string {
+	set := map[string]string{}
+	var order []string
+	for _, kv := range [][2]string{{"sslmode", c.Mode}, {"sslrootcert", c.RootCert}} {
+		if kv[1] != "" {
+			set[kv[0]] = kv[1]
+			order = append(order, kv[0])
+		}
+	}
+	if strings.HasPrefix(cs, "postgres://") || strings.HasPrefix(cs, "postgresql://") {
+		return config.Redact(editURL(cs, c.Host, set, order))
+	}
+	if c.Host != "" {
+		set["host"] = c.Host
+		order = append(order, "host")
+	}
+	out := kvPair.ReplaceAllStringFunc(cs, func(m string) string {
+		sub := kvPair.FindStringSubmatch(m)
+		v, ok := set[sub[2]]
+		if !ok {
+			return m
+		}
+		delete(set, sub[2])
+		return sub[1] + sub[2] + "=" + kvQuote(v)
+	})
+	for _, k := range order {
+		if v, ok := set[k]; ok {
+			out += " " + k + "=" + kvQuote(v)
+		}
+	}
+	return config.Redact(out)
+}
+
+// kvPair is one keyword=value setting of a keyword/value conn_string (a value quoted or not).
+var kvPair = regexp.MustCompile(`(^|\s)(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']*)`)
+
+func kvQuote(v string) string {
+	if v != "" && !strings.ContainsAny(v, " \t\n'\\") {
+		return v
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// editURL is the URL cs with the parameters set changed or added (in order) and its only host
+// replaced by host (when host is set); a URL with several hosts keeps them.
+func editURL(cs, host string, set map[string]string, order []string) string {
+	scheme, rest, _ := strings.Cut(cs, "://")
+	authority, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		authority, tail = rest[:i], rest[i:]
+	}
+	path, query, hasQuery := strings.Cut(tail, "?")
+	if host != "" {
+		userinfo, hostport := "", authority
+		if i := strings.LastIndex(authority, "@"); i >= 0 {
+			userinfo, hostport = authority[:i+1], authority[i+1:]
+		}
+		if !strings.Contains(hostport, ",") {
+			port := ""
+			if h, p, err := net.SplitHostPort(hostport); err == nil && h != "" {
+				port = ":" + p
+			}
+			if strings.Contains(host, ":") {
+				host = "[" + host + "]"
+			}
+			authority = userinfo + host + port
+		} else if _, ok := set["host"]; !ok {
+			set["host"] = host
+			order = append(order, "host")
+		}
+	}
+	var parts []string
+	if hasQuery && query != "" {
+		parts = strings.Split(query, "&")
+	}
+	for i, part := range parts {
+		k, _, _ := strings.Cut(part, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		if key == "host" && host != "" {
+			set["host"] = strings.Trim(host, "[]")
+		}
+		if v, ok := set[key]; ok {
+			parts[i] = k + "=" + queryValue(v)
+			delete(set, key)
+		}
+	}
+	for _, k := range order {
+		if v, ok := set[k]; ok {
+			parts = append(parts, k+"="+queryValue(v))
+		}
+	}
+	out := scheme + "://" + authority + path
+	if len(parts) > 0 {
+		out += "?" + strings.Join(parts, "&")
+	}
+	return out
+}
+
+// queryValue escapes v for a URL's query, leaving / and : as they are (a query allows them).
+func queryValue(v string) string {
+	return strings.NewReplacer("%2F", "/", "%3A", ":", "+", "%20").Replace(url.QueryEscape(v))
+}
+
+// fieldsConnString is the conn_string for settings given as fields, with c applied: the
+// connection's own parameters, without connect_timeout (database.connect_timeout stays a
+// field) and without the password.
+func fieldsConnString(cs factory.ConnSettings, c tlsChange) string {
 	params := map[string]string{}
 	for k, v := range cs.Params {
 		params[k] = v
 	}
-	params["sslrootcert"] = rootCert
-	cs.Params, cs.SSLMode = params, mode
-	return cs.URL()
+	if c.RootCert != "" {
+		params["sslrootcert"] = c.RootCert
+	}
+	if c.Mode != "" {
+		cs.SSLMode = c.Mode
+	}
+	if len(cs.Hosts) == 0 && cs.Host != "" {
+		cs.Hosts, cs.Ports = []string{cs.Host}, []int{cs.Port}
+	}
+	if c.Host != "" && len(cs.Hosts) > 0 {
+		cs.Hosts = append([]string{c.Host}, cs.Hosts[1:]...)
+	}
+	cs.Params, cs.ConnectTimeout = params, 0
+	u := cs.URL()
+	if base, query, ok := strings.Cut(u, "?"); ok {
+		u = base + "?" + strings.NewReplacer("%2F", "/", "%3A", ":").Replace(query)
+	}
+	return u
 }
 
 func orDefault(s, def string) string {

@@ -90,7 +90,7 @@ func TestTLSResult(t *testing.T) {
 	}{
 		{"local, TLS off", local("disable"), nil, nil, want{doctor.StatusPass, `no TLS \(ssl_mode disable\) to 127\.0\.0\.1, on this machine`}, ""},
 		{"remote, TLS off", remote("disable", ""), nil, nil,
-			want{doctor.StatusWarn, `ssl_mode disable for db\.example\.com, a host that is not this machine`}, `sslmode=verify-full&sslrootcert=%2Fpath%2Fto%2Froot.crt`},
+			want{doctor.StatusWarn, `ssl_mode disable for db\.example\.com, a host that is not this machine`}, `sslmode=verify-full&sslrootcert=/path/to/root.crt`},
 		{"remote, prefer, with TLS", remote("prefer", ""), []*x509.Certificate{signed}, nil,
 			want{doctor.StatusWarn, `ssl_mode prefer for db\.example\.com(.|\n)*certificate subject CN=db\.example\.com`}, `verify-full`},
 		{"remote, prefer, no TLS offered", remote("prefer", ""), nil, factory.ErrNoTLS,
@@ -124,11 +124,23 @@ func TestTLSResult(t *testing.T) {
 	}
 }
 
-// certsFake is CertSource with a canned answer; asked counts the handshakes.
+// certsFake is CertSource with a canned answer; asked counts the handshakes, fileAsked the
+// logins that read ssl_cert_file (certFile, or fileErr).
 type certsFake struct {
-	certs []*x509.Certificate
-	err   error
-	asked int
+	certs     []*x509.Certificate
+	err       error
+	asked     int
+	certFile  string
+	fileErr   error
+	fileAsked int
+}
+
+func (c *certsFake) ServerCertFile(context.Context, config.Database, *x509.Certificate) (string, error) {
+	c.fileAsked++
+	if c.fileErr != nil {
+		return "", c.fileErr
+	}
+	return c.certFile, nil
 }
 
 func (c *certsFake) ServerCertificates(context.Context, config.Database) ([]*x509.Certificate, error) {
@@ -182,7 +194,7 @@ func TestTLSFixNamesTheManagedService(t *testing.T) {
 	}{
 		{"RDS, ssl_mode prefer", settings(rds, "prefer", ""), leaf(rds), nil,
 			want{doctor.StatusWarn, `ssl_mode prefer for ` + rds},
-			[]string{"set ssl_mode: verify-full", "Amazon RDS speaks TLS", "the RDS CA bundle (global-bundle.pem from truststore.pki.rds.amazonaws.com)", "sslmode=verify-full&sslrootcert=%2Fpath%2Fto%2Fglobal-bundle.pem"}},
+			[]string{"set ssl_mode: verify-full", "Amazon RDS speaks TLS", "the RDS CA bundle (global-bundle.pem from truststore.pki.rds.amazonaws.com)", "sslmode=verify-full&sslrootcert=/path/to/global-bundle.pem"}},
 		{"RDS, verify-full without the bundle", settings(rds, "verify-full", ""), leaf(rds), nil,
 			want{doctor.StatusFail, `ssl_mode verify-full: the server's certificate \(issuer CN=Some CA\) is not signed by a CA in this machine's CAs`},
 			[]string{"give compozy the CA", "Amazon RDS", "global-bundle.pem"}},
@@ -191,7 +203,7 @@ func TestTLSFixNamesTheManagedService(t *testing.T) {
 			[]string{"connect by a name the certificate holds", "Cloud SQL", "verify-ca with the server CA from the console"}},
 		{"Supabase, ssl_mode disable", settings("db.abcdefgh.supabase.co", "disable", ""), nil, nil,
 			want{doctor.StatusWarn, `ssl_mode disable for db\.abcdefgh\.supabase\.co`},
-			[]string{"Supabase accepts TLS on every endpoint", "sslrootcert=%2Fpath%2Fto%2Froot.crt"}},
+			[]string{"Supabase accepts TLS on every endpoint", "sslrootcert=/path/to/root.crt"}},
 		{"Neon, require and no TLS offered", settings("ep-cool-123.us-east-2.aws.neon.tech", "require", ""), nil, factory.ErrNoTLS,
 			want{doctor.StatusFail, `ssl_mode require, but ep-cool-123\.us-east-2\.aws\.neon\.tech does not offer TLS`},
 			[]string{"Neon accepts TLS only"}},
@@ -228,7 +240,7 @@ func TestTLSFixNamesTheManagedService(t *testing.T) {
 	db.Host, db.SSLMode = rds, "prefer"
 	s := testSet(t, db, Inputs{Certs: &certsFake{certs: leaf(rds)}}, &fakeConn{}, errors.New("refused"))
 	r := runCheck(t, []doctor.Check{s.tlsCheck()}, doctor.IDPostgresTLS, want{doctor.StatusWarn, `ssl_mode prefer for ` + rds})
-	if !contains(r.Fix.Text, "Amazon RDS") || !contains(commands(r), "global-bundle.pem") {
+	if !contains(r.Fix.Text, "Amazon RDS") || !contains(r.Fix.Text, "global-bundle.pem") {
 		t.Errorf("fix %q %q, want Amazon RDS's CA bundle", r.Fix.Text, commands(r))
 	}
 }
