@@ -149,7 +149,7 @@ func budgetResult(b budget) doctor.Result {
 	}
 	fix := doctor.Fix{Text: fmt.Sprintf("lower database.max_open_conns (each of the %s opens up to that many), raise max_connections (a server restart), or put PgBouncer in front", processes)}
 	if fit := (slots*4/5 - b.Others) / b.Replicas; fit >= 1 && fit < b.MaxOpen {
-		fix.Text += fmt.Sprintf("; max_open_conns %d keeps %s under 80 %%", fit, processes)
+		fix.Text += fmt.Sprintf("; max_open_conns %d keeps %s within 80 %%", fit, processes)
 	}
 	switch {
 	case slots <= 0 || need > slots:
@@ -187,10 +187,10 @@ func pooledBudgetResult(b budget, l factory.PgBouncerLimits) doctor.Result {
 		name, b.Replicas, b.MaxOpen, l.Clients, need, l.MaxClientConn, pct)}
 	clientFix := fmt.Sprintf("raise max_client_conn in pgbouncer.ini's [pgbouncer] section and reload PgBouncer (RELOAD; on its admin console; its open-file limit, ulimit -n, must allow that many clients plus the server connections), or lower database.max_open_conns (each of the %s opens up to that many)", processes)
 	if want := (need*5 + 3) / 4; want > l.MaxClientConn {
-		clientFix += fmt.Sprintf("; max_client_conn %d keeps %s under 80 %%", want, processes)
+		clientFix += fmt.Sprintf("; max_client_conn %d keeps %s within 80 %%", want, processes)
 	}
 	if fit := (l.MaxClientConn*4/5 - l.Clients) / b.Replicas; fit >= 1 && fit < b.MaxOpen {
-		clientFix += fmt.Sprintf("; max_open_conns %d keeps %s under 80 %%", fit, processes)
+		clientFix += fmt.Sprintf("; max_open_conns %d keeps %s within 80 %%", fit, processes)
 	}
 	switch {
 	case need > l.MaxClientConn:
@@ -226,7 +226,7 @@ func pooledBudgetResult(b budget, l factory.PgBouncerLimits) doctor.Result {
 	}
 	serverFix := fmt.Sprintf("lower default_pool_size in pgbouncer.ini (the server connections PgBouncer opens for each user and database; pool_size= on the database's line in [databases] overrides it; default_pool_size is %d), or cap the pool with max_db_connections, or raise the server's max_connections (a server restart)", l.DefaultPoolSize)
 	if fit := slots*4/5 - others - l.ReservePool; fit >= 1 && fit < l.PoolSize {
-		serverFix += fmt.Sprintf("; pool_size %d keeps the server under 80 %%", fit)
+		serverFix += fmt.Sprintf("; pool_size %d keeps the server within 80 %%", fit)
 	}
 	switch {
 	case slots <= 0 || sneed > slots:

@@ -60,8 +60,8 @@ func TestBudgetFixSuggestsAPoolSize(t *testing.T) {
 	if r.Status != doctor.StatusFail || r.Fix.Text == "" {
 		t.Fatalf("%+v", r)
 	}
-	// (97 × 0.8 - 5) / 4 = 18: the pool size that keeps four processes under 80 %.
-	if want := "max_open_conns 18 keeps 4 compozy processes under 80 %"; !contains(r.Fix.Text, want) {
+	// (97 × 0.8 - 5) / 4 = 18: the pool size that keeps four processes within 80 %.
+	if want := "max_open_conns 18 keeps 4 compozy processes within 80 %"; !contains(r.Fix.Text, want) {
 		t.Errorf("fix %q, want %q in it", r.Fix.Text, want)
 	}
 }
@@ -111,13 +111,13 @@ func TestConnectionBudgetThroughPgBouncer(t *testing.T) {
 			want{doctor.StatusPass, `= 154 of max_client_conn 200 client connections: 77%; the server: .* = 22 of 97 connections`}, nil},
 		{"clients above 80 % of max_client_conn", 4, 40, bouncer(nil), 3,
 			want{doctor.StatusWarn, `^PgBouncer 1\.18\.0: 4 × max_open_conns 40 \+ 4 other clients = 164 of max_client_conn 200 client connections: 82%; the server: .*: 22%\nabove 80 % of PgBouncer's max_client_conn`},
-			[]string{"raise max_client_conn in pgbouncer.ini", "RELOAD;", "max_client_conn 205 keeps 4 compozy processes under 80 %", "max_open_conns 39 keeps 4 compozy processes under 80 %"}},
+			[]string{"raise max_client_conn in pgbouncer.ini", "RELOAD;", "max_client_conn 205 keeps 4 compozy processes within 80 %", "max_open_conns 39 keeps 4 compozy processes within 80 %"}},
 		{"clients over max_client_conn", 10, 25, bouncer(nil), 3,
 			want{doctor.StatusFail, `= 254 of max_client_conn 200 client connections: 127%; .*\nat full load PgBouncer refuses clients: "no more connections allowed \(max_client_conn\)"`},
-			[]string{"raise max_client_conn", "lower database.max_open_conns", "max_open_conns 15 keeps 10 compozy processes under 80 %"}},
+			[]string{"raise max_client_conn", "lower database.max_open_conns", "max_open_conns 15 keeps 10 compozy processes within 80 %"}},
 		{"the pool above 80 % of the server", 1, 10, bouncer(func(l *factory.PgBouncerLimits) { l.PoolSize, l.ReservePool = 75, 5 }), 3,
 			want{doctor.StatusWarn, `: 7%; the server: PgBouncer's pool .* opens up to 80 \(pool_size 75 \+ reserve_pool 5\) \+ 2 held by other clients = 82 of 97 connections .*: 84%\nPgBouncer's pool can take above 80 %`},
-			[]string{"lower default_pool_size in pgbouncer.ini", "pool_size= on the database's line in [databases]", "default_pool_size is 20", "pool_size 70 keeps the server under 80 %"}},
+			[]string{"lower default_pool_size in pgbouncer.ini", "pool_size= on the database's line in [databases]", "default_pool_size is 20", "pool_size 70 keeps the server within 80 %"}},
 		{"the pool larger than the server", 1, 10, bouncer(func(l *factory.PgBouncerLimits) { l.PoolSize = 100 }), 3,
 			want{doctor.StatusFail, `opens up to 100 .* = 102 of 97 connections .*: 105%\nwhen PgBouncer's pool fills, the server refuses its connections: "sorry, too many clients already"`},
 			[]string{"lower default_pool_size", "raise the server's max_connections"}},

@@ -436,7 +436,7 @@ func TestConnectionBudgetThroughPgBouncerFacts(t *testing.T) {
 			bouncer(func(l *factory.PgBouncerLimits) { l.PoolSize, l.ReservePool, l.MaxUserConnections = 75, 5, 72 }),
 			want{doctor.StatusWarn, `; the server: PgBouncer's pool for user compozy on database compozy opens up to 72 \(pool_size 75 \+ reserve_pool 5, max_user_connections 72\) \+ 2 held by other clients = 74 of 87 connections ` +
 				`\(max_connections 100 - 3 superuser_reserved_connections - 10 reserved_connections\): 85%\nPgBouncer's pool can take above 80 %`},
-			`^lower default_pool_size .*; pool_size 62 keeps the server under 80 %$`},
+			`^lower default_pool_size .*; pool_size 62 keeps the server within 80 %$`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := testSet(t, postgresDB(), Inputs{}, &poolerConn{fakeConn: &fakeConn{backends: 3, show: tc.show}, pl: tc.pl}, nil)
