@@ -5,14 +5,17 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -242,5 +245,147 @@ func TestTLSFixNamesTheManagedService(t *testing.T) {
 	r := runCheck(t, []doctor.Check{s.tlsCheck()}, doctor.IDPostgresTLS, want{doctor.StatusWarn, `ssl_mode prefer for ` + rds})
 	if !contains(r.Fix.Text, "Amazon RDS") || !contains(r.Fix.Text, "global-bundle.pem") {
 		t.Errorf("fix %q %q, want Amazon RDS's CA bundle", r.Fix.Text, commands(r))
+	}
+}
+
+// A new user's trial: verify-full to 127.0.0.1, the local server's self-signed certificate for
+// localhost, not trusted here. One run names both problems (the CA and the name), and one
+// conn_string fixes both: the server's ssl_cert_file as sslrootcert, host localhost, the
+// user's own parameters kept as written (no connect_timeout added), the path unencoded, in
+// the fix's text (a setting, not a command).
+func TestTLSChainAndNameInOneRun(t *testing.T) {
+	year := tlsNow.Add(365 * 24 * time.Hour)
+	snakeoil, _ := testCert(t, "localhost", []string{"localhost"}, year, false, nil, nil)
+	stranger, _ := testCert(t, "localhost", []string{"localhost"}, year, false, nil, nil)
+	certFile, otherFile := writePEM(t, snakeoil), writePEM(t, stranger)
+	st := func(file string) tlsSettings {
+		return tlsSettings{Host: "127.0.0.1", Mode: "verify-full", Local: true,
+			ConnString: "postgres://postgres:s3cret@127.0.0.1:5432/app?sslmode=verify-full&application_name=my%20app",
+			Settings:   factory.ConnSettings{Host: "127.0.0.1", Port: 5432, User: "postgres", Database: "app", ConnectTimeout: 5 * time.Second},
+			CertFile:   func(*x509.Certificate) string { return file }}
+	}
+	r := tlsResult(st(certFile), []*x509.Certificate{snakeoil}, nil, tlsNow)
+	runCheck(t, []doctor.Check{{Info: doctor.Info{ID: "t"}, Run: func(context.Context) doctor.Result { return r }}}, "t",
+		want{doctor.StatusFail, `^ssl_mode verify-full: the server's certificate \(issuer CN=localhost\) is not signed by a CA in this machine's CAs; and the certificate is for localhost, not 127\.0\.0\.1\n`})
+	line := "  postgres://postgres:[redacted]@localhost:5432/app?sslmode=verify-full&application_name=my%20app&sslrootcert=" + certFile
+	if !strings.HasSuffix(r.Fix.Text, "\nset database.conn_string to:\n"+line) || len(r.Fix.Commands) != 0 {
+		t.Errorf("fix %q %q, want the conn_string line %q in the text and no command", r.Fix.Text, r.Fix.Commands, line)
+	}
+	for _, w := range []string{"two changes", "reads it from " + certFile + " (its ssl_cert_file)", "connect by a name the certificate holds (localhost) instead of 127.0.0.1"} {
+		if !contains(r.Fix.Text, w) {
+			t.Errorf("fix %q, want %q", r.Fix.Text, w)
+		}
+	}
+	for _, bad := range []string{"connect_timeout", "%2F", "s3cret", "$ "} {
+		if contains(r.Fix.Text, bad) {
+			t.Errorf("fix %q has %q", r.Fix.Text, bad)
+		}
+	}
+	// No file found (localCertFile checks that the server's file holds the leaf): the placeholder.
+	if r := tlsResult(st(""), []*x509.Certificate{snakeoil}, nil, tlsNow); !contains(r.Fix.Text, "@localhost:5432/app?sslmode=verify-full&application_name=my%20app&sslrootcert=/path/to/root.crt") {
+		t.Errorf("no certificate file: fix %q", r.Fix.Text)
+	}
+	if got := localCertFile(t.Context(), &certsFake{certFile: certFile}, config.Database{}, snakeoil); got != certFile {
+		t.Errorf("localCertFile, the server's own file: %q", got)
+	}
+	for name, c := range map[string]*certsFake{"another certificate": {certFile: otherFile}, "a relative name": {certFile: "server.crt"},
+		"missing": {certFile: "/nonexistent/server.crt"}, "no login": {fileErr: errors.New("password authentication failed")}} {
+		if got := localCertFile(t.Context(), c, config.Database{}, snakeoil); got != "" {
+			t.Errorf("localCertFile, %s: %q, want none", name, got)
+		}
+	}
+}
+
+// Through the check: a local server is asked for its ssl_cert_file (a login pinned to its
+// certificate) only where the chain fails; a remote one never.
+func TestTLSCheckAsksLocalCertFile(t *testing.T) {
+	leaf, _ := testCert(t, "localhost", []string{"localhost"}, tlsNow.Add(3000*24*time.Hour), false, nil, nil)
+	file := writePEM(t, leaf)
+	db := postgresDB()
+	db.Host, db.SSLMode = "127.0.0.1", "verify-full"
+	certs := &certsFake{certs: []*x509.Certificate{leaf}, certFile: file}
+	s := testSet(t, db, Inputs{Certs: certs}, &fakeConn{}, errors.New("refused"))
+	r := runCheck(t, []doctor.Check{s.tlsCheck()}, doctor.IDPostgresTLS, want{doctor.StatusFail, `not signed by a CA in this machine's CAs; and the certificate is for localhost, not 127\.0\.0\.1`})
+	if certs.fileAsked != 1 || !contains(r.Fix.Text, "postgres://compozy@localhost:5432/compozy?sslmode=verify-full&sslrootcert="+file) {
+		t.Errorf("asked %d times; fix %q", certs.fileAsked, r.Fix.Text)
+	}
+	db.Host = "192.0.2.10"
+	certs = &certsFake{certs: []*x509.Certificate{leaf}, certFile: file}
+	s = testSet(t, db, Inputs{Certs: certs}, &fakeConn{}, errors.New("refused"))
+	runCheck(t, []doctor.Check{s.tlsCheck()}, doctor.IDPostgresTLS, want{doctor.StatusFail, `not signed by a CA`})
+	if certs.fileAsked != 0 {
+		t.Errorf("a remote server: asked for its file %d times", certs.fileAsked)
+	}
+}
+
+// editConnString changes only what the fix is about and keeps the rest as the user wrote it.
+func TestTLSEditConnString(t *testing.T) {
+	for _, tc := range []struct{ in, host, mode, root, want string }{
+		{"postgres://u@127.0.0.1:5432/db?sslmode=verify-full", "localhost", "verify-full", "/etc/ssl/certs/x.pem",
+			"postgres://u@localhost:5432/db?sslmode=verify-full&sslrootcert=/etc/ssl/certs/x.pem"},
+		{"postgresql://u@db.internal/db?connect_timeout=9&sslrootcert=%2Fold%2Fca.pem&search_path=a%2Cb", "", "verify-ca", "/new dir/ca.pem",
+			"postgresql://u@db.internal/db?connect_timeout=9&sslrootcert=/new%20dir/ca.pem&search_path=a%2Cb&sslmode=verify-ca"},
+		{"postgres://u:pw@[::1]:5433/db", "localhost", "", "", "postgres://u:[redacted]@localhost:5433/db"},
+		{"postgres://u@h1:5432,h2:5432/db?sslmode=require", "localhost", "verify-full", "", "postgres://u@h1:5432,h2:5432/db?sslmode=verify-full&host=localhost"},
+		{"host=127.0.0.1 port=5432 user=u dbname=db sslmode = 'verify-full' connect_timeout=3", "localhost", "verify-full", "/a b/ca.pem",
+			"host=localhost port=5432 user=u dbname=db sslmode=verify-full connect_timeout=3 sslrootcert='/a b/ca.pem'"},
+		{"host=db user=u password=secret", "", "verify-full", "/ca.pem", "host=db user=u password=[redacted] sslmode=verify-full sslrootcert=/ca.pem"},
+	} {
+		if got := editConnString(tc.in, tlsChange{Mode: tc.mode, RootCert: tc.root, Host: tc.host}); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+	}
+	// Settings given as fields: a conn_string in their place, without the connect_timeout the
+	// user set as database.connect_timeout.
+	cs := factory.ConnSettings{Host: "127.0.0.1", Port: 5432, Hosts: []string{"127.0.0.1"}, Ports: []int{5432}, User: "u", Database: "db",
+		SSLMode: "verify-full", ConnectTimeout: 5 * time.Second}
+	if got, want := fieldsConnString(cs, tlsChange{Mode: "verify-full", RootCert: "/etc/ssl/certs/x.pem", Host: "localhost"}),
+		"postgres://u@localhost:5432/db?sslmode=verify-full&sslrootcert=/etc/ssl/certs/x.pem"; got != want {
+		t.Errorf("fields: got %s, want %s", got, want)
+	}
+}
+
+// A verify-full that passes without sslrootcert says which store verified it, and that
+// libpq (psql) reads ~/.postgresql/root.crt instead.
+func TestTLSSystemTrustDetail(t *testing.T) {
+	year := tlsNow.Add(365 * 24 * time.Hour)
+	leaf, _ := testCert(t, "localhost", []string{"localhost"}, year, false, nil, nil)
+	// verifyResult reports the trust source through its Detail; the system store cannot be
+	// made to trust a test certificate here, so the branch is reached through tlsResult's
+	// use of it: a result with systemTrust passes with it as the detail.
+	r, ok := verifyResult(tlsSettings{Host: "localhost", Mode: "verify-full", RootCert: writePEM(t, leaf)}, []*x509.Certificate{leaf}, "", tlsNow)
+	if !ok || r.Detail != "" {
+		t.Errorf("with sslrootcert: %v %q, want ok and no trust note", ok, r.Detail)
+	}
+	for _, w := range []string{"this machine's certificate store", "~/.postgresql/root.crt", "root.crt does not exist", "sslrootcert=system"} {
+		if !contains(systemTrust, w) {
+			t.Errorf("systemTrust %q, want %q", systemTrust, w)
+		}
+	}
+}
+
+// postgres.connect: an unreadable TLS file is named with its key; a TLS failure gives
+// postgres.tls's fix, not a contradicting one.
+func TestConnectTLSFindings(t *testing.T) {
+	db := postgresDB()
+	db.Host, db.Port, db.User, db.Name, db.SSLMode = "", 0, "", "", ""
+	db.ConnString = "postgres://compozy@127.0.0.1:5432/compozy?sslmode=verify-full&sslrootcert=/nonexistent/root.crt"
+	s := testSet(t, db, Inputs{Certs: &certsFake{}}, &fakeConn{}, nil)
+	r := runCheck(t, s.postgresChecks(), doctor.IDPostgresConnect,
+		want{doctor.StatusFail, `^sslrootcert /nonexistent/root\.crt cannot be read: no such file or directory\n`})
+	if !contains(r.Fix.Text, "correct sslrootcert in database.conn_string") {
+		t.Errorf("fix %q", r.Fix.Text)
+	}
+	runCheck(t, []doctor.Check{s.tlsCheck()}, doctor.IDPostgresTLS, want{doctor.StatusSkip, `^skipped: sslrootcert /nonexistent/root\.crt cannot be read`})
+
+	leaf, _ := testCert(t, "localhost", []string{"localhost"}, time.Now().Add(3000*24*time.Hour), false, nil, nil)
+	db = postgresDB()
+	db.Host, db.SSLMode = "127.0.0.1", "verify-full"
+	openErr := fmt.Errorf("failed to connect: %w", &tls.CertificateVerificationError{Err: x509.HostnameError{Certificate: leaf, Host: "127.0.0.1"}})
+	s = testSet(t, db, Inputs{Certs: &certsFake{certs: []*x509.Certificate{leaf}}}, &fakeConn{}, openErr)
+	r = runCheck(t, s.postgresChecks(), doctor.IDPostgresConnect, want{doctor.StatusFail, `^TLS: `})
+	if !strings.HasPrefix(r.Fix.Text, "as postgres.tls finds (ssl_mode verify-full: the server's certificate") ||
+		!contains(r.Fix.Text, "postgres://compozy@localhost:5432/compozy?sslmode=verify-full&sslrootcert=/path/to/root.crt") || contains(r.Fix.Text, "require or verify-full") {
+		t.Errorf("fix %q, want postgres.tls's", r.Fix.Text)
 	}
 }
