@@ -213,32 +213,75 @@ func TestDoctorPostgresTLS(t *testing.T) {
 	expectCheck(t, d, doctor.IDPostgresTLS, doctor.StatusPass,
 		`^TLS \(ssl_mode require\): certificate subject CN=\S+, issuer CN=\S+( \(self-signed\))?, expires \d{4}-\d\d-\d\d \(\d+ days\); not verified`)
 
-	// verify-full to 127.0.0.1: the certificate names localhost (and whether this machine's
-	// CAs hold the self-signed certificate depends on the machine: Debian's /etc/ssl/certs does).
-	r = binRun(t, bin, dir, pgEnv(with("verify-full")), "doctor", "--json", "--only", "postgres")
+	// verify-full to 127.0.0.1, this machine's CAs not trusting the self-signed certificate
+	// (a new user's trial): one run names both problems, the CA and the name, and one
+	// conn_string fixes both. It is a setting in the fix's text, not a command; it keeps the
+	// parameters as written (no connect_timeout added), with the server's own ssl_cert_file as
+	// sslrootcert, unencoded.
+	untrusted := []string{"SSL_CERT_DIR=/nonexistent", "SSL_CERT_FILE=/nonexistent"}
+	r = binRun(t, bin, dir, pgEnv(with("verify-full"), untrusted...), "doctor", "--json", "--only", "postgres")
 	d = parseDoctor(t, r)
-	expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, `^TLS: `)
 	tl := expectCheck(t, d, doctor.IDPostgresTLS, doctor.StatusFail,
-		`^ssl_mode verify-full: (the server's certificate \(issuer CN=\S+\) is not signed by a CA in this machine's CAs|the certificate is for \S+, not 127\.0\.0\.1)`)
-	if fix := tl.Fix.Text + "\n" + strings.Join(tl.Fix.Commands, "\n"); !strings.Contains(fix, "sslrootcert=") && !strings.Contains(fix, "instead of 127.0.0.1") {
-		t.Errorf("fix %q: want the sslrootcert to add or the name to use", fix)
+		`^ssl_mode verify-full: the server's certificate \(issuer CN=\S+\) is not signed by a CA in this machine's CAs; and the certificate is for \S+, not 127\.0\.0\.1`)
+	fixed := regexp.MustCompile(`\nset database\.conn_string to:\n  (postgres://\S+)$`).FindStringSubmatch(tl.Fix.Text)
+	if fixed == nil || len(tl.Fix.Commands) != 0 {
+		t.Fatalf("fix %q %q: want one conn_string line in the text, no command", tl.Fix.Text, tl.Fix.Commands)
+	}
+	if !regexp.MustCompile(`^postgres://[^@]+@localhost:\d+/\w+\?sslmode=verify-full&sslrootcert=/\S+$`).MatchString(fixed[1]) ||
+		strings.Contains(fixed[1], "connect_timeout") || strings.Contains(fixed[1], "%2F") {
+		t.Errorf("conn_string %s: want host localhost, sslrootcert the server's file, nothing else added", fixed[1])
+	}
+	cn := expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, `^TLS: `)
+	if !strings.Contains(cn.Fix.Text, fixed[1]) || strings.Contains(cn.Fix.Text, "require or verify-full") {
+		t.Errorf("postgres.connect's fix %q: want postgres.tls's", cn.Fix.Text)
 	}
 	if r.code != 1 {
 		t.Errorf("exit %d", r.code)
 	}
+	// The fix, applied as printed, works on the first try.
+	r = binRun(t, bin, dir, pgEnv(fixed[1], untrusted...), "doctor", "--json", "--only", "postgres")
+	d = parseDoctor(t, r)
+	expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusPass, "")
+	expectCheck(t, d, doctor.IDPostgresTLS, doctor.StatusPass, `^TLS \(ssl_mode verify-full\): certificate subject CN=localhost`)
 
-	// verify-full with a root certificate that did not sign the server's: the fix names sslrootcert.
+	// A missing sslrootcert is named, with its key.
 	q := u.Query()
 	q.Set("sslmode", "verify-full")
-	q.Set("sslrootcert", otherCA(t))
+	q.Set("sslrootcert", filepath.Join(t.TempDir(), "missing.crt"))
 	v := *u
+	v.RawQuery = q.Encode()
+	r = binRun(t, bin, dir, pgEnv(v.String()), "doctor", "--json", "--only", "postgres")
+	d = parseDoctor(t, r)
+	cn = expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, `^sslrootcert /\S+/missing\.crt cannot be read: no such file or directory`)
+	if !strings.Contains(cn.Fix.Text, "sslrootcert in database.conn_string") {
+		t.Errorf("fix %q", cn.Fix.Text)
+	}
+
+	// Trusted through this machine's store: the pass says so, and that psql reads another file.
+	store := []string{"SSL_CERT_DIR=/nonexistent", "SSL_CERT_FILE=" + strings.SplitN(fixed[1], "sslrootcert=", 2)[1]}
+	v = *u
+	q = u.Query()
+	q.Set("sslmode", "verify-full")
+	v.Host, v.RawQuery = "localhost:"+u.Port(), q.Encode()
+	r = binRun(t, bin, dir, pgEnv(v.String(), store...), "doctor", "--json", "--only", "postgres")
+	d = parseDoctor(t, r)
+	tl = expectCheck(t, d, doctor.IDPostgresTLS, doctor.StatusPass, `verified by this machine's certificate store`)
+	if !strings.Contains(tl.Detail, "~/.postgresql/root.crt") {
+		t.Errorf("detail %q: want libpq's own default named", tl.Detail)
+	}
+
+	// verify-full with a root certificate that did not sign the server's: the fix names sslrootcert.
+	q = u.Query()
+	q.Set("sslmode", "verify-full")
+	q.Set("sslrootcert", otherCA(t))
+	v = *u
 	v.Host, v.RawQuery = "localhost:"+u.Port(), q.Encode()
 	r = binRun(t, bin, dir, pgEnv(v.String()), "doctor", "--json", "--only", "postgres")
 	d = parseDoctor(t, r)
 	expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, `^TLS: `)
 	tl = expectCheck(t, d, doctor.IDPostgresTLS, doctor.StatusFail,
 		`^ssl_mode verify-full: the server's certificate \(issuer CN=\S+\) is not signed by a CA in sslrootcert `)
-	if !strings.Contains(tl.Fix.Text, "sslrootcert=/path/to/root.crt") || !regexp.MustCompile(`^conn_string: postgres://.*sslmode=verify-full.*&sslrootcert=%2Fpath%2Fto%2Froot\.crt`).MatchString(strings.Join(tl.Fix.Commands, "\n")) {
+	if !regexp.MustCompile(`\nset database\.conn_string to:\n  postgres://\S*sslmode=verify-full&sslrootcert=/\S+$`).MatchString(tl.Fix.Text) || len(tl.Fix.Commands) != 0 {
 		t.Errorf("fix %q %q: want the sslrootcert to give", tl.Fix.Text, tl.Fix.Commands)
 	}
 }
