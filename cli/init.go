@@ -40,7 +40,7 @@ type initOptions struct {
 	useCase, workflows, available string
 	vectors, server               bool
 	provider, vectorURL           string
-	vectorPath                    string
+	vectorPath, vectorID          string
 	dimension                     int
 	metric                        string
 }
@@ -66,7 +66,13 @@ An existing file is never overwritten: --update (or --force) replaces only datab
 knowledge.vector_dbs, keeps every other section and comment as it is, and writes a backup first.
 No password is ever written or shown: the file reads ${COMPOZY_DB_PASSWORD} (and a vector DB's
 secrets from ${COMPOZY_VECTOR_PASSWORD} or ${COMPOZY_VECTOR_API_KEY}), and the last lines name
-the variables to set. A PostgreSQL host that is not this machine gets ssl_mode require.`,
+the variables to set. A PostgreSQL host that is not this machine gets ssl_mode require.
+
+The connection test also looks at what the vector DB entry would meet: a table, collection,
+index or store that already exists with another dimension or metric is never dropped or
+changed. The form offers to use it as it is, to use another vector DB id (another folder for
+the filesystem store), to change the answers, to write anyway or to quit; without questions init
+exits 2 and names the flags that resolve it (--dimension N, or --vector-id ID).`,
 		Example: `  compozy init
   compozy init --use-case dev --yes
   compozy init --use-case production --workflows 100+ --vectors --server --vector-available pgvector \
@@ -95,6 +101,7 @@ the variables to set. A PostgreSQL host that is not this machine gets ssl_mode r
 	fl.StringVar(&opts.provider, "vector-provider", "", "override the vector DB: pgvector, qdrant, redis, filesystem or none")
 	fl.StringVar(&opts.vectorURL, "vector-url", "", "URL of the qdrant or redis vector DB (or a postgres:// URL for pgvector elsewhere)")
 	fl.StringVar(&opts.vectorPath, "vector-path", "", "folder of the filesystem vector store (default ./data/vectors)")
+	fl.StringVar(&opts.vectorID, "vector-id", "", "`ID` of the vector DB entry (default main); pgvector's table is compozy_vectors_ID, qdrant's collection and redis's index compozy_ID")
 	fl.IntVar(&opts.dimension, "dimension", 0, "embedding dimension (default 1536)")
 	fl.StringVar(&opts.metric, "metric", "", "distance metric: cosine, dot or euclid (default cosine)")
 	return cmd
@@ -352,6 +359,12 @@ func initFlags(ctx context.Context, f *Factory, cmd *cobra.Command, o *initOptio
 			return v, bad("--vector-path", err)
 		}
 		s.VectorPath, g.VectorPath = o.vectorPath, true
+	}
+	if fl.Changed("vector-id") {
+		if err := wizard.ValidateVectorID(o.vectorID); err != nil {
+			return v, bad("--vector-id", err)
+		}
+		s.VectorID, g.VectorID = strings.TrimSpace(o.vectorID), true
 	}
 	if fl.Changed("dimension") {
 		d, err := wizard.ParseDimension(strconv.Itoa(o.dimension))

@@ -14,12 +14,13 @@ import (
 // PostgreSQL database, and most of a test's time is spent waiting on the binary and the servers,
 // so `make test` (-parallel 4) runs them side by side.
 var serialTests = map[string]string{
-	"TestDBBackupPostgresCommand":      "t.Setenv(PATH): a parallel test may not change the process environment",
-	"TestDoctorPostgresReplicasBudget": "counts every connection the server has now",
-	"TestPgvectorOnPGlite":             "PGlite runs one backend session for every client",
-	"TestPgvectorExtensionFixOnPGlite": "PGlite runs one backend session for every client; drops and creates the extension",
-	"TestPgBouncerThroughTheBinary":    "PgBouncer's clients and server pool are shared",
-	"TestPgBouncerConnectionBudget":    "counts PgBouncer's clients and the server's connections",
+	"TestDBBackupPostgresCommand":           "t.Setenv(PATH): a parallel test may not change the process environment",
+	"TestDoctorPostgresReplicasBudget":      "counts every connection the server has now",
+	"TestPgvectorOnPGlite":                  "PGlite runs one backend session for every client",
+	"TestPgvectorExtensionFixOnPGlite":      "PGlite runs one backend session for every client; drops and creates the extension",
+	"TestInitPgvectorShapeConflictOnPGlite": "PGlite runs one backend session for every client",
+	"TestPgBouncerThroughTheBinary":         "PgBouncer's clients and server pool are shared",
+	"TestPgBouncerConnectionBudget":         "counts PgBouncer's clients and the server's connections",
 }
 
 // TestEveryTestRunsInParallelOrSays keeps the rule above: a new test either starts with
