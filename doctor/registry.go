@@ -336,7 +336,8 @@ func Registry() []Info {
 		{ID: IDVectorDimension, Group: GroupVector, Title: "Vector dimension matches the config", Explain: Explain{
 			Symptom: "'expected dim: 1536, got 768' when inserting or searching.",
 			Cause:   "The collection was created for another embedding model than the one the config names.",
-			Fix:     "Recreate the collection with the configured dimension (its data must be re-embedded), or set dimension to the collection's.",
+			Fix: "Set dimension to the collection's, or recreate the collection with the configured dimension (its data must be re-embedded). The check prints the command that drops it, for the vector server it names " +
+				"(pgvector: psql 'postgres://user@host:port/db' -c 'DROP TABLE ...;', the URL without its password); --fix never runs it. compozy init checks this before writing (--dimension N, or --vector-id ID for another table).",
 		}},
 		{ID: IDVectorMetric, Group: GroupVector, Title: "Vector metric matches the config", Explain: Explain{
 			Symptom: "Search results ranked oddly.",
