@@ -45,6 +45,8 @@ func (o *doctorOptions) checkModes() error {
 		return usageErrorf("--report is an output of its own: it goes without --json, --fix and --watch")
 	case o.watch && (o.json || o.fix):
 		return usageErrorf("--watch only reads and draws: it goes without --json and --fix")
+	case o.count != 0 && !o.watch:
+		return usageErrorf("--count goes with --watch: it says after how many samples the watch stops")
 	}
 	return nil
 }

@@ -55,6 +55,9 @@ func TestDoctorWatchSQLitePiped(t *testing.T) {
 	if u := binRun(t, bin, dir, nil, "doctor", "--watch", "--json"); u.code != 2 {
 		t.Errorf("--watch --json: exit %d, want 2", u.code)
 	}
+	if u := binRun(t, bin, dir, nil, "doctor", "--count", "3"); u.code != 2 || !strings.Contains(u.errOut, "--count goes with --watch") {
+		t.Errorf("--count without --watch: exit %d, want 2\n%s", u.code, u.errOut)
+	}
 }
 
 // TestDoctorWatchPane: on a terminal, while db bench runs beside the database and rows go into
