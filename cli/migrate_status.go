@@ -201,9 +201,20 @@ func (s *migrateSession) statusOnce(ctx context.Context) (statusDoc, migrate.Loo
 	for _, o := range check.OutOfOrder {
 		doc.OutOfOrder = append(doc.OutOfOrder, o.Version)
 	}
-	v, msg := check.Verdict(missing, s.cfg.Database.Path)
+	v, msg := check.VerdictAdvising(missing, s.cfg.Database.Path, s.upAdvice())
 	doc.Check, doc.Message = string(v), msg
 	return doc, migrate.Look{Check: check, Missing: missing}
+}
+
+// upAdvice is what to run to apply pending migrations: compozy migrate up, or through a
+// transaction pooler (where it is refused) the command through the server's direct URL.
+func (s *migrateSession) upAdvice() string {
+	if s.m != nil {
+		if refusal := s.m.PoolerRefusal(); refusal != nil {
+			return refusal.UpAdvice()
+		}
+	}
+	return "run 'compozy migrate up'"
 }
 
 // printWaiting says what `migrate status --wait` is waiting for, each time that changes.
@@ -309,7 +320,7 @@ func runMigrateVersion(ctx context.Context, f *Factory, opts *migrateVersionOpti
 	case doc.CurrentVersion == doc.LatestVersion:
 		fmt.Fprintln(out, "The database is up to date.")
 	case doc.CurrentVersion < doc.LatestVersion:
-		fmt.Fprintln(out, "Migrations are pending: run 'compozy migrate up'.")
+		fmt.Fprintf(out, "Migrations are pending: %s.\n", s.upAdvice())
 	default:
 		fmt.Fprintln(out, "The database is newer than this binary: upgrade compozy.")
 	}

@@ -249,6 +249,18 @@ func (s *migrateSession) plan(ctx context.Context, r migrateRun) (migratePlan, e
 }
 
 func (s *migrateSession) printDryRun(ctx context.Context, r migrateRun, p migratePlan) error {
+	if err := s.printDryRunPlan(ctx, r, p); err != nil {
+		return err
+	}
+	// The real run would be refused before changing anything (a transaction pooler): the dry
+	// run says so and exits as the refusal does.
+	if refusal := s.m.PoolerRefusal(); refusal != nil {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("migrate %s --dry-run: the real run would be refused and change nothing: %s", r.dir, refusal.Reason())}
+	}
+	return nil
+}
+
+func (s *migrateSession) printDryRunPlan(ctx context.Context, r migrateRun, p migratePlan) error {
 	out := s.f.IO.Out
 	if r.dir == migrate.DirectionUp {
 		v, err := s.m.Version(ctx)

@@ -3,6 +3,7 @@ package cli
 import (
 	"database/sql"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -46,10 +47,14 @@ func TestPgBouncerThroughTheBinary(t *testing.T) {
 		t.Errorf("fix commands %q: want migrate up through the server behind PgBouncer", c.Fix.Commands)
 	}
 
+	upDirect := c.Fix.Commands[0]
+	pgbouncerBeforeMigrating(t, bin, db, pooled, upDirect)
+
 	for _, args := range [][]string{{"migrate", "up"}, {"migrate", "up", "--to", "20250603124835"}} {
 		r = binRun(t, bin, t.TempDir(), cleanEnv(pgEnv(pooled)...), args...)
-		if r.code != ExitUsage || !strings.Contains(r.errOut, "refused, nothing was changed") || !strings.Contains(r.errOut, "direct URL") {
-			t.Errorf("%v through PgBouncer: exit %d, want %d naming the direct URL\n%s%s", args, r.code, ExitUsage, r.out, r.errOut)
+		if r.code != ExitUsage || !strings.Contains(r.errOut, "refused, nothing was changed") || !strings.Contains(r.errOut, "direct URL") ||
+			!strings.Contains(r.errOut, "for example "+upDirect+" (the password from COMPOZY_DB_PASSWORD or PGPASSWORD)") {
+			t.Errorf("%v through PgBouncer: exit %d, want %d naming the direct URL's command %s\n%s%s", args, r.code, ExitUsage, upDirect, r.out, r.errOut)
 		}
 		if n := versionRowCount(t, db); n != -1 {
 			t.Fatalf("%v through PgBouncer: goose_db_version has %d rows, want no table", args, n)
@@ -94,6 +99,84 @@ func TestPgBouncerThroughTheBinary(t *testing.T) {
 	}
 	if b := bench.Results[0]; b.Workflows == 0 || b.Failed != 0 || len(b.Errors) != 0 {
 		t.Errorf("db bench through PgBouncer: %+v, want workflows and no failures", b)
+	}
+}
+
+// pgbouncerBeforeMigrating: through PgBouncer, with nothing migrated yet, the doctor's
+// migration checks give upDirect (postgres.pooler's command) and are not fixable, --fix --yes
+// skips them saying why (no FAILED line), --fix --dry-run counts no fix, migrate up --dry-run
+// says the real run would be refused (exit 2, as the refusal) and migrate status names
+// upDirect. Nothing is written, and the password is printed nowhere.
+func pgbouncerBeforeMigrating(t *testing.T, bin string, db *sql.DB, pooled, upDirect string) {
+	t.Helper()
+	u, err := url.Parse(pooled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password, _ := u.User.Password()
+	noSecret := func(what string, r cliRun) {
+		t.Helper()
+		if password != "" && strings.Contains(r.out+r.errOut, password) {
+			t.Errorf("%s printed the password", what)
+		}
+	}
+	if strings.Contains(upDirect, ":6432/") || !strings.HasPrefix(upDirect, "compozy migrate up --db-conn-string '") {
+		t.Fatalf("postgres.pooler's command %q: want migrate up through the server behind PgBouncer", upDirect)
+	}
+	env := cleanEnv(pgEnv(pooled)...)
+
+	r := binRun(t, bin, t.TempDir(), env, "doctor", "--json")
+	d := parseDoctor(t, r)
+	for _, id := range []string{doctor.IDMigrationsTable, doctor.IDMigrationsPending} {
+		c, ok := d.get(id)
+		switch {
+		case !ok:
+			t.Fatalf("no result for %s", id)
+		case c.Fixable || !strings.HasPrefix(c.NotFixable, "compozy migrate up refuses to run through PgBouncer"):
+			t.Errorf("%s: fixable %v, not_fixable %q: want not fixable, saying why", id, c.Fixable, c.NotFixable)
+		case len(c.Fix.Commands) != 1 || c.Fix.Commands[0] != upDirect:
+			t.Errorf("%s: fix commands %q, want postgres.pooler's %q", id, c.Fix.Commands, upDirect)
+		}
+	}
+	noSecret("doctor --json", r)
+
+	r = binRun(t, bin, t.TempDir(), env, "doctor", "--fix", "--yes")
+	skipped := "Skipped migrations.tables, migrations.pending: compozy migrate up refuses to run through PgBouncer"
+	if strings.Contains(r.out, "FAILED") || !strings.Contains(r.out, skipped) || !strings.Contains(r.out, "run instead:\n    $ "+upDirect+"\n") ||
+		strings.Contains(r.out, "--fix can apply this") {
+		t.Errorf("doctor --fix --yes through PgBouncer: want the migrations skipped with the direct URL's command, no FAILED\n%s%s", r.out, r.errOut)
+	}
+	noSecret("doctor --fix --yes", r)
+
+	r = binRun(t, bin, t.TempDir(), env, "doctor", "--fix", "--dry-run")
+	if !strings.Contains(r.out, skipped) || !strings.Contains(r.out, "Nothing to fix automatically.") || strings.Contains(r.out, "would be applied") {
+		t.Errorf("doctor --fix --dry-run through PgBouncer: want the migrations skipped and no fix counted\n%s%s", r.out, r.errOut)
+	}
+
+	r = binRun(t, bin, t.TempDir(), env, "migrate", "up", "--dry-run")
+	if r.code != ExitUsage || !strings.Contains(r.out, "9 migrations would be applied") ||
+		!strings.Contains(r.errOut, "migrate up --dry-run: the real run would be refused and change nothing: the connection goes through PgBouncer") ||
+		!strings.Contains(r.errOut, upDirect) {
+		t.Errorf("migrate up --dry-run through PgBouncer: exit %d, want %d saying the real run would be refused, naming %s\n%s%s", r.code, ExitUsage, upDirect, r.out, r.errOut)
+	}
+	noSecret("migrate up --dry-run", r)
+
+	r = binRun(t, bin, t.TempDir(), env, "migrate", "status")
+	if r.code != 0 || !strings.Contains(r.out, "9 migrations pending (database at version 0, latest ") ||
+		!strings.Contains(r.out, "; run "+upDirect+" (the server's direct URL: migrate up refuses to run through PgBouncer") ||
+		strings.Contains(r.out, "run 'compozy migrate up'") {
+		t.Errorf("migrate status through PgBouncer: exit %d, want the direct URL's command\n%s%s", r.code, r.out, r.errOut)
+	}
+	r = binRun(t, bin, t.TempDir(), env, "migrate", "version")
+	if r.code != 0 || !strings.Contains(r.out, "Migrations are pending: run "+upDirect+" (the server's direct URL") {
+		t.Errorf("migrate version through PgBouncer: exit %d, want the direct URL's command\n%s%s", r.code, r.out, r.errOut)
+	}
+	r = binRun(t, bin, t.TempDir(), env, "migrate", "status", "--check")
+	if r.code != ExitPending || !strings.Contains(r.out, upDirect) {
+		t.Errorf("migrate status --check through PgBouncer: exit %d, want %d naming %s\n%s%s", r.code, ExitPending, upDirect, r.out, r.errOut)
+	}
+	if n := versionRowCount(t, db); n != -1 {
+		t.Fatalf("through PgBouncer: goose_db_version has %d rows, want no table", n)
 	}
 }
 

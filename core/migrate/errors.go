@@ -103,7 +103,7 @@ func (e *PoolerError) Reason() string {
 // pooler: the direct URL's command when known.
 func (e *PoolerError) UpAdvice() string {
 	if e.UpCommand != "" {
-		return fmt.Sprintf("run '%s' (migrate up refuses to run through %s)", e.UpCommand, e.Pooler)
+		return fmt.Sprintf("run %s (the server's direct URL: migrate up refuses to run through %s)", e.UpCommand, e.Pooler)
 	}
 	return fmt.Sprintf("run 'compozy migrate up' through the server's direct URL, with --db-conn-string or COMPOZY_DB_CONN_STRING (it refuses to run through %s)", e.Pooler)
 }

@@ -61,7 +61,7 @@ func TestPoolerRefusalNamesTheDirectCommand(t *testing.T) {
 	}
 	c := &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: 5}, Pending: []migrate.Migration{{Version: 4}, {Version: 5}}}
 	v, msg := c.VerdictAdvising(false, "", e.UpAdvice())
-	if v != migrate.VerdictPending || msg != "2 migrations pending (database at version 3, latest 5); run '"+cmd+"' (migrate up refuses to run through PgBouncer 1.18.0 (transaction pooling))." {
+	if v != migrate.VerdictPending || msg != "2 migrations pending (database at version 3, latest 5); run "+cmd+" (the server's direct URL: migrate up refuses to run through PgBouncer 1.18.0 (transaction pooling))." {
 		t.Errorf("verdict %s %q", v, msg)
 	}
 	if _, plain := c.Verdict(false, ""); !strings.HasSuffix(plain, "; run 'compozy migrate up'.") {

@@ -33,7 +33,7 @@ func TestMigrationsThroughPooler(t *testing.T) {
 	bouncer := factory.Pooler{Kind: factory.PoolerPgBouncer, Mode: factory.PoolTransaction, Version: "PgBouncer 1.18.0",
 		SharedSession: true, Evidence: []string{"its admin console answered SHOW VERSION"}}
 	const direct = "compozy migrate up --db-conn-string 'postgres://app@10.0.0.5:5432/app?sslmode=disable'"
-	const why = "compozy migrate up refuses to run through PgBouncer 1.18.0 (transaction pooling) (the migration lock, a session advisory lock, does not hold there)"
+	const why = "compozy migrate up refuses to run through PgBouncer 1.18.0 (transaction pooling): the migration lock, a session advisory lock, does not hold there"
 	pending := &migrate.CheckResult{Versions: migrate.Versions{Current: 3, Latest: 5},
 		Pending: []migrate.Migration{{Version: 4, File: "4_a.sql"}, {Version: 5, File: "5_b.sql"}}}
 	missing := []string{"workflow_states"}

@@ -126,7 +126,7 @@ func (s *Set) migrateRefused(ctx context.Context, what string) (why string, fix 
 	if len(fix.Commands) == 0 {
 		fix.Text += ", with --db-conn-string or COMPOZY_DB_CONN_STRING"
 	}
-	return "compozy migrate up refuses to run through " + f.Pooler.Name() + " (the migration lock, a session advisory lock, does not hold there)", fix, true
+	return "compozy migrate up refuses to run through " + f.Pooler.Name() + ": the migration lock, a session advisory lock, does not hold there", fix, true
 }
 
 // directFix is what (an action: "run migrations") through the server's direct URL, with
