@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"time"
@@ -96,6 +97,8 @@ type Sampler struct {
 	firstSeq int64
 	busy     int64
 	holders  func(path, lockPath string) ([]sqlitefile.Holder, error)
+	// file is the SQLite file the handle opened, to tell when its name stops leading to it.
+	file sqlitefile.Info
 }
 
 // New returns a sampler of the database h, which must be open read-only: a sample reads, it
@@ -104,7 +107,11 @@ func New(h *factory.Handle) (*Sampler, error) {
 	if h.Mode != factory.ReadOnly {
 		return nil, fmt.Errorf("watch: the handle is %s; the watch reads through a read-only one", h.Mode)
 	}
-	return &Sampler{h: h, firstSeq: -1, holders: sqlitefile.Holders}, nil
+	s := &Sampler{h: h, firstSeq: -1, holders: sqlitefile.Holders}
+	if h.Dialect == config.DriverSQLite {
+		s.file, _ = sqlitefile.Stat(h.Path)
+	}
+	return s, nil
 }
 
 // Dialect is the database's dialect (config.DriverSQLite or config.DriverPostgres).
@@ -140,6 +147,9 @@ func (s *Sampler) sqlite(ctx context.Context) (*SQLite, error) {
 		q.Restarts = seq - s.firstSeq
 	}
 	var errs []error
+	if err := s.stillThere(path); err != nil {
+		errs = append(errs, err)
+	}
 	if hs, err := s.holders(path, path+migrate.LockSuffix); err == nil {
 		q.Holders = len(hs)
 		for _, h := range hs {
@@ -163,6 +173,22 @@ func (s *Sampler) sqlite(ctx context.Context) (*SQLite, error) {
 	}
 	q.Busy = s.busy
 	return q, errors.Join(errs...)
+}
+
+// stillThere says when path no longer leads to the file the watch opened: removed or renamed,
+// or replaced by another file. The open connection goes on reading the file it opened, so the
+// figures would otherwise go on as if nothing had happened.
+func (s *Sampler) stillThere(path string) error {
+	now, err := sqlitefile.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("the database file %s is gone (removed or renamed while the watch ran): these figures are of the file the watch opened; start the watch again", path)
+	case err != nil:
+		return fmt.Errorf("stat the database file: %w", err)
+	case s.file.Ino != 0 && !now.Same(s.file):
+		return fmt.Errorf("%s is another file now (replaced while the watch ran): these figures are of the file the watch opened; start the watch again", path)
+	}
+	return nil
 }
 
 // checkpointSeq reads the checkpoint sequence of the -wal file's header (bytes 12-15, big
