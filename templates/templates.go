@@ -59,6 +59,9 @@ type VectorDB struct {
 	Metric     string
 	// SecretEnvs name the variables URL refers to (${VAR}), for a comment saying to set them.
 	SecretEnvs []string
+	// Server names, for a pgvector entry with a URL, the other PostgreSQL server it points at
+	// (host:port/database, no password), for the comment saying where pgvector is.
+	Server string
 }
 
 // Render returns a whole compozy.yaml.

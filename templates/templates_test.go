@@ -34,6 +34,12 @@ func outcomes() []outcome {
 			func(s *wizard.Settings) { s.Password = true; s.SSLMode = "require"; s.Host = "db.internal" }},
 		{"postgres_pgvector", wizard.Answers{UseCase: wizard.UseProduction, Workflows: wizard.Workflows25to100, Server: true, Vectors: true, Available: wizard.AvailPgvector},
 			func(s *wizard.Settings) { s.Password = true }},
+		{"postgres_pgvector_elsewhere", wizard.Answers{UseCase: wizard.UseProduction, Workflows: wizard.Workflows25to100, Server: true, Vectors: true, Available: wizard.AvailPgvector,
+			PgvectorServer: "vec.internal:5433/vectors"},
+			func(s *wizard.Settings) {
+				s.Password = true
+				s.VectorURL = "postgres://vec@vec.internal:5433/vectors?sslmode=require"
+			}},
 		{"postgres_qdrant", wizard.Answers{UseCase: wizard.UseProduction, Workflows: wizard.Workflows10to25, Server: true, Vectors: true, Available: wizard.AvailQdrant},
 			func(s *wizard.Settings) { s.VectorURL = "http://qdrant:6333" }},
 		{"postgres_redis_connstring", wizard.Answers{UseCase: wizard.UseSingleTenant, Workflows: wizard.Workflows100Plus, Server: true, Vectors: true, Available: wizard.AvailRedis},
@@ -80,6 +86,61 @@ func TestRender(t *testing.T) {
 			}
 			roundTrip(t, got, plan, s)
 		})
+	}
+}
+
+// TestRenderSaysWherePgvectorIs: the comments say pgvector is inside the PostgreSQL above only
+// when it is; with a URL they name the other server (no password), the decision-matrix reason
+// included.
+func TestRenderSaysWherePgvectorIs(t *testing.T) {
+	a := wizard.Answers{UseCase: wizard.UseProduction, Workflows: wizard.Workflows1to10, Server: true, Vectors: true, Available: wizard.AvailPgvector}
+	render := func(url string) string {
+		t.Helper()
+		s := wizard.DefaultSettings()
+		s.VectorURL = url
+		a := a
+		a.PgvectorServer = wizard.PgvectorServer(url)
+		plan, err := wizard.Decide(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := templates.Render(wizard.Data(plan, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Comment lines that follow a comment line are joined to it: a wrapped sentence reads
+		// as one.
+		var lines []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if n := len(lines); n > 0 && strings.HasPrefix(strings.TrimSpace(l), "#") && strings.HasPrefix(strings.TrimSpace(lines[n-1]), "#") {
+				lines[n-1] += " " + strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "#"))
+				continue
+			}
+			lines = append(lines, l)
+		}
+		return strings.Join(lines, "\n")
+	}
+	same := render("")
+	for _, want := range []string{"# Inside the PostgreSQL above (CREATE EXTENSION vector).", "vector search: pgvector, inside the same PostgreSQL"} {
+		if !strings.Contains(same, want) {
+			t.Errorf("same server: lacks %q:\n%s", want, same)
+		}
+	}
+	other := render("postgres://vec:${COMPOZY_VECTOR_PASSWORD}@vec.internal:5433/vectors?sslmode=require")
+	for _, want := range []string{
+		"# On another PostgreSQL server, vec.internal:5433/vectors, not the database above (CREATE EXTENSION vector there).",
+		"vector search: pgvector, on another PostgreSQL server, vec.internal:5433/vectors (CREATE EXTENSION vector there",
+		`url: "postgres://vec:${COMPOZY_VECTOR_PASSWORD}@vec.internal:5433/vectors?sslmode=require"`,
+		"set COMPOZY_VECTOR_PASSWORD in the environment",
+	} {
+		if !strings.Contains(other, want) {
+			t.Errorf("another server: lacks %q:\n%s", want, other)
+		}
+	}
+	for _, bad := range []string{"Inside the PostgreSQL above", "inside the same PostgreSQL", "vec:${COMPOZY_VECTOR_PASSWORD}@vec.internal:5433/vectors,"} {
+		if strings.Contains(other, bad) {
+			t.Errorf("another server: says %q:\n%s", bad, other)
+		}
 	}
 }
 

@@ -144,6 +144,11 @@ type Answers struct {
 	// Driver and Provider override the recommendation when set ("" accepts it).
 	Driver   string
 	Provider string
+
+	// PgvectorServer names the other PostgreSQL server pgvector lives on (host:port/database,
+	// no password; PgvectorServer of the vector URL), or "" when pgvector is inside the
+	// database's own PostgreSQL. The reasons say which.
+	PgvectorServer string
 }
 
 // Plan is the outcome of the matrix: what to write, and why.
@@ -311,7 +316,7 @@ func recommendProvider(a Answers, driver string, row useCaseRow, p *Plan) string
 		return ProviderRedis
 	case AvailPgvector:
 		if driver == DriverPostgres {
-			p.Reasons = append(p.Reasons, "vector search: pgvector, inside the same PostgreSQL (CREATE EXTENSION vector)")
+			p.Reasons = append(p.Reasons, pgvectorWhere(a, ""))
 			return ProviderPgvector
 		}
 		p.Reasons = append(p.Reasons, "vector search: SQLite has no vector search and pgvector only works with the postgres driver, so an external vector DB is required; the filesystem store needs no service")
@@ -319,7 +324,7 @@ func recommendProvider(a Answers, driver string, row useCaseRow, p *Plan) string
 	}
 	// Nothing available.
 	if driver == DriverPostgres {
-		p.Reasons = append(p.Reasons, "vector search: pgvector, inside the same PostgreSQL (CREATE EXTENSION vector; the postgresql-NN-pgvector package)")
+		p.Reasons = append(p.Reasons, pgvectorWhere(a, "; the postgresql-NN-pgvector package"))
 		return ProviderPgvector
 	}
 	if row.noneProvider == ProviderFilesystem || !a.Server {
@@ -328,6 +333,15 @@ func recommendProvider(a Answers, driver string, row useCaseRow, p *Plan) string
 	}
 	p.Reasons = append(p.Reasons, "vector search: SQLite has none, so an external vector DB is required; Qdrant is the one to run for a server (docker run -p 6333:6333 -p 6334:6334 qdrant/qdrant)")
 	return ProviderQdrant
+}
+
+// pgvectorWhere is the reason for pgvector: inside the same PostgreSQL, or on the other server
+// the answers name.
+func pgvectorWhere(a Answers, pkg string) string {
+	if a.PgvectorServer != "" {
+		return "vector search: pgvector, on another PostgreSQL server, " + a.PgvectorServer + " (CREATE EXTENSION vector there" + pkg + "); workflow state stays in the database above"
+	}
+	return "vector search: pgvector, inside the same PostgreSQL (CREATE EXTENSION vector" + pkg + ")"
 }
 
 // row names the matrix row of a, for the form and the YAML comment.

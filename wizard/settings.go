@@ -280,6 +280,7 @@ func Data(p Plan, s Settings) templates.Data {
 			}
 		case ProviderPgvector:
 			v.URL = s.VectorURL // "" means the database above
+			v.Server = PgvectorServer(s.VectorURL)
 		}
 		v.SecretEnvs = References(v.URL)
 		d.VectorDBs = []templates.VectorDB{v}

@@ -96,7 +96,8 @@ func ValidateConnStringFlag(s string) error {
 }
 
 // ValidateVectorURL checks the URL of a Qdrant (http, https, grpc, grpcs) or Redis (redis,
-// rediss) vector DB.
+// rediss) vector DB, or of the PostgreSQL server that holds pgvector when it is not the
+// database's own (postgres, postgresql).
 func ValidateVectorURL(provider, s string) error {
 	s = NormalizeURL(s)
 	var schemes []string
@@ -105,6 +106,8 @@ func ValidateVectorURL(provider, s string) error {
 		schemes = []string{"http", "https", "grpc", "grpcs"}
 	case ProviderRedis:
 		schemes = []string{"redis", "rediss"}
+	case ProviderPgvector:
+		return validatePgvectorURL(s)
 	default:
 		return nil
 	}
@@ -127,6 +130,57 @@ func ValidateVectorURL(provider, s string) error {
 		return err
 	}
 	return nil
+}
+
+// validatePgvectorURL checks the URL of another PostgreSQL server for pgvector: a postgres://
+// URL that names a host (or a socket folder with ?host=), as --db-conn-string's form takes it.
+// A key=value string holds its password where no ${VAR} can replace it, so it is refused.
+func validatePgvectorURL(s string) error {
+	if err := ValidateConnString(s); err != nil {
+		return err
+	}
+	u, _ := url.Parse(refPattern.ReplaceAllString(s, "x"))
+	if u.Hostname() == "" && u.Query().Get("host") == "" {
+		return errors.New("the URL names no host (postgres://user@host:5432/compozy)")
+	}
+	if _, _, err := SplitVectorURL(s); err != nil {
+		return err
+	}
+	return nil
+}
+
+// PgvectorServer names the PostgreSQL server a pgvector URL points at, as host:port/database
+// (no user, no password), for the comments and the messages; "" when the URL is not a
+// postgres:// URL (pgvector is then in the database's own PostgreSQL).
+func PgvectorServer(raw string) string {
+	raw = NormalizeURL(raw)
+	scheme, _, ok := strings.Cut(raw, "://")
+	if !ok || (scheme != "postgres" && scheme != "postgresql") {
+		return ""
+	}
+	u, err := url.Parse(refPattern.ReplaceAllString(raw, "x"))
+	if err != nil {
+		return ""
+	}
+	host, port := u.Hostname(), u.Port()
+	if host == "" {
+		host = u.Query().Get("host")
+	}
+	if port == "" {
+		port = "5432"
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	if db == "" {
+		db = u.Query().Get("dbname")
+	}
+	server := net.JoinHostPort(host, port)
+	if strings.HasPrefix(host, "/") {
+		server = host
+	}
+	if db != "" {
+		server += "/" + db
+	}
+	return server
 }
 
 func contains(list []string, s string) bool {
