@@ -24,6 +24,10 @@ type ConnResult struct {
 	// Conflict is set when a vector DB answers but already holds a collection, table, index
 	// or store of another dimension or metric than the entry says (OK is false then).
 	Conflict *Conflict
+	// NoPgvector is set when a pgvector entry's PostgreSQL answers but has no pgvector
+	// extension to create (pg_available_extensions has no "vector"): another server is the
+	// way out, not another password.
+	NoPgvector bool
 }
 
 // Conflict is an existing vector collection (table, index, store) whose shape differs from
@@ -184,7 +188,8 @@ func testVector(ctx context.Context, cfg *config.Config, entry config.VectorDB, 
 				continue
 			}
 			if r := c.Run(ctx); r.Status == vector.StatusFail {
-				return ConnResult{OK: false, Line: name + ": " + config.Redact(r.Summary)}
+				return ConnResult{OK: false, Line: name + ": " + config.Redact(r.Summary),
+					NoPgvector: entry.Provider == vector.ProviderPgvector && errors.Is(r.Err, vector.ErrUnsupported)}
 			}
 		}
 	}

@@ -118,6 +118,10 @@ func (s *Settings) Validate(p Plan, base string) error {
 			url = DefaultVectorURL(p.Provider)
 		}
 		add("--vector-url", ValidateVectorURL(p.Provider, url))
+	case ProviderPgvector:
+		if s.VectorURL != "" {
+			add("--vector-url", ValidateVectorURL(p.Provider, s.VectorURL))
+		}
 	case ProviderFilesystem:
 		add("--vector-path", ValidateFolder(base, s.VectorPath))
 	}

@@ -32,6 +32,7 @@ const (
 	stepName      = "name"
 	stepSSL       = "ssl-mode"
 	stepPassword  = "password"
+	stepPgvWhere  = "pgvector-where"
 	stepVectorURL = "vector-url"
 	stepVectorDir = "vector-path"
 	stepDimension = "dimension"
@@ -239,6 +240,7 @@ func (r *Run) steps() []step {
 			r.pwNoted = true
 			return "Password: not asked here (a hidden answer cannot be read line by line). Set " + PasswordEnv + " in the environment (or pipe it to --db-password-stdin) for the connection test; the file reads it from ${" + PasswordEnv + "}."
 		}},
+		r.pgvectorWhereStep(),
 		r.vectorURLStep(),
 		{id: stepVectorDir, when: func() bool { return r.planNow().Provider == ProviderFilesystem && !r.G.VectorPath }, ask: func() (prompt.Question, error) {
 			return r.input("Vector store folder", "Relative to "+r.env.Target.Shown+"'s folder; created 0700.", &r.S.VectorPath,
@@ -257,7 +259,7 @@ func trim(v *string) func() error {
 
 // recommended is the matrix's plan for the answers, without the user's own choice.
 func (r *Run) recommended() Plan {
-	a := r.A
+	a := r.answers()
 	if !r.G.Driver {
 		a.Driver = ""
 	}
@@ -269,7 +271,7 @@ func (r *Run) recommended() Plan {
 }
 
 func (r *Run) askRecommend() (prompt.Question, error) {
-	a := r.A
+	a := r.answers()
 	if !r.G.Driver {
 		a.Driver = ""
 	}
@@ -373,12 +375,60 @@ func (r *Run) portStep() step {
 		}}
 }
 
+// pgvectorElsewhere says the plan puts pgvector beside a PostgreSQL database, so that where it
+// lives is a question: in that PostgreSQL, or on another server.
+func (r *Run) pgvectorElsewhere() bool {
+	p := r.planNow()
+	return p.Driver == DriverPostgres && p.Provider == ProviderPgvector
+}
+
+// Where pgvector lives, as the form's answer.
+const (
+	pgvSame  = "same"
+	pgvOther = "other"
+)
+
+// pgvectorWhereStep asks whether pgvector lives in the PostgreSQL above (the default) or on
+// another server, whose URL the next question asks.
+func (r *Run) pgvectorWhereStep() step {
+	return step{id: stepPgvWhere,
+		when: func() bool { return r.pgvectorElsewhere() && !r.G.VectorURL },
+		ask: func() (prompt.Question, error) {
+			if r.pgvWhere == "" {
+				r.pgvWhere = pgvSame
+				if r.S.VectorURL != "" && ValidateVectorURL(ProviderPgvector, r.S.VectorURL) == nil {
+					r.pgvWhere = pgvOther
+				}
+			}
+			opts := []huh.Option[string]{
+				huh.NewOption("In the same PostgreSQL (CREATE EXTENSION vector there)", pgvSame),
+				huh.NewOption("On another PostgreSQL server (its URL is asked next)", pgvOther),
+			}
+			return selectQ("Where is pgvector?", "The vector tables can live in the PostgreSQL above, or on another server that has the pgvector extension.",
+				&r.pgvWhere, opts, func(s string) string {
+					if s == pgvOther {
+						return "on another PostgreSQL server"
+					}
+					return "in the same PostgreSQL"
+				}), nil
+		},
+		done: func() error {
+			if r.pgvWhere == pgvSame {
+				r.S.VectorURL, r.S.VectorSecrets = "", nil
+			}
+			return nil
+		}}
+}
+
 func (r *Run) vectorURLStep() step {
 	var text, prev string
 	provider := func() string { return r.planNow().Provider }
 	return step{id: stepVectorURL,
 		when: func() bool {
 			p := provider()
+			if p == ProviderPgvector {
+				return r.pgvectorElsewhere() && r.pgvWhere == pgvOther && !r.G.VectorURL
+			}
 			return (p == ProviderQdrant || p == ProviderRedis) && !r.G.VectorURL
 		},
 		ask: func() (prompt.Question, error) {
@@ -387,15 +437,23 @@ func (r *Run) vectorURLStep() step {
 				r.S.VectorURL, r.S.VectorSecrets = DefaultVectorURL(p), nil
 			}
 			text, prev = r.S.VectorURL, r.S.VectorURL
-			q := r.input(p+" URL", "A password or api_key in it is moved out of the file: the file reads it from ${"+VectorPasswordEnv+"} or ${"+VectorAPIKeyEnv+"}.",
-				&text, func(s string) error { return ValidateVectorURL(p, s) })
+			title, desc := p+" URL", "A password or api_key in it is moved out of the file: the file reads it from ${"+VectorPasswordEnv+"} or ${"+VectorAPIKeyEnv+"}."
+			if p == ProviderPgvector {
+				title = "pgvector server URL"
+				desc = "The PostgreSQL server with the pgvector extension: postgres://user@host:5432/vectors?sslmode=require. " +
+					"A password in it is moved out of the file: the file reads it from ${" + VectorPasswordEnv + "}."
+			}
+			q := r.input(title, desc, &text, func(s string) error { return ValidateVectorURL(p, s) })
 			q.Mask = func(view string) string { return maskView(view, text, true) }
 			q.Answer = func() string {
 				clean, _, err := SplitVectorURL(NormalizeURL(text))
 				if err != nil {
 					return ""
 				}
-				return "✓ " + p + " URL: " + clean
+				if secrets := References(clean); len(secrets) > 0 {
+					return "✓ " + title + ": " + clean + " (its secret goes to ${" + strings.Join(secrets, "} and ${") + "}, not into the file)"
+				}
+				return "✓ " + title + ": " + clean
 			}
 			return q, nil
 		},

@@ -60,6 +60,7 @@ type Run struct {
 	how           string // how the form connects to PostgreSQL: "fields" or "url"
 	sslOffered    string // the ssl_mode the form preselected last
 	accept        bool   // the recommendation was accepted
+	pgvWhere      string // where pgvector lives: pgvSame or pgvOther ("" before it is asked)
 	pwNoted       bool
 }
 
@@ -348,7 +349,7 @@ func (r *Run) settle(ctx context.Context, from string) (Plan, error) {
 		p, err = Direct(r.A.Driver, r.A.Provider)
 	} else {
 		Defaults(&r.A, r.G)
-		p, err = Decide(r.A)
+		p, err = Decide(r.answers())
 	}
 	if err != nil {
 		return Plan{}, &FlagError{Flag: "the flags", Err: err}
@@ -370,7 +371,15 @@ func (r *Run) plan() (Plan, error) {
 	if r.direct() {
 		return Direct(r.A.Driver, r.A.Provider)
 	}
-	return Decide(r.A)
+	return Decide(r.answers())
+}
+
+// answers are the matrix answers with the server pgvector is on, from the vector URL (none:
+// inside the database's own PostgreSQL).
+func (r *Run) answers() Answers {
+	a := r.A
+	a.PgvectorServer = PgvectorServer(r.S.VectorURL)
+	return a
 }
 
 // render produces the file's new content: the whole file, or the existing one with the owned
@@ -447,11 +456,13 @@ func (r *Run) test(ctx context.Context, cfg *config.Config) (next, error) {
 	var failed []string
 	var conflict *Conflict
 	others := 0
+	noPgvector := false
 	for _, res := range results {
 		mark := "✓"
 		if !res.OK {
 			mark = "✗"
 			failed = append(failed, res.Line)
+			noPgvector = noPgvector || res.NoPgvector
 			if res.Conflict != nil && conflict == nil && r.answered(res.Conflict) {
 				conflict = res.Conflict
 			} else {
@@ -467,20 +478,77 @@ func (r *Run) test(ctx context.Context, cfg *config.Config) (next, error) {
 		return r.resolve(ctx, conflict)
 	}
 	if !r.opts.Interactive {
-		return nextWrite, &FailedError{errors.New("connection test failed; nothing was written (fix the settings, or pass --skip-test to write anyway)")}
+		msg := "connection test failed; nothing was written (fix the settings, or pass --skip-test to write anyway)"
+		if noPgvector {
+			msg += "\n  " + noPgvectorHint + ": name it with --vector-url " + pgvectorURLExample
+		}
+		return nextWrite, &FailedError{errors.New(msg)}
 	}
-	choice, err := r.choose(ctx, "The connection test failed.", strings.Join(failed, "\n"),
-		"Change the answers", "Write anyway", "Quit without writing")
+	desc := strings.Join(failed, "\n")
+	choices := []string{"Change the answers", "Write anyway", "Quit without writing"}
+	if noPgvector {
+		desc += "\n" + noPgvectorHint + " (in a script: --vector-url " + pgvectorURLExample + ")."
+		choices = append([]string{"Use another PostgreSQL server for pgvector"}, choices...)
+	}
+	for {
+		choice, err := r.choose(ctx, "The connection test failed.", desc, choices...)
+		if err != nil {
+			return nextWrite, err
+		}
+		if noPgvector {
+			if choice == 0 {
+				ok, err := r.askPgvectorURL(ctx)
+				if err != nil {
+					return nextWrite, err
+				}
+				if !ok {
+					continue // back: the choice again
+				}
+				return nextAgain, nil
+			}
+			choice--
+		}
+		switch choice {
+		case 0:
+			return nextAsk, nil
+		case 1:
+			return nextWrite, nil
+		}
+		return nextWrite, &QuitError{Message: "Nothing was written."}
+	}
+}
+
+// noPgvectorHint is what to do about a PostgreSQL that has no pgvector to create; the
+// connection test's line has said what the server lacks.
+const noPgvectorHint = "This PostgreSQL has no pgvector extension: put pgvector on another PostgreSQL server that has it " +
+	"(or install it on this one, or choose another vector DB)"
+
+// pgvectorURLExample is the shape of a pgvector server's URL, for the messages.
+const pgvectorURLExample = "postgres://USER@HOST:5432/DB"
+
+// askPgvectorURL asks for the URL of another PostgreSQL server for pgvector (the form's own
+// question). It returns false when the user went back.
+func (r *Run) askPgvectorURL(ctx context.Context) (bool, error) {
+	st := r.vectorURLStep()
+	q, err := st.ask()
 	if err != nil {
-		return nextWrite, err
+		return false, err
 	}
-	switch choice {
-	case 0:
-		return nextAsk, nil
-	case 1:
-		return nextWrite, nil
+	for {
+		out, err := r.ui.Ask(ctx, q)
+		if err != nil {
+			return false, err
+		}
+		if out == prompt.Back {
+			return false, nil
+		}
+		if err := st.done(); err != nil {
+			r.println("✗ %s: %v", q.Title, err)
+			continue
+		}
+		r.pgvWhere = pgvOther
+		return true, nil
 	}
-	return nextWrite, &QuitError{Message: "Nothing was written."}
 }
 
 // answered says the conflict is in the vector DB entry the answers make (not one an existing
