@@ -19,6 +19,7 @@ var serialTests = map[string]string{
 	"TestPgvectorOnPGlite":                  "PGlite runs one backend session for every client",
 	"TestPgvectorExtensionFixOnPGlite":      "PGlite runs one backend session for every client; drops and creates the extension",
 	"TestInitPgvectorShapeConflictOnPGlite": "PGlite runs one backend session for every client",
+	"TestInitFormPgvectorElsewhereOnPGlite": "PGlite runs one backend session for every client",
 	"TestPgBouncerThroughTheBinary":         "PgBouncer's clients and server pool are shared",
 	"TestPgBouncerConnectionBudget":         "counts PgBouncer's clients and the server's connections",
 }
