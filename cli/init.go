@@ -72,7 +72,11 @@ The connection test also looks at what the vector DB entry would meet: a table, 
 index or store that already exists with another dimension or metric is never dropped or
 changed. The form offers to use it as it is, to use another vector DB id (another folder for
 the filesystem store), to change the answers, to write anyway or to quit; without questions init
-exits 2 and names the flags that resolve it (--dimension N, or --vector-id ID).`,
+exits 2 and names the flags that resolve it (--dimension N, or --vector-id ID).
+
+With PostgreSQL and pgvector the form asks whether pgvector is in the same PostgreSQL (the
+default) or on another server, and then that server's URL (--vector-url without questions). A
+server without the pgvector extension fails the test with a choice to use another server.`,
 		Example: `  compozy init
   compozy init --use-case dev --yes
   compozy init --use-case production --workflows 100+ --vectors --server --vector-available pgvector \
@@ -99,7 +103,7 @@ exits 2 and names the flags that resolve it (--dimension N, or --vector-id ID).`
 	fl.BoolVar(&opts.server, "server", false, "a PostgreSQL server can be run or reached (--server=false: it cannot)")
 	fl.StringVar(&opts.available, "vector-available", "", "what exists for vector search: pgvector, qdrant, redis or none")
 	fl.StringVar(&opts.provider, "vector-provider", "", "override the vector DB: pgvector, qdrant, redis, filesystem or none")
-	fl.StringVar(&opts.vectorURL, "vector-url", "", "URL of the qdrant or redis vector DB (or a postgres:// URL for pgvector elsewhere)")
+	fl.StringVar(&opts.vectorURL, "vector-url", "", "URL of the qdrant or redis vector DB, or the postgres:// URL of another PostgreSQL server for pgvector (default: the database's own)")
 	fl.StringVar(&opts.vectorPath, "vector-path", "", "folder of the filesystem vector store (default ./data/vectors)")
 	fl.StringVar(&opts.vectorID, "vector-id", "", "`ID` of the vector DB entry (default main); pgvector's table is compozy_vectors_ID, qdrant's collection and redis's index compozy_ID")
 	fl.IntVar(&opts.dimension, "dimension", 0, "embedding dimension (default 1536)")
