@@ -17,7 +17,9 @@ import (
 
 	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/factory"
+	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
 	"compozy.dev/setup/doctor/report"
 )
@@ -60,7 +62,7 @@ func runDoctorReport(ctx context.Context, f *Factory, opts *doctorOptions, d *do
 		if !filepath.IsAbs(path) && f.workDir != "" {
 			path = filepath.Join(f.workDir, path)
 		}
-		if err := reportTargetFree(opts.report, path); err != nil {
+		if err := reportTargetFree(opts.report, path, d.cfg); err != nil {
 			return err
 		}
 	}
@@ -96,12 +98,34 @@ func runDoctorReport(ctx context.Context, f *Factory, opts *doctorOptions, d *do
 // reportTargetFree refuses, before any check runs, a --report FILE that names something that
 // exists (name as given, path resolved): the report never replaces a file, so that a slip of the
 // finger cannot turn the database, its -wal file or compozy.yaml into a Markdown document. A
-// symbolic link counts as existing, even when it leads nowhere.
-func reportTargetFree(name, path string) error {
+// symbolic link counts as existing, even when it leads nowhere. It also refuses the names SQLite
+// and compozy give the configured database's files when they do not exist yet (the file itself,
+// -wal, -shm, -journal, the migration lock): a report there would be read as a damaged database
+// or a crashed write. A folder that does not exist is said as such.
+func reportTargetFree(name, path string, cfg *config.Config) error {
 	if _, err := os.Lstat(path); err == nil {
 		return reportExists(name)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("doctor --report: %w", err)
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return refusef("doctor --report: the folder %s does not exist; create it first, or name a file in a folder that exists", filepath.Dir(name))
+	}
+	if cfg == nil || cfg.Database.Driver != config.DriverSQLite || cfg.Database.Path == "" || cfg.Database.Path == ":memory:" {
+		return nil
+	}
+	db, err := sqlitefile.Resolve(cfg.Database.Path)
+	if err != nil {
+		return nil // the doctor says what is wrong with the database's path
+	}
+	target, err := sqlitefile.Resolve(path)
+	if err != nil {
+		return fmt.Errorf("doctor --report: %w", err)
+	}
+	for _, suffix := range []string{"", sqlitefile.WALSuffix, sqlitefile.SHMSuffix, sqlitefile.JournalSuffix, migrate.LockSuffix} {
+		if target == db+suffix {
+			return refusef("doctor --report: %s is the name of the database's own file %s; name the report another file", name, filepath.Base(db+suffix))
+		}
 	}
 	return nil
 }

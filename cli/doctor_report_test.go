@@ -183,6 +183,31 @@ func TestDoctorReportNeverReplaces(t *testing.T) {
 		}
 		sameFolder(t, "--report "+name, sums, treeState(t, filepath.Join(dir, "data")))
 	}
+	// The names of the database's own files that do not exist now: a report there would be read
+	// as a crashed write (-journal), a -wal without its -shm, or a damaged database.
+	for _, name := range []string{"data/compozy.db-journal", "data/compozy.db-wal", "data/compozy.db-shm", "data/compozy.db.migrate.lock", "data/../data/compozy.db-journal"} {
+		_, statErr := os.Lstat(filepath.Join(dir, name))
+		existed := statErr == nil
+		r := binRun(t, bin, dir, nil, "doctor", "--report", name)
+		want := "is the name of the database's own file"
+		if existed {
+			want = "already exists"
+		}
+		if r.code != ExitUsage || !strings.Contains(r.errOut, want) {
+			t.Errorf("--report %s: exit %d, want %d with %q\n%s", name, r.code, ExitUsage, want, r.errOut)
+		}
+		if _, err := os.Lstat(filepath.Join(dir, name)); !existed && err == nil {
+			t.Errorf("--report %s created it", name)
+		}
+	}
+	// A database not created yet: its name is refused too.
+	r := binRun(t, bin, dir, nil, "doctor", "--db-path", "data/new.db", "--report", "data/new.db")
+	if r.code != ExitUsage || !strings.Contains(r.errOut, "is the name of the database's own file new.db") {
+		t.Errorf("--report on a database not created yet: exit %d\n%s", r.code, r.errOut)
+	}
+	if r := binRun(t, bin, dir, nil, "doctor", "--report", "nodir/new.md"); r.code != ExitUsage || !strings.Contains(r.errOut, "the folder nodir does not exist") || strings.Contains(r.errOut, ".tmp") {
+		t.Errorf("--report in a missing folder: exit %d\n%s", r.code, r.errOut)
+	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "notes.md")); string(b) != "my notes\n" {
 		t.Errorf("notes.md now holds %q", b)
 	}
