@@ -155,19 +155,37 @@ func (l *loader) file(data []byte) {
 			l.runtime(doc, mv)
 		default:
 			best := suggest(name, []string{"database", "knowledge"})
+			if best == "" {
+				best = sectionAlias(name)
+			}
+			fix := "rename it to " + best
+			if best == "knowledge" && sectionAlias(name) == best {
+				fix = "move it under knowledge:, as knowledge.vector_dbs"
+			}
 			switch {
 			case best == "":
 			case !present[best]:
 				// The section is missing and this is its misspelling: reading on would run with
 				// the defaults (a PostgreSQL on localhost, no vector DB) as if it were not there.
-				l.problem(CodeKeyUnknown, l.src(mv.Key, nil), name, fmt.Sprintf("unknown top-level key %q, and there is no %s: section; did you mean %q?", name, best, best),
-					"rename it to "+best)
+				l.problem(CodeKeyUnknown, l.src(mv.Key, nil), name, fmt.Sprintf("unknown top-level key %q, and there is no %s: section; did you mean %q?", name, best, best), fix)
 			default:
-				l.warn(CodeKeyUnread, l.src(mv.Key, nil), name, fmt.Sprintf("top-level key %q is not read; did you mean %q?", name, best),
-					"rename it to "+best)
+				l.warn(CodeKeyUnread, l.src(mv.Key, nil), name, fmt.Sprintf("top-level key %q is not read; did you mean %q?", name, best), fix)
 			}
 		}
 	}
+}
+
+// sectionAlias is the section a top-level name people write for it means, when the name is too
+// far from it for suggest: a file with "db:" and no "database:" would otherwise run with the
+// defaults as if nothing were written. "" for any other name.
+func sectionAlias(name string) string {
+	switch strings.ToLower(name) {
+	case "db", "databases", "postgres", "postgresql", "sqlite":
+		return "database"
+	case "vector_dbs", "vectordbs", "vectors":
+		return "knowledge"
+	}
+	return ""
 }
 
 // yamlError records a YAML syntax error with its line and column.
