@@ -53,7 +53,7 @@ func (s *Store) checkExtension(ctx context.Context) vector.Result {
 	if err != nil {
 		return vector.FailResult(err)
 	}
-	p := ExtensionProblem(e, s.target)
+	p := ExtensionProblem(e, s.target, s.PSQLAs)
 	switch {
 	case p == nil:
 		r := vector.Pass(fmt.Sprintf("pgvector %s is installed in database %q", e.Installed, e.Database))
@@ -93,5 +93,11 @@ func (s *Store) checkIndex(ctx context.Context) vector.Result {
 		return vector.Result{Status: vector.StatusSkip, Summary: "index: none is configured; queries scan the table exactly"}
 	}
 	return vector.Result{Status: vector.StatusWarn, Summary: fmt.Sprintf("%s has no vector index; queries scan the whole table", s.table),
-		Fix: vector.Fix{Text: "create the index (it may take a while on a large table):", Commands: []string{s.indexSQL() + ";"}}}
+		Fix: s.indexFix()}
+}
+
+// indexFix creates the configured index, on the store's server.
+func (s *Store) indexFix() vector.Fix {
+	return vector.Fix{Text: "create the index on the vector server " + s.target + " (it may take a while on a large table):",
+		Commands: []string{s.PSQL(s.indexSQL() + ";")}}
 }

@@ -8,7 +8,6 @@ import (
 
 	"compozy.dev/setup/core/storage/managed"
 	"compozy.dev/setup/core/vector"
-	"compozy.dev/setup/internal/shellquote"
 )
 
 // Extension is what the server says about pgvector.
@@ -65,8 +64,9 @@ func (s *Store) Extension(ctx context.Context) (Extension, error) {
 // ExtensionProblem says what is wrong with the extension facts, or nil when pgvector is
 // installed. When it is available and this role may create it, the error wraps ErrNotFound
 // (Ensure creates it); otherwise ErrUnsupported (not on the server) or ErrPermission (a
-// superuser must create it), with the exact commands.
-func ExtensionProblem(e Extension, target string) *vector.Error {
+// superuser must create it), with the exact commands: psql(user, sql) is the psql command
+// that runs sql on the server as user ("" for the store's own role), as Store.PSQLAs.
+func ExtensionProblem(e Extension, target string, psql func(user, sql string) string) *vector.Error {
 	mk := func(kind error, msg string, fix vector.Fix) *vector.Error {
 		err := vector.NewError(nil, Provider, "check extension", target, kind, nil)
 		err.Msg, err.Fix = msg, fix
@@ -97,7 +97,7 @@ func ExtensionProblem(e Extension, target string) *vector.Error {
 					"or the pgvector/pgvector:pg" + major + " image), then create the extension; or use a qdrant, redis or filesystem vector DB instead",
 				Commands: []string{
 					"sudo apt-get install postgresql-" + major + "-pgvector",
-					fmt.Sprintf("psql -d %s -c '%s'", shellquote.Quote(e.Database), create),
+					psql("", create),
 				},
 			})
 	case !e.CanCreate:
@@ -108,18 +108,19 @@ func ExtensionProblem(e Extension, target string) *vector.Error {
 		msg := fmt.Sprintf("pgvector %s is available but not installed in database %q, and role %q may not create it (%s)", e.Available, e.Database, e.Role, why)
 		if svc != "" {
 			return mk(vector.ErrPermission, msg, vector.Fix{Text: svc,
-				Commands: []string{fmt.Sprintf("psql -d %s -c '%s'", shellquote.Quote(e.Database), create)}})
+				Commands: []string{psql("", create)}})
 		}
 		return mk(vector.ErrPermission, msg,
 			vector.Fix{
-				Text:     fmt.Sprintf("a superuser must run, in database %q: %s", e.Database, create),
-				Commands: []string{fmt.Sprintf("psql -U postgres -d %s -c '%s'", shellquote.Quote(e.Database), create)},
+				Text: fmt.Sprintf("a superuser must run, in database %q on the vector server %s: %s (the command connects as postgres; name another superuser there if yours differs)",
+					e.Database, target, create),
+				Commands: []string{psql("postgres", create)},
 			})
 	}
 	return mk(vector.ErrNotFound,
 		fmt.Sprintf("pgvector %s is available but not installed in database %q; role %q may create it", e.Available, e.Database, e.Role),
-		vector.Fix{Text: "Compozy creates it on first use (`compozy doctor --fix` creates it now), or run: " + create,
-			Commands: []string{fmt.Sprintf("psql -d %s -c '%s'", shellquote.Quote(e.Database), create)}})
+		vector.Fix{Text: "Compozy creates it on first use (`compozy doctor --fix` creates it now), or run this SQL on the vector server " + target + ":",
+			Commands: []string{psql("", create)}})
 }
 
 // requireExtension returns the extension problem as an error, ErrNotFound included.
@@ -128,7 +129,7 @@ func (s *Store) requireExtension(ctx context.Context) (Extension, error) {
 	if err != nil {
 		return e, err
 	}
-	if p := ExtensionProblem(e, s.target); p != nil {
+	if p := ExtensionProblem(e, s.target, s.PSQLAs); p != nil {
 		return e, p
 	}
 	return e, nil

@@ -193,6 +193,16 @@ func (s *Store) PSQL(sql string) string {
 	return "psql " + shellquote.Quote(s.psqlURL) + " -c " + shellquote.Quote(sql)
 }
 
+// PSQLAs is PSQL connecting as another role (a superuser, for what compozy's role may not do).
+func (s *Store) PSQLAs(user, sql string) string {
+	u, err := url.Parse(s.psqlURL)
+	if err != nil || user == "" {
+		return s.PSQL(sql)
+	}
+	u.User = url.User(user)
+	return "psql " + shellquote.Quote(u.String()) + " -c " + shellquote.Quote(sql)
+}
+
 // passwordIn finds password=... or the URL password in a connection string, to mask it.
 func passwordIn(s string) string {
 	if i := strings.Index(s, "://"); i >= 0 {

@@ -115,22 +115,25 @@ func TestExtensionProblem(t *testing.T) {
 		{"installed", with(base, func(e *pgvector.Extension) { e.Available, e.Installed = "0.8.0", "0.7.4" }), nil, nil},
 		{"not available", base, vector.ErrUnsupported, []string{"not available on this PostgreSQL 16.4", "postgresql-16-pgvector"}},
 		{"superuser must create", with(base, func(e *pgvector.Extension) { e.Available = "0.8.0"; e.CreateOnDB = true }), vector.ErrPermission,
-			[]string{`role "app" may not create it`, "not a trusted extension", "CREATE EXTENSION IF NOT EXISTS vector;", "psql -U postgres -d compozy"}},
+			[]string{`role "app" may not create it`, "not a trusted extension", "CREATE EXTENSION IF NOT EXISTS vector;",
+				`in database "compozy" on the vector server db:5432/compozy`, `psql 'postgres://postgres@db:5432/compozy?sslmode=require' -c 'CREATE EXTENSION IF NOT EXISTS vector;'`}},
 		{"trusted but no CREATE", with(base, func(e *pgvector.Extension) { e.Available = "0.8.0"; e.Trusted = true }), vector.ErrPermission,
 			[]string{"lacks CREATE on the database"}},
 		{"can create", with(base, func(e *pgvector.Extension) { e.Available = "0.8.0"; e.CanCreate = true }), vector.ErrNotFound,
-			[]string{"may create it"}},
+			[]string{"may create it", "run this SQL on the vector server db:5432/compozy", `psql 'postgres://app@db:5432/compozy?sslmode=require' -c 'CREATE EXTENSION IF NOT EXISTS vector;'`}},
 		{"RDS: rds_superuser", with(base, func(e *pgvector.Extension) {
 			e.Available, e.Service = "0.8.0", managed.FromHost("db.abc.eu-west-1.rds.amazonaws.com")
-		}), vector.ErrPermission, []string{"on Amazon RDS", "rds_superuser", "psql -d compozy"}},
+		}), vector.ErrPermission, []string{"on Amazon RDS", "rds_superuser", `psql 'postgres://app@db:5432/compozy?sslmode=require' -c 'CREATE EXTENSION IF NOT EXISTS vector;'`}},
 		{"Supabase: dashboard", with(base, func(e *pgvector.Extension) {
 			e.Available, e.Service = "0.8.0", managed.FromHost("db.abcdefgh.supabase.co")
 		}), vector.ErrPermission, []string{"dashboard", "with schema extensions"}},
 		{"Neon: not offered", with(base, func(e *pgvector.Extension) { e.Service = managed.FromHost("ep-x-123.us-east-2.aws.neon.tech") }),
 			vector.ErrUnsupported, []string{"Neon installs the extensions itself", "neon_superuser"}},
 	}
+	// The commands are psql commands naming the server, its URL without the password.
+	s := open(t, pgvector.Options{ConnString: "postgres://app:hunter2@db:5432/compozy?sslmode=require", Dimension: 4})
 	for _, c := range cases {
-		p := pgvector.ExtensionProblem(c.e, "db:5432/compozy")
+		p := pgvector.ExtensionProblem(c.e, "db:5432/compozy", s.PSQLAs)
 		if c.kind == nil {
 			if p != nil {
 				t.Errorf("%s: %v", c.name, p)
@@ -142,6 +145,14 @@ func TestExtensionProblem(t *testing.T) {
 			continue
 		}
 		all := p.Error() + "\n" + p.Fix.Text + "\n" + strings.Join(p.Fix.Commands, "\n")
+		if strings.Contains(all, "hunter2") {
+			t.Errorf("%s: the password reached the fix", c.name)
+		}
+		for _, cmd := range p.Fix.Commands {
+			if !strings.HasPrefix(cmd, "sudo ") && !strings.HasPrefix(cmd, "psql 'postgres://") {
+				t.Errorf("%s: command %q names no server", c.name, cmd)
+			}
+		}
 		for _, w := range c.want {
 			if !strings.Contains(all, w) {
 				t.Errorf("%s: %q lacks %q", c.name, all, w)

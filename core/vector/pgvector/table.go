@@ -60,8 +60,13 @@ func (s *Store) indexSQL() string {
 }
 
 func (s *Store) createFix() vector.Fix {
-	return vector.Fix{Text: "Compozy creates the table on first use (`compozy doctor --fix` creates it now); the SQL is:",
-		Commands: s.createSQL()}
+	stmts := s.createSQL()
+	cmds := make([]string, len(stmts))
+	for i, stmt := range stmts {
+		cmds[i] = s.PSQL(stmt + ";")
+	}
+	return vector.Fix{Text: "Compozy creates the table on first use (`compozy doctor --fix` creates it now), or run this SQL on the vector server " + s.target + ":",
+		Commands: cmds}
 }
 
 // tableInfo is what the catalog says about the table.
