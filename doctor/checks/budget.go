@@ -148,6 +148,10 @@ func budgetResult(b budget) doctor.Result {
 		processes = strconv.Itoa(b.Replicas) + " compozy processes"
 	}
 	fix := doctor.Fix{Text: fmt.Sprintf("lower database.max_open_conns (each of the %s opens up to that many), raise max_connections (a server restart), or put PgBouncer in front", processes)}
+	if b.Replicas+b.Others > slots {
+		// Not even one connection each fits: a smaller pool cannot help.
+		fix.Text = fmt.Sprintf("%s need at least %d connections, one each, and %d other clients hold %d of the %d: raise max_connections (a server restart) or put PgBouncer in front", processes, b.Replicas, b.Others, b.Others, max(slots, 0))
+	}
 	if fit := (slots*4/5 - b.Others) / b.Replicas; fit >= 1 && fit < b.MaxOpen {
 		fix.Text += fmt.Sprintf("; max_open_conns %d keeps %s within 80 %%", fit, processes)
 	}
@@ -185,7 +189,11 @@ func pooledBudgetResult(b budget, l factory.PgBouncerLimits) doctor.Result {
 	}
 	clients := budgetPart{msg: fmt.Sprintf("%s: %d × max_open_conns %d + %d other clients = %d of max_client_conn %d client connections: %d%%",
 		name, b.Replicas, b.MaxOpen, l.Clients, need, l.MaxClientConn, pct)}
-	clientFix := fmt.Sprintf("raise max_client_conn in pgbouncer.ini's [pgbouncer] section and reload PgBouncer (RELOAD; on its admin console; its open-file limit, ulimit -n, must allow that many clients plus the server connections), or lower database.max_open_conns (each of the %s opens up to that many)", processes)
+	lower := fmt.Sprintf(", or lower database.max_open_conns (each of the %s opens up to that many)", processes)
+	if b.Replicas+l.Clients > l.MaxClientConn {
+		lower = "" // not even one client each fits: a smaller pool cannot help
+	}
+	clientFix := "raise max_client_conn in pgbouncer.ini's [pgbouncer] section and reload PgBouncer (RELOAD; on its admin console; its open-file limit, ulimit -n, must allow that many clients plus the server connections)" + lower
 	if want := (need*5 + 3) / 4; want > l.MaxClientConn {
 		clientFix += fmt.Sprintf("; max_client_conn %d keeps %s within 80 %%", want, processes)
 	}

@@ -66,6 +66,23 @@ func TestBudgetFixSuggestsAPoolSize(t *testing.T) {
 	}
 }
 
+// TestBudgetFixWhenNotEvenOneEachFits: with more processes than connections, a smaller pool
+// cannot help, and the fix does not offer one.
+func TestBudgetFixWhenNotEvenOneEachFits(t *testing.T) {
+	r := budgetResult(budget{Replicas: 100000, MaxOpen: 25, MaxConns: 100, SuperReserved: 3, Others: 5})
+	if r.Status != doctor.StatusFail {
+		t.Fatalf("%+v", r)
+	}
+	if contains(r.Fix.Text, "lower database.max_open_conns") || !contains(r.Fix.Text, "100000 compozy processes need at least 100000 connections, one each") {
+		t.Errorf("fix %q", r.Fix.Text)
+	}
+	pooled := pooledBudgetResult(budget{Replicas: 100000, MaxOpen: 25, MaxConns: 100, SuperReserved: 3},
+		factory.PgBouncerLimits{MaxClientConn: 200, PoolSize: 20, DefaultPoolSize: 20, User: "u", Database: "d"})
+	if contains(pooled.Fix.Text, "lower database.max_open_conns") || !contains(pooled.Fix.Text, "raise max_client_conn") {
+		t.Errorf("pooled fix %q", pooled.Fix.Text)
+	}
+}
+
 func contains(s, sub string) bool { return rx(`\Q` + sub + `\E`).MatchString(s) }
 
 // poolerConn is fakeConn behind a pooler: PoolerLimits gives what PgBouncer's console said.
