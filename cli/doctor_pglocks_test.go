@@ -78,8 +78,10 @@ func TestDoctorPostgresLockHolder(t *testing.T) {
 	d := parseDoctor(t, r)
 	lk := expectCheck(t, d, doctor.IDPostgresLocks, doctor.StatusFail, "^"+named+`.*holds a lock that stops Compozy's work\n`+
 		named+`.*holds AccessExclusiveLock on workflow_states.*query: LOCK TABLE workflow_states IN ACCESS EXCLUSIVE MODE`)
-	if want := fmt.Sprintf("SELECT pg_terminate_backend(%d);", pid); !strings.Contains(strings.Join(lk.Fix.Commands, "\n"), want) || !lk.Fixable {
-		t.Errorf("fix %+v (fixable %v), want %q", lk.Fix, lk.Fixable, want)
+	// A psql command that names the server (its URL without the password), not bare SQL.
+	want := regexp.MustCompile(fmt.Sprintf(`^psql 'postgres://[^:@']+@[^'@]+' -c 'SELECT pg_terminate_backend\(%d\);'$`, pid))
+	if len(lk.Fix.Commands) == 0 || !want.MatchString(lk.Fix.Commands[0]) || !lk.Fixable {
+		t.Errorf("fix %+v (fixable %v), want %s", lk.Fix, lk.Fixable, want)
 	}
 	expectCheck(t, d, doctor.IDStorageRoundTrip, doctor.StatusFail, `another session holds a lock on Compozy's tables: the write waited 2s \(lock_timeout\)(.|\n)*55P03`)
 	for _, c := range d.Checks {

@@ -55,7 +55,10 @@ func badSettings() config.Database {
 }
 
 func TestPostgresServerFailWarnFixes(t *testing.T) {
+	// With no user configured the connection is PGUSER's (else the OS user's), as libpq's.
+	t.Setenv("PGUSER", "os_user")
 	boom := errors.New("conn closed")
+	// Each SQL fix is a psql command naming the server: its URL without the password.
 	for _, tc := range []struct {
 		name      string
 		id        string
@@ -71,19 +74,20 @@ func TestPostgresServerFailWarnFixes(t *testing.T) {
 		{"replica", doctor.IDPostgresReadOnly, &fakeConn{recovery: true}, nil,
 			want{doctor.StatusFail, `^the server is a read-only replica \(pg_is_in_recovery\(\) is true\)\n$`}, `^point compozy at the primary server$`, ""},
 		{"read-only for compozy's role", doctor.IDPostgresReadOnly, &fakeConn{show: map[string]string{"default_transaction_read_only": "on"}}, nil,
-			want{doctor.StatusFail, `^default_transaction_read_only is on for this database or role\n$`}, `^turn it off for compozy's role$`,
-			`ALTER ROLE "compozy" SET default_transaction_read_only = off;`},
-		// No user configured: the command names a placeholder, not an empty identifier.
+			want{doctor.StatusFail, `^default_transaction_read_only is on for this database or role\n$`}, `^turn it off for compozy's role: run this SQL on postgres://compozy@192\.0\.2\.10:5432/compozy\?sslmode=disable$`,
+			`psql 'postgres://compozy@192.0.2.10:5432/compozy?sslmode=disable' -c 'ALTER ROLE "compozy" SET default_transaction_read_only = off;'`},
+		// No user configured: the command names the role the connection uses, not an empty identifier.
 		{"read-only, no user configured", doctor.IDPostgresReadOnly, &fakeConn{show: map[string]string{"default_transaction_read_only": "on"}}, func(db *config.Database) { db.User = "" },
-			want{doctor.StatusFail, `^default_transaction_read_only is on`}, `^turn it off`, `ALTER ROLE ROLE SET default_transaction_read_only = off;`},
+			want{doctor.StatusFail, `^default_transaction_read_only is on`}, `^turn it off`, `psql 'postgres://os_user@192.0.2.10:5432/compozy?sslmode=disable' -c 'ALTER ROLE "os_user" SET default_transaction_read_only = off;'`},
 		{"no schema", doctor.IDPostgresPrivileges, &fakeConn{priv: Privileges{Role: "compozy"}}, nil,
 			want{doctor.StatusFail, `^no schema of the search_path exists\n$`}, `^create the schema or fix search_path$`, ""},
 		{"no CREATE, migrated: identifiers quoted", doctor.IDPostgresPrivileges, &fakeConn{priv: Privileges{Schema: "app data", Role: `o"brien`, Migrated: true}}, nil,
 			want{doctor.StatusWarn, `^role o"brien may not create tables in schema app data: migrations must be run by another role\n$`},
-			`^as the database owner or a superuser \(PostgreSQL 15 removed CREATE on public from ordinary roles\)$`, `GRANT CREATE ON SCHEMA "app data" TO "o""brien";`},
+			`^as the database owner or a superuser \(PostgreSQL 15 removed CREATE on public from ordinary roles\), run this SQL on postgres://compozy@192\.0\.2\.10:5432/compozy\?sslmode=disable \(the command connects as postgres; put the owner's name there if another\)$`,
+			`psql 'postgres://postgres@192.0.2.10:5432/compozy?sslmode=disable' -c 'GRANT CREATE ON SCHEMA "app data" TO "o""brien";'`},
 		{"no CREATE, not migrated", doctor.IDPostgresPrivileges, &fakeConn{priv: Privileges{Schema: "public", Role: "app"}}, nil,
 			want{doctor.StatusFail, `^role app may not create tables in schema public: 'compozy migrate up' will fail`}, `^as the database owner`,
-			`GRANT CREATE ON SCHEMA "public" TO "app";`},
+			`psql 'postgres://postgres@192.0.2.10:5432/compozy?sslmode=disable' -c 'GRANT CREATE ON SCHEMA "public" TO "app";'`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := postgresDB()
@@ -218,6 +222,10 @@ func TestPostgresLocksMoreBranches(t *testing.T) {
 	idle := func(pid int, d time.Duration) Session {
 		return Session{PID: pid, App: "worker", Client: "local socket", State: "idle in transaction", InTransaction: d + time.Second, Idle: d, Query: "SELECT 1"}
 	}
+	// Each SQL fix is a psql command naming the server: its URL without the password.
+	lk := func(sql string) string {
+		return "psql 'postgres://compozy@192.0.2.10:5432/compozy?sslmode=disable' -c " + "'" + sql + "'"
+	}
 	const idleFix = `^a transaction left open holds its locks and keeps VACUUM from cleaning up: .*'compozy doctor --fix --terminate' ends them after asking$`
 	for _, tc := range []struct {
 		name      string
@@ -230,19 +238,19 @@ func TestPostgresLocksMoreBranches(t *testing.T) {
 		{"two sessions idle in a transaction", postgresDB(), []Session{idle(555, 6*time.Minute), idle(556, 2*time.Hour)},
 			want{doctor.StatusWarn, `^2 sessions have been idle in a transaction for over 5m0s; the first: PID 555 \(application_name "worker", local socket, idle in transaction, transaction open 6m1s\)\n` +
 				`PID 555 .*; query: SELECT 1\nPID 556 \(application_name "worker", local socket, idle in transaction, transaction open 2h0m0s\); query: SELECT 1$`},
-			idleFix, "SELECT pg_terminate_backend(555);\nSELECT pg_terminate_backend(556);\nALTER DATABASE \"compozy\" SET idle_in_transaction_session_timeout = '5min';",
+			idleFix, lk("SELECT pg_terminate_backend(555);") + "\n" + lk("SELECT pg_terminate_backend(556);") + "\n" + lk(`ALTER DATABASE "compozy" SET idle_in_transaction_session_timeout = '\''5min'\'';`),
 			`terminate 2 sessions with pg_terminate_backend: PID 555 (application_name "worker", local socket, idle in transaction, transaction open 6m1s); PID 556 (`},
 		{"idle for two hours", postgresDB(), []Session{idle(556, 2*time.Hour)},
 			want{doctor.StatusWarn, `^PID 556 \(.*transaction open 2h0m0s\) has been idle in a transaction for 2h0m0s \(over 5m0s\)\n`},
-			idleFix, "SELECT pg_terminate_backend(556);\nALTER DATABASE \"compozy\" SET idle_in_transaction_session_timeout = '5min';", "terminate 1 session with pg_terminate_backend: PID 556 ("},
+			idleFix, lk("SELECT pg_terminate_backend(556);") + "\n" + lk(`ALTER DATABASE "compozy" SET idle_in_transaction_session_timeout = '\''5min'\'';`), "terminate 1 session with pg_terminate_backend: PID 556 ("},
 		{"a blocker a second into its transaction", postgresDB(), []Session{{PID: 4242, State: "active", InTransaction: 1234 * time.Millisecond, Locks: []string{"AccessExclusiveLock on users"}}},
 			want{doctor.StatusFail, `^PID 4242 \(application_name "no application_name", client unknown, active, transaction open 1\.2s\) holds a lock that stops Compozy's work\nPID 4242 .* holds AccessExclusiveLock on users$`},
 			`^end the transaction in the program that holds it \(COMMIT or ROLLBACK\), or stop it; 'compozy doctor --fix --terminate' ends the session\(s\) after asking`,
-			"SELECT pg_terminate_backend(4242);", "terminate 1 session with pg_terminate_backend: PID 4242 ("},
-		// The settings do not parse: the database is database.name.
+			lk("SELECT pg_terminate_backend(4242);"), "terminate 1 session with pg_terminate_backend: PID 4242 ("},
+		// The settings do not parse: the database is database.name, on localhost:5432.
 		{"database name from database.name", badSettings(), []Session{idle(555, 6*time.Minute)},
 			want{doctor.StatusWarn, `^PID 555 .* has been idle in a transaction for 6m0s`},
-			idleFix, "SELECT pg_terminate_backend(555);\nALTER DATABASE \"app\" SET idle_in_transaction_session_timeout = '5min';", "terminate 1 session"},
+			idleFix, "psql postgres://localhost:5432/app -c 'SELECT pg_terminate_backend(555);'\npsql postgres://localhost:5432/app -c 'ALTER DATABASE \"app\" SET idle_in_transaction_session_timeout = '\\''5min'\\'';'", "terminate 1 session"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := testSet(t, tc.db, Inputs{}, &sessionsConn{fakeConn: &fakeConn{}, sessions: tc.sessions}, nil)

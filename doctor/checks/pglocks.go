@@ -156,7 +156,7 @@ func (s *Set) locksCheck() doctor.Check {
 		if err != nil {
 			return doctor.Fail("cannot list the sessions that hold locks", config.Redact(err.Error()), doctor.Fix{})
 		}
-		r, named := locksResult(sessions, dbName(db))
+		r, named := locksResult(sessions, db)
 		mu.Lock()
 		found = named
 		mu.Unlock()
@@ -265,7 +265,7 @@ func roundAge(d time.Duration) string {
 
 // locksResult judges the sessions: a blocker fails, a session idle in a transaction for longer
 // than IdleInTransactionLimit warns. It returns the sessions it named, for --terminate.
-func locksResult(ss []Session, dbname string) (doctor.Result, []Session) {
+func locksResult(ss []Session, db config.Database) (doctor.Result, []Session) {
 	var blockers, idle []Session
 	for _, s := range ss {
 		switch {
@@ -285,7 +285,7 @@ func locksResult(ss []Session, dbname string) (doctor.Result, []Session) {
 	terminate := func(ss []Session) []string {
 		cmds := make([]string, len(ss))
 		for i, s := range ss {
-			cmds[i] = fmt.Sprintf("SELECT pg_terminate_backend(%d);", s.PID)
+			cmds[i] = psqlCmd(db, "", fmt.Sprintf("SELECT pg_terminate_backend(%d);", s.PID))
 		}
 		return cmds
 	}
@@ -310,7 +310,7 @@ func locksResult(ss []Session, dbname string) (doctor.Result, []Session) {
 		}
 		fix := doctor.Cmds("a transaction left open holds its locks and keeps VACUUM from cleaning up: find the program and make it commit; "+
 			"idle_in_transaction_session_timeout ends such sessions by itself; 'compozy doctor --fix --terminate' ends them after asking",
-			append(terminate(idle), "ALTER DATABASE "+pgIdent(dbname)+" SET idle_in_transaction_session_timeout = '5min';")...)
+			append(terminate(idle), psqlCmd(db, "", "ALTER DATABASE "+pgIdent(dbName(db))+" SET idle_in_transaction_session_timeout = '5min';"))...)
 		r := doctor.Warn(summary, lines(idle), fix)
 		r.Fixable = true
 		return r, idle

@@ -43,6 +43,10 @@ func TestPostgresLocks(t *testing.T) {
 		return Session{PID: 555, Started: started, App: "worker", Client: "local socket", State: "idle in transaction",
 			InTransaction: d + time.Second, Idle: d, Query: "SELECT * FROM task_states FOR UPDATE"}
 	}
+	// Each SQL fix is a psql command naming the server: its URL without the password.
+	lk := func(sql string) string {
+		return "psql 'postgres://compozy@192.0.2.10:5432/compozy?sslmode=disable' -c " + "'" + sql + "'"
+	}
 	for _, tc := range []struct {
 		name     string
 		conn     *sessionsConn
@@ -55,16 +59,16 @@ func TestPostgresLocks(t *testing.T) {
 		{"a lock holder that blocks two sessions", &sessionsConn{sessions: []Session{blocker}},
 			want{doctor.StatusFail, `^PID 4242 \(application_name "psql", 10\.0\.0\.7, idle in transaction, transaction open 1m35s\) holds a lock that stops Compozy's work\n` +
 				`PID 4242 .* holds AccessExclusiveLock on workflow_states; blocks PID 77, 78; query: LOCK TABLE workflow_states IN ACCESS EXCLUSIVE MODE;$`},
-			true, "SELECT pg_terminate_backend(4242);"},
+			true, lk("SELECT pg_terminate_backend(4242);")},
 		{"two holders and one idle", &sessionsConn{sessions: []Session{blocker, {PID: 9, App: "", Client: "", State: "active", Locks: []string{"ShareLock on task_states"}, Query: "CREATE INDEX x ON task_states (id)"}, idle(6 * time.Minute)}},
 			want{doctor.StatusFail, `^2 sessions hold locks that stop Compozy's work; the first: PID 4242(.|\n)*PID 9 \(application_name "no application_name", client unknown, active\) holds ShareLock on task_states(.|\n)*PID 555`},
-			true, "SELECT pg_terminate_backend(4242);\nSELECT pg_terminate_backend(9);\nSELECT pg_terminate_backend(555);"},
+			true, lk("SELECT pg_terminate_backend(4242);") + "\n" + lk("SELECT pg_terminate_backend(9);") + "\n" + lk("SELECT pg_terminate_backend(555);")},
 		{"idle in a transaction for six minutes", &sessionsConn{sessions: []Session{idle(6 * time.Minute)}},
 			want{doctor.StatusWarn, `^PID 555 \(application_name "worker", local socket, idle in transaction, transaction open 6m1s\) has been idle in a transaction for 6m0s \(over 5m0s\)`},
-			true, "SELECT pg_terminate_backend(555);\nALTER DATABASE \"compozy\" SET idle_in_transaction_session_timeout = '5min';"},
+			true, "psql 'postgres://compozy@192.0.2.10:5432/compozy?sslmode=disable' -c 'SELECT pg_terminate_backend(555);'\npsql 'postgres://compozy@192.0.2.10:5432/compozy?sslmode=disable' -c 'ALTER DATABASE \"compozy\" SET idle_in_transaction_session_timeout = '\\''5min'\\'';'"},
 		{"idle in a transaction for four minutes", &sessionsConn{sessions: []Session{idle(4 * time.Minute)}}, want{doctor.StatusPass, `no session`}, false, ""},
 		{"a password in the query is not shown", &sessionsConn{sessions: []Session{{PID: 1, State: "active", Locks: []string{"ExclusiveLock on users"}, Query: "ALTER ROLE app PASSWORD 'hunter2'"}}},
-			want{doctor.StatusFail, `query: \(not shown: it names a password\)`}, true, "SELECT pg_terminate_backend(1);"},
+			want{doctor.StatusFail, `query: \(not shown: it names a password\)`}, true, lk("SELECT pg_terminate_backend(1);")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.conn.fakeConn = &fakeConn{}

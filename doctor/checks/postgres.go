@@ -99,7 +99,8 @@ func (s *Set) postgresChecks() []doctor.Check {
 				doctor.Fix{Text: "point compozy at the primary server"})
 		case ro == "on":
 			return doctor.Fail("default_transaction_read_only is on for this database or role", "",
-				doctor.Cmds("turn it off for compozy's role", "ALTER ROLE "+pgIdent(db.User)+" SET default_transaction_read_only = off;"))
+				doctor.Cmds("turn it off for compozy's role: run this SQL on "+target,
+					psqlCmd(db, "", "ALTER ROLE "+pgIdent(p.user())+" SET default_transaction_read_only = off;")))
 		}
 		return doctor.Pass("primary, accepts writes")
 	})
@@ -114,8 +115,9 @@ func (s *Set) postgresChecks() []doctor.Check {
 		if pv.CanCreate {
 			return doctor.Pass(fmt.Sprintf("role %s may create tables in schema %s", pv.Role, pv.Schema))
 		}
-		fix := doctor.Cmds("as the database owner or a superuser (PostgreSQL 15 removed CREATE on public from ordinary roles)",
-			fmt.Sprintf("GRANT CREATE ON SCHEMA %s TO %s;", pgIdent(pv.Schema), pgIdent(pv.Role)))
+		fix := doctor.Cmds("as the database owner or a superuser (PostgreSQL 15 removed CREATE on public from ordinary roles), run this SQL on "+target+
+			" (the command connects as postgres; put the owner's name there if another)",
+			psqlCmd(db, "postgres", fmt.Sprintf("GRANT CREATE ON SCHEMA %s TO %s;", pgIdent(pv.Schema), pgIdent(pv.Role))))
 		msg := fmt.Sprintf("role %s may not create tables in schema %s", pv.Role, pv.Schema)
 		if pv.Migrated {
 			return doctor.Warn(msg+": migrations must be run by another role", "", fix)
@@ -262,7 +264,8 @@ func (p *pgProbe) classify(err error, where string) doctor.Result {
 				doctor.Cmds("create it, or fix database.name", "createdb -h HOST -U OWNER "+shellquote.Quote(p.cfg.Name)))
 		case pgErr.Code == "28000" && strings.Contains(pgErr.Message, "role") && strings.Contains(pgErr.Message, "does not exist"):
 			return doctor.Fail("role: "+pgErr.Message, msg,
-				doctor.Cmds("create the role, or fix database.user", "CREATE ROLE "+pgIdent(p.user())+" LOGIN PASSWORD '...';"))
+				doctor.Cmds("create the role as a superuser (the command connects as postgres; put your password for the new role in place of ...), or fix database.user",
+					psqlCmd(p.cfg, "postgres", "CREATE ROLE "+pgIdent(p.user())+" LOGIN PASSWORD '...';")))
 		case pgErr.Code == "28000" && strings.Contains(pgErr.Message, "no encryption"):
 			return doctor.Fail("TLS: the server requires an encrypted connection", msg,
 				doctor.Fix{Text: p.tlsFix("set database.ssl_mode: require (or verify-full)")})
