@@ -258,6 +258,22 @@ func TestDoctorPostgresTLS(t *testing.T) {
 	if !strings.Contains(cn.Fix.Text, "sslrootcert in database.conn_string") {
 		t.Errorf("fix %q", cn.Fix.Text)
 	}
+	// An sslrootcert that is not a certificate (a new user's trial: /etc/passwd) is named by key
+	// and path, with a fix that points it at the CA certificate in PEM.
+	notPEM := filepath.Join(t.TempDir(), "passwd")
+	if err := os.WriteFile(notPEM, []byte("root:x:0:0:root:/root:/bin/bash\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	q.Set("sslmode", "verify-ca")
+	q.Set("sslrootcert", notPEM)
+	v.RawQuery = q.Encode()
+	r = binRun(t, bin, dir, pgEnv(v.String()), "doctor", "--json", "--only", "postgres")
+	d = parseDoctor(t, r)
+	cn = expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, `^sslrootcert `+regexp.QuoteMeta(notPEM)+` holds no PEM certificate\nparse postgres connection settings: failed to configure TLS \(unable to add CA to cert pool\)$`)
+	if !strings.Contains(cn.Fix.Text, "point sslrootcert in database.conn_string at the CA certificate") || strings.Contains(cn.Fix.Text, "host/port/user/name") {
+		t.Errorf("fix %q", cn.Fix.Text)
+	}
+	expectCheck(t, d, doctor.IDPostgresTLS, doctor.StatusSkip, `^skipped: sslrootcert `+regexp.QuoteMeta(notPEM)+` holds no PEM certificate`)
 
 	// Trusted through this machine's store: the pass says so, and that psql reads another file.
 	store := []string{"SSL_CERT_DIR=/nonexistent", "SSL_CERT_FILE=" + strings.SplitN(fixed[1], "sslrootcert=", 2)[1]}

@@ -184,9 +184,8 @@ func latencyResult(ds []time.Duration) doctor.Result {
 func (p *pgProbe) connect(ctx context.Context, target string) doctor.Result {
 	cc, err := factory.PostgresConnSettings(p.cfg)
 	if err != nil {
-		if key, path, ferr := unreadableTLSFile(p.cfg); ferr != nil {
-			return doctor.Fail(fmt.Sprintf("%s %s cannot be read: %s", key, path, pathReason(ferr)), p.redact(err.Error()),
-				doctor.Fix{Text: fmt.Sprintf("put the file there, or correct %s in database.conn_string (the path is read on this machine, by the user compozy runs as)", key)})
+		if fp, ok := badTLSFile(p.cfg); ok {
+			return doctor.Fail(fp.Summary, p.redact(err.Error()), doctor.Fix{Text: fp.Fix})
 		}
 		return doctor.Fail("the connection settings do not parse", p.redact(err.Error()), doctor.Fix{Text: "check database.conn_string or host/port/user/name"})
 	}

@@ -3,6 +3,7 @@ package checks
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -89,8 +90,8 @@ func (s *Set) tlsRun(ctx context.Context) doctor.Result {
 	db := s.db
 	cs, err := factory.PostgresConnSettings(db)
 	if err != nil {
-		if key, path, ferr := unreadableTLSFile(db); ferr != nil {
-			return doctor.Skip(fmt.Sprintf("skipped: %s %s cannot be read (see postgres.connect)", key, path))
+		if fp, ok := badTLSFile(db); ok {
+			return doctor.Skip("skipped: " + fp.Summary + " (see postgres.connect)")
 		}
 		return doctor.Skip("skipped: the connection settings do not parse (see postgres.connect)")
 	}
@@ -139,23 +140,81 @@ func localCertFile(ctx context.Context, certs CertSource, db config.Database, le
 // tlsFileKeys are the conn_string settings that name a file the TLS setup reads.
 var tlsFileKeys = []string{"sslrootcert", "sslcert", "sslkey", "sslcrl"}
 
-// unreadableTLSFile is the first file conn_string names for TLS (sslrootcert, sslcert, sslkey,
-// sslcrl) that cannot be read, with its key and why; err is nil when every one can.
-func unreadableTLSFile(db config.Database) (key, path string, err error) {
+// tlsFileProblem is what is wrong with a file conn_string names for TLS: the key that names
+// it, the path, what is wrong (a summary) and the fix.
+type tlsFileProblem struct{ Key, Path, Summary, Fix string }
+
+// badTLSFile is the first problem with the files conn_string names for TLS (sslrootcert,
+// sslcert, sslkey, sslcrl), in the order the connection reads them: one that cannot be read;
+// an sslrootcert or sslcert that holds no PEM certificate; an sslkey that holds no PEM block;
+// sslcert without sslkey or the reverse; an sslcert and an (unencrypted) sslkey that are not a
+// pair. ok is false when there is none. The connection settings fail to parse on each of these.
+func badTLSFile(db config.Database) (p tlsFileProblem, ok bool) {
 	params := factory.ConnStringParams(db)
+	data := map[string][]byte{}
 	for _, k := range tlsFileKeys {
-		p := params[k]
-		if p == "" || (k == "sslrootcert" && p == "system") {
+		path := params[k]
+		if path == "" || (k == "sslrootcert" && path == "system") {
 			continue
 		}
-		f, err := os.Open(p)
-		if err == nil {
-			f.Close()
-			continue
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return tlsFileProblem{Key: k, Path: path, Summary: fmt.Sprintf("%s %s cannot be read: %s", k, path, pathReason(err)),
+				Fix: fmt.Sprintf("put the file there, or correct %s in database.conn_string (the path is read on this machine, by the user compozy runs as)", k)}, true
 		}
-		return k, p, err
+		data[k] = b
+		switch k {
+		case "sslrootcert":
+			if !x509.NewCertPool().AppendCertsFromPEM(b) {
+				return tlsFileProblem{Key: k, Path: path, Summary: fmt.Sprintf("sslrootcert %s holds no PEM certificate", path),
+					Fix: "point sslrootcert in database.conn_string at the CA certificate that signed the server's certificate, in PEM " +
+						"(a file that begins -----BEGIN CERTIFICATE-----; postgres.tls shows the server's issuer once it parses)"}, true
+			}
+		case "sslcert":
+			if !holdsPEMCert(b) {
+				return tlsFileProblem{Key: k, Path: path, Summary: fmt.Sprintf("sslcert %s holds no PEM certificate", path),
+					Fix: "point sslcert in database.conn_string at compozy's client certificate, in PEM (a file that begins -----BEGIN CERTIFICATE-----), with sslkey its private key"}, true
+			}
+		case "sslkey":
+			if blk, _ := pem.Decode(b); blk == nil {
+				return tlsFileProblem{Key: k, Path: path, Summary: fmt.Sprintf("sslkey %s holds no PEM private key", path),
+					Fix: "point sslkey in database.conn_string at the private key of the client certificate in sslcert, in PEM (a file that begins -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)"}, true
+			}
+		}
 	}
-	return "", "", nil
+	cert, key := params["sslcert"], params["sslkey"]
+	switch {
+	case cert != "" && key == "":
+		return tlsFileProblem{Key: "sslkey", Summary: fmt.Sprintf("sslcert %s is set without sslkey: a client certificate needs its private key", cert),
+			Fix: "add sslkey=PATH (the certificate's private key, PEM) to database.conn_string, or remove sslcert"}, true
+	case key != "" && cert == "":
+		return tlsFileProblem{Key: "sslcert", Summary: fmt.Sprintf("sslkey %s is set without sslcert: a private key needs its client certificate", key),
+			Fix: "add sslcert=PATH (the client certificate, PEM) to database.conn_string, or remove sslkey"}, true
+	case cert != "" && key != "":
+		// An encrypted key needs sslpassword: the connection's own error says so.
+		if blk, _ := pem.Decode(data["sslkey"]); blk != nil && !x509.IsEncryptedPEMBlock(blk) { //nolint:staticcheck // as the connection reads it
+			if _, err := tls.X509KeyPair(data["sslcert"], data["sslkey"]); err != nil {
+				return tlsFileProblem{Key: "sslkey", Path: key, Summary: fmt.Sprintf("sslcert %s and sslkey %s are not a certificate and its key: %v", cert, key, err),
+					Fix: "point sslkey in database.conn_string at the private key of the certificate in sslcert (both PEM)"}, true
+			}
+		}
+	}
+	return tlsFileProblem{}, false
+}
+
+// holdsPEMCert reports whether b holds a PEM CERTIFICATE block that parses.
+func holdsPEMCert(b []byte) bool {
+	for {
+		var blk *pem.Block
+		if blk, b = pem.Decode(b); blk == nil {
+			return false
+		}
+		if blk.Type == "CERTIFICATE" {
+			if _, err := x509.ParseCertificate(blk.Bytes); err == nil {
+				return true
+			}
+		}
+	}
 }
 
 // localHost reports whether host is this machine: a Unix socket folder, localhost or a
