@@ -180,7 +180,8 @@ func Registry() []Info {
 		{ID: IDPostgresConnect, Group: GroupPostgres, Title: "PostgreSQL connection", Explain: Explain{
 			Symptom: "compozy cannot reach PostgreSQL: 'connection refused', 'no such host', 'password authentication failed', 'database does not exist', a timeout.",
 			Cause:   "One step of the connection fails: DNS, TCP (server down, wrong port, firewall), TLS (ssl_mode the server does not accept), authentication (password, pg_hba.conf), or the database or role does not exist.",
-			Fix:     "The check names the step; fix that one: the host, the port, database.ssl_mode, the password (COMPOZY_DB_PASSWORD), or create the database/role (createdb, CREATE ROLE).",
+			Fix: "The check names the step; fix that one: the host, the port, database.ssl_mode, the password (COMPOZY_DB_PASSWORD), or create the database/role (createdb; CREATE ROLE, which the check prints as a psql command for the server it names, the URL without its password). " +
+				"A TLS file conn_string names that cannot be used is named by its key and path: an sslrootcert, sslcert or sslkey that cannot be read or holds no PEM certificate or key (point sslrootcert at the server's CA certificate in PEM), a certificate and key that are not a pair.",
 		}},
 		{ID: IDPostgresVersion, Group: GroupPostgres, Title: "Server version supported", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
 			Symptom: "Migrations fail with syntax errors or missing functions.",
@@ -190,12 +191,12 @@ func Registry() []Info {
 		{ID: IDPostgresReadOnly, Group: GroupPostgres, Title: "Server accepts writes", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
 			Symptom: "'cannot execute INSERT in a read-only transaction'.",
 			Cause:   "The target is a hot standby (pg_is_in_recovery() is true) or the database defaults to read-only transactions.",
-			Fix:     "Point compozy at the primary, not a replica.",
+			Fix:     "Point compozy at the primary, not a replica; for a database or role that defaults to read-only, ALTER ROLE role SET default_transaction_read_only = off, which the check prints as a psql command for the server it names (psql 'postgres://user@host:port/db' -c '...;', the URL without its password).",
 		}},
 		{ID: IDPostgresPrivileges, Group: GroupPostgres, Title: "Role may create tables", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
 			Symptom: "'permission denied for schema public' during migrations.",
 			Cause:   "PostgreSQL 15 removed CREATE on the public schema from ordinary roles; the role needs CREATE on the schema it migrates.",
-			Fix:     "As the owner or a superuser: GRANT CREATE ON SCHEMA public TO role; or ALTER DATABASE db OWNER TO role.",
+			Fix:     "As the owner or a superuser: GRANT CREATE ON SCHEMA public TO role; or ALTER DATABASE db OWNER TO role. The check prints the GRANT as a psql command for the server it names, connecting as postgres (psql 'postgres://postgres@host:port/db' -c 'GRANT ...;', the URL without its password).",
 		}},
 		{ID: IDPostgresConnections, Group: GroupPostgres, Title: "Connection budget", DependsOn: []string{IDPostgresConnect}, Explain: Explain{
 			Symptom: "'sorry, too many clients already' or 'remaining connection slots are reserved'.",
@@ -224,6 +225,7 @@ func Registry() []Info {
 				"The check names each one: PID, application_name, client address, state, how long its transaction has been open, and its query. A session idle in a transaction for more than 5 minutes is a warning: it holds its locks the whole time. " +
 				"The doctor's own statements wait at most 2 s for a lock (lock_timeout), so a run ends within its timeout.",
 			Fix: "End the transaction in the program the check names (COMMIT or ROLLBACK), or stop it. 'compozy doctor --fix --terminate' ends the named sessions with pg_terminate_backend: on a terminal it asks first, every time; without a terminal it needs --terminate --yes. --fix or --yes alone never terminates a session. " +
+				"The check prints pg_terminate_backend(PID) as psql commands for the server it names (psql 'postgres://user@host:port/db' -c 'SELECT pg_terminate_backend(PID);', the URL without its password). " +
 				"Set idle_in_transaction_session_timeout so that forgotten transactions end by themselves.",
 		}},
 		{ID: IDPostgresTLS, Group: GroupPostgres, Title: "Connection encrypted and the certificate valid", Explain: Explain{
@@ -308,17 +310,17 @@ func Registry() []Info {
 		{ID: IDVectorPgvectorExtension, Group: GroupVector, Title: "pgvector extension installed", DependsOn: []string{IDVectorPgvectorReachable}, Fixable: true, Explain: Explain{
 			Symptom: "'type \"vector\" does not exist' or 'extension \"vector\" is not available'.",
 			Cause:   "pgvector is not installed on the server, or not created in this database (the extension is named vector, not pgvector), and it is not a trusted extension.",
-			Fix:     "Install the package (postgresql-15-pgvector) and, as a superuser: CREATE EXTENSION vector; compozy doctor --fix runs it where permitted.",
+			Fix:     "Install the package (postgresql-15-pgvector) and, as a superuser: CREATE EXTENSION vector; compozy doctor --fix runs it where permitted. The check prints it as a psql command for the vector server it names (its URL without the password).",
 		}},
 		{ID: IDVectorPgvectorTable, Group: GroupVector, Title: "pgvector table exists", DependsOn: []string{IDVectorPgvectorExtension}, Fixable: true, Explain: Explain{
 			Symptom: "'relation ... does not exist' on the first search.",
 			Cause:   "The embeddings table has not been created yet.",
-			Fix:     "compozy doctor --fix creates it with the configured dimension.",
+			Fix:     "compozy doctor --fix creates it with the configured dimension; or run the SQL the check prints, psql commands for the vector server it names (psql 'postgres://user@host:port/db' -c 'CREATE TABLE IF NOT EXISTS ...;', the URL without its password).",
 		}},
 		{ID: IDVectorPgvectorIndex, Group: GroupVector, Title: "pgvector index", DependsOn: []string{IDVectorPgvectorTable}, Explain: Explain{
 			Symptom: "Searches get slow as the table grows.",
 			Cause:   "No HNSW or IVFFlat index on the vector column, or a dimension above the index limit (2000 for vector).",
-			Fix:     "Create the index the check prints (a halfvec expression index above 2000 dimensions).",
+			Fix:     "Create the index the check prints, a psql command for the vector server it names (a halfvec expression index above 2000 dimensions).",
 		}},
 		{ID: IDVectorFilesystemFolder, Group: GroupVector, Title: "Vector folder exists and is private", DependsOn: []string{IDVectorProvider}, Fixable: true, Explain: Explain{
 			Symptom: "The filesystem vector store cannot write, or others can read the embeddings.",
