@@ -225,7 +225,7 @@ func TestDoctorPostgresTLS(t *testing.T) {
 	d = parseDoctor(t, r)
 	tl := expectCheck(t, d, doctor.IDPostgresTLS, doctor.StatusFail,
 		`^ssl_mode verify-full: the server's certificate \(issuer CN=\S+\) is not signed by a CA in this machine's CAs; and the certificate is for \S+, not 127\.0\.0\.1`)
-	fixed := regexp.MustCompile(`\nset database\.conn_string to:\n  (postgres://\S+)$`).FindStringSubmatch(tl.Fix.Text)
+	fixed := regexp.MustCompile(`\nset COMPOZY_DB_CONN_STRING \(where the connection string comes from now\) to:\n  (postgres://\S+)$`).FindStringSubmatch(tl.Fix.Text)
 	if fixed == nil || len(tl.Fix.Commands) != 0 {
 		t.Fatalf("fix %q %q: want one conn_string line in the text, no command", tl.Fix.Text, tl.Fix.Commands)
 	}
@@ -299,7 +299,7 @@ func TestDoctorPostgresTLS(t *testing.T) {
 	expectCheck(t, d, doctor.IDPostgresConnect, doctor.StatusFail, `^TLS: `)
 	tl = expectCheck(t, d, doctor.IDPostgresTLS, doctor.StatusFail,
 		`^ssl_mode verify-full: the server's certificate \(issuer CN=\S+\) is not signed by a CA in sslrootcert `)
-	if !regexp.MustCompile(`\nset database\.conn_string to:\n  postgres://\S*sslmode=verify-full&sslrootcert=/\S+$`).MatchString(tl.Fix.Text) || len(tl.Fix.Commands) != 0 {
+	if !regexp.MustCompile(`\nset COMPOZY_DB_CONN_STRING \(where the connection string comes from now\) to:\n  postgres://\S*sslmode=verify-full&sslrootcert=/\S+$`).MatchString(tl.Fix.Text) || len(tl.Fix.Commands) != 0 {
 		t.Errorf("fix %q %q: want the sslrootcert to give", tl.Fix.Text, tl.Fix.Commands)
 	}
 }

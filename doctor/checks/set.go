@@ -25,6 +25,9 @@ type Set struct {
 	db config.Database
 	// src is the read-only connection, opened once.
 	src *source
+	// connStringFrom is where database.conn_string came from (a fix that changes it says where
+	// to change it: the file, the flag or the variable).
+	connStringFrom config.Source
 	// pooler is what src says of the pooler, asked once (poolerFinding).
 	pooler poolerCache
 	// writable opens where the round trip writes (doorWritable; tests replace it).
@@ -42,6 +45,7 @@ func Build(cfg *config.Config, loadErr error, in Inputs) *Set {
 	}
 	db := cfg.Database
 	s.Target = factory.Target(db)
+	s.connStringFrom = cfg.Sources["database.conn_string"]
 	if db.Driver == config.DriverSQLite && db.Path != "" && db.Path != config.MemoryPath {
 		// The database is its real file: every check looks at the file a symbolic link leads
 		// to, as the door opens it.

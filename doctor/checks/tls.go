@@ -58,6 +58,8 @@ type tlsSettings struct {
 	// ConnString is database.conn_string as the user wrote it ("" when the settings are
 	// fields): a fix changes only the parameters it is about and keeps the others as written.
 	ConnString string
+	// ConnStringFrom is where ConnString came from: the fix says to change it there.
+	ConnStringFrom config.Source
 	// CertFile, when set, finds the file a local server reads its self-signed certificate leaf
 	// from (its ssl_cert_file, readable here and holding leaf), or "": a fix names it as
 	// sslrootcert.
@@ -96,7 +98,7 @@ func (s *Set) tlsRun(ctx context.Context) doctor.Result {
 		return doctor.Skip("skipped: the connection settings do not parse (see postgres.connect)")
 	}
 	st := tlsSettings{Host: cs.Host, Mode: cs.SSLMode, RootCert: cs.Params["sslrootcert"], Local: localHost(cs.Host), Settings: cs,
-		Service: managed.FromHost(cs.Host), ConnString: db.ConnString}
+		Service: managed.FromHost(cs.Host), ConnString: db.ConnString, ConnStringFrom: s.connStringFrom}
 	if st.Local {
 		st.CertFile = func(leaf *x509.Certificate) string { return localCertFile(ctx, s.in.Certs, db, leaf) }
 	}
@@ -426,7 +428,14 @@ func (st tlsSettings) connStringLine(c tlsChange) string {
 		}
 		return "set database.conn_string (in place of database.host, port, user, name and ssl_mode) to:\n  " + fieldsConnString(st.Settings, c)
 	}
-	return "set database.conn_string to:\n  " + editConnString(st.ConnString, c)
+	line := editConnString(st.ConnString, c)
+	switch from := st.ConnStringFrom; from.Kind {
+	case config.SourceFlag:
+		return "give " + from.Name + " (where the connection string comes from now) the value:\n  " + line
+	case config.SourceEnv:
+		return "set " + from.Name + " (where the connection string comes from now) to:\n  " + line
+	}
+	return "set database.conn_string to:\n  " + line
 }
 
 // editConnString is the user's conn_string with c applied: only sslmode, sslrootcert and the

@@ -345,6 +345,25 @@ func TestTLSEditConnString(t *testing.T) {
 	}
 }
 
+// The fix says where to change the connection string: the file, the flag or the variable it
+// came from.
+func TestTLSFixSaysWhereTheConnStringComesFrom(t *testing.T) {
+	for _, tc := range []struct {
+		from config.Source
+		want string
+	}{
+		{config.Source{Kind: config.SourceFile, File: "compozy.yaml", Line: 3}, "set database.conn_string to:\n  "},
+		{config.Source{Kind: config.SourceFlag, Name: "--db-conn-string"}, "give --db-conn-string (where the connection string comes from now) the value:\n  "},
+		{config.Source{Kind: config.SourceEnv, Name: "COMPOZY_DB_CONN_STRING"}, "set COMPOZY_DB_CONN_STRING (where the connection string comes from now) to:\n  "},
+	} {
+		st := tlsSettings{ConnString: "postgres://u@127.0.0.1:5432/db?sslmode=verify-full", ConnStringFrom: tc.from}
+		got := st.connStringLine(tlsChange{Host: "localhost"})
+		if want := tc.want + "postgres://u@localhost:5432/db?sslmode=verify-full"; got != want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.from, got, want)
+		}
+	}
+}
+
 // A verify-full that passes without sslrootcert says which store verified it, and that
 // libpq (psql) reads ~/.postgresql/root.crt instead.
 func TestTLSSystemTrustDetail(t *testing.T) {
