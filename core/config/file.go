@@ -21,14 +21,15 @@ type yamlDoc struct {
 	anchors map[string]ast.Node
 }
 
-// parseYAML parses data into an AST. A parser panic on hostile input becomes an error.
+// parseYAML parses data into an AST. A parser panic on hostile input becomes an error. The
+// parser reads ParserInput(data), so that positions are right in a CRLF file or one with a BOM.
 func parseYAML(data []byte) (doc *yamlDoc, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			doc, err = nil, fmt.Errorf("parse YAML: %v", r)
 		}
 	}()
-	f, err := parser.ParseBytes(data, 0)
+	f, err := parser.ParseBytes(ParserInput(data), 0)
 	if err != nil {
 		return nil, err
 	}
