@@ -48,7 +48,9 @@ Source and target are printed (passwords redacted) and, on a terminal, confirmed
 names the rows --force replaces) before anything is written; elsewhere pass --yes. The copy ends with a verification of every table on both
 sides: the row count and a checksum of every row's canonical content. Any difference fails
 (exit 1) and names the table. An interrupted copy leaves TARGET marked unfinished (table
-` + dbcopy.MarkerTable + `); rerun with --force to complete it.
+` + dbcopy.MarkerTable + `); rerun with --force to complete it. The backup such a rerun takes
+(NAME-pre-copy-unfinished-UTCTIME.db) is counted apart: the backups of the data the target held
+before the first copy are never removed to make room for it.
 
 Stop Compozy (or anything else writing to SOURCE) during the copy: writes made meanwhile
 may be missed, and the verification then fails.`,
@@ -158,15 +160,23 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 	}
 	var backupPath string
 	if state.Dialect == config.DriverSQLite && state.Total() > 0 {
-		res, removed, err := backup.BeforeCopy(ctx, dst, time.Now(), keepCopyBackups)
+		res, removed, err := backup.BeforeCopy(ctx, dst, time.Now(), keepCopyBackups, state.Unfinished)
 		if err != nil {
 			return fmt.Errorf("db copy: back up the target before replacing its rows (nothing was changed): %w", err)
 		}
 		backupPath = res.Path
-		fmt.Fprintf(info, "Backup: %s (%d rows, %s, mode 0600)\n", res.Path, res.TotalRows(), bytesize.Format(res.Bytes))
+		kind := ""
+		if state.Unfinished {
+			// Part of an interrupted copy, not the data: counted apart from the backups of the
+			// data, which its rotation never removes.
+			kind = " of unfinished copies"
+			fmt.Fprintf(info, "Backup of the target as the unfinished copy left it: %s (%d rows, %s, mode 0600)\n", res.Path, res.TotalRows(), bytesize.Format(res.Bytes))
+		} else {
+			fmt.Fprintf(info, "Backup: %s (%d rows, %s, mode 0600)\n", res.Path, res.TotalRows(), bytesize.Format(res.Bytes))
+		}
 		fmt.Fprintf(info, "  To restore it: %s\n", backup.RestoreHint(res.Path, state.Path))
 		for _, r := range removed {
-			fmt.Fprintf(info, "  Removed the oldest backup %s (the newest %d are kept)\n", r, keepCopyBackups)
+			fmt.Fprintf(info, "  Removed the oldest backup%s %s (the newest %d are kept)\n", kind, r, keepCopyBackups)
 		}
 	}
 

@@ -266,7 +266,12 @@ func prune(dir, prefix, ext string, keep int) ([]string, error) {
 // time (compozy-pre-copy-20261205T081500Z.db), 0600, read through the read-only door (the
 // target is not changed), keeping the newest keep such backups of this database and removing
 // older ones, which it returns.
-func BeforeCopy(ctx context.Context, db config.Database, now time.Time, keep int) (*Result, []string, error) {
+//
+// A target that carries the mark of a copy that did not finish (unfinished) holds part of a
+// copy, not the user's data: its backup is named compozy-pre-copy-unfinished-<time>.db and
+// counted apart, so that reruns of an interrupted copy never push out the backups of the data
+// the target held before the first copy (the newest keep of each kind stay).
+func BeforeCopy(ctx context.Context, db config.Database, now time.Time, keep int, unfinished bool) (*Result, []string, error) {
 	if db.Path == "" || db.Path == config.MemoryPath {
 		return nil, nil, fmt.Errorf("backup: the SQLite database is %q; only a database file can be backed up", db.Path)
 	}
@@ -276,6 +281,9 @@ func BeforeCopy(ctx context.Context, db config.Database, now time.Time, keep int
 	}
 	stem, ext := stemExt(real)
 	prefix := stem + "-pre-copy-"
+	if unfinished {
+		prefix += unfinishedTag
+	}
 	dst := prefix + stamp(now) + ext
 	for i := 2; ; i++ {
 		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
@@ -291,8 +299,12 @@ func BeforeCopy(ctx context.Context, db config.Database, now time.Time, keep int
 	return res, removed, err
 }
 
+// unfinishedTag names the backups of a target an interrupted copy left (see BeforeCopy).
+const unfinishedTag = "unfinished-"
+
 // pruneCopies removes all but the newest keep files of dir named PREFIX<UTC time>[-N]EXT, the
-// backups BeforeCopy writes (the names sort by time).
+// backups BeforeCopy writes (the names sort by time). The backups of unfinished targets
+// (PREFIX unfinished-...) are another kind: pruning one kind never removes the other.
 func pruneCopies(dir, prefix, ext string, keep int) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -301,9 +313,15 @@ func pruneCopies(dir, prefix, ext string, keep int) ([]string, error) {
 	var found []string
 	for _, e := range entries {
 		n := e.Name()
-		if strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ext) && e.Type().IsRegular() {
-			found = append(found, n)
+		rest := strings.TrimPrefix(n, prefix)
+		if len(rest) == len(n) || !strings.HasSuffix(n, ext) || !e.Type().IsRegular() {
+			continue
 		}
+		// The time starts with a digit: anything else after the prefix is another kind.
+		if rest == "" || rest[0] < '0' || rest[0] > '9' {
+			continue
+		}
+		found = append(found, n)
 	}
 	// Newest first, by the part after the prefix without the extension: a second backup in
 	// the same second (TIME-2) is newer than TIME.

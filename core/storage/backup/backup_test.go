@@ -190,3 +190,59 @@ func sqliteDB(path string) config.Database {
 	db.Driver, db.Path = config.DriverSQLite, path
 	return db
 }
+
+// TestBeforeCopyKeepsTheDataBackups: reruns of an interrupted copy back up a target that holds
+// part of a copy; those backups are counted apart, so they never push out the backup of the
+// data the target held before the first copy (a new user's trial lost it on the third rerun).
+func TestBeforeCopyKeepsTheDataBackups(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "t.db")
+	ctx := t.Context()
+	d, err := sqlite.Open(ctx, sqlite.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storagetest.Migrate(t, "sqlite", d.Writer())
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	first, removed, err := backup.BeforeCopy(ctx, sqliteDB(path), at, 3, false)
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("the data's backup: %v, removed %v", err, removed)
+	}
+	for i := range 5 {
+		res, removed, err := backup.BeforeCopy(ctx, sqliteDB(path), at.Add(time.Duration(i+1)*time.Minute), 3, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(filepath.Base(res.Path), "-pre-copy-unfinished-") {
+			t.Errorf("rerun %d: backup %s, want it named as an unfinished copy's", i, res.Path)
+		}
+		for _, r := range removed {
+			if r == first.Path {
+				t.Fatalf("rerun %d removed the data's backup %s", i, r)
+			}
+		}
+	}
+	if _, err := os.Stat(first.Path); err != nil {
+		t.Fatalf("the data's backup is gone: %v", err)
+	}
+	unfinished, _ := filepath.Glob(filepath.Join(dir, "t-pre-copy-unfinished-*.db"))
+	if len(unfinished) != 3 {
+		t.Errorf("%d backups of unfinished copies kept, want the newest 3: %v", len(unfinished), unfinished)
+	}
+	// Backups of the data rotate among themselves, and leave the unfinished ones alone.
+	for i := range 4 {
+		if _, _, err := backup.BeforeCopy(ctx, sqliteDB(path), at.Add(time.Hour+time.Duration(i)*time.Minute), 3, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _ := filepath.Glob(filepath.Join(dir, "t-pre-copy-*.db"))
+	if len(all) != 6 {
+		t.Errorf("%d backups in all, want 3 of the data and 3 of unfinished copies: %v", len(all), all)
+	}
+	if _, err := os.Stat(first.Path); err == nil {
+		t.Errorf("the oldest backup of the data %s is still there after 4 newer ones", first.Path)
+	}
+}
