@@ -18,6 +18,10 @@ import (
 // section, comment and blank line is kept byte for byte. A missing database: section is added
 // at the end; so is knowledge: (or vector_dbs: inside an existing knowledge:). When d has no
 // vector DB, knowledge.vector_dbs is left as it is.
+//
+// A file with CRLF line breaks (or a UTF-8 BOM) is merged as its LF twin would be: its other
+// bytes are kept (CRLF stays CRLF, the BOM stays), and the new lines end as the file's first
+// line does (see lineEnding).
 func Merge(existing []byte, d templates.Data) ([]byte, error) {
 	dbText, err := templates.RenderDatabase(d)
 	if err != nil {
@@ -33,7 +37,9 @@ func Merge(existing []byte, d templates.Data) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines := splitLines(string(existing))
+	bom, body := splitBOM(existing)
+	eol := lineEnding(body)
+	lines := splitLines(string(body))
 	var edits []edit
 	var appendText []string
 
@@ -60,22 +66,53 @@ func Merge(existing []byte, d templates.Data) ([]byte, error) {
 	// Apply from the bottom up so that line numbers stay valid.
 	slices.SortFunc(edits, func(a, b edit) int { return b.start - a.start })
 	for _, e := range edits {
-		repl := splitLines(e.text)
+		repl := splitLines(withEOL(e.text, eol))
 		lines = slices.Concat(lines[:e.start], repl, lines[e.end:])
 	}
 	out := strings.Join(lines, "")
 	if len(appendText) > 0 {
 		if out != "" && !strings.HasSuffix(out, "\n") {
-			out += "\n"
+			out += eol
 		}
 		for _, t := range appendText {
 			if strings.TrimSpace(out) != "" {
-				out += "\n"
+				out += eol
 			}
-			out += t
+			out += withEOL(t, eol)
 		}
 	}
-	return []byte(out), nil
+	return append(bom, out...), nil
+}
+
+// utf8BOM is the byte order mark some Windows editors write at the start of a UTF-8 file.
+const utf8BOM = "\ufeff"
+
+// splitBOM splits data into its leading UTF-8 byte order mark (empty when there is none) and
+// the rest. The parser reads the rest (config.ParserInput drops the mark), so its line numbers
+// are the rest's.
+func splitBOM(data []byte) (bom, rest []byte) {
+	if s, ok := strings.CutPrefix(string(data), utf8BOM); ok {
+		return []byte(utf8BOM), []byte(s)
+	}
+	return nil, data
+}
+
+// lineEnding is the line break a file uses: "\r\n" when its first line ends with CRLF, else
+// "\n" (also for a file of one line without a break). A file of mixed breaks is taken at its
+// first line's word.
+func lineEnding(body []byte) string {
+	if i := strings.IndexByte(string(body), '\n'); i > 0 && body[i-1] == '\r' {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// withEOL is text (LF line breaks, as templates render) with each line break written eol.
+func withEOL(text, eol string) string {
+	if eol == "\n" {
+		return text
+	}
+	return strings.ReplaceAll(text, "\n", eol)
 }
 
 // edit replaces lines [start, end) (0-based) with text.
@@ -109,12 +146,19 @@ func topMapping(data []byte) (top *ast.MappingNode, err error) {
 	if err := config.CheckInput(config.DefaultFile, data); errors.As(err, &cerr) && len(cerr.Problems) > 0 {
 		return nil, &existingFileError{err: cerr}
 	}
+	if line := loneCR(data); line > 0 {
+		// The parser ends a line there, this file's lines do not: the lines replaced would be
+		// picked at the wrong places.
+		return nil, fmt.Errorf("the existing file has a carriage return without a line feed at line %d; save it with LF or CRLF line breaks", line)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			top, err = nil, fmt.Errorf("parse the existing file: %v", r)
 		}
 	}()
-	f, err := parser.ParseBytes(data, parser.ParseComments)
+	// The parser reads the file without its BOM and with CRLF written LF: it counts a CRLF after
+	// a comment as two lines, and the lines replaced are picked by its positions.
+	f, err := parser.ParseBytes(config.ParserInput(data), parser.ParseComments)
 	if err != nil {
 		return nil, fmt.Errorf("parse the existing file: %w", err)
 	}
@@ -134,6 +178,20 @@ func topMapping(data []byte) (top *ast.MappingNode, err error) {
 		return nil, errors.New("the existing file is not a block mapping of sections (database:, knowledge:, ...); edit it by hand or start over with --force")
 	}
 	return m, nil
+}
+
+// loneCR is the 1-based line of the first CR in data that no LF follows; 0 when there is none.
+func loneCR(data []byte) int {
+	line := 1
+	for i, c := range data {
+		switch {
+		case c == '\n':
+			line++
+		case c == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
+			return line
+		}
+	}
+	return 0
 }
 
 // findKey returns the entry of m whose plain key is name.
@@ -202,7 +260,7 @@ func vectorEdit(lines []string, top *ast.MappingNode, kn *ast.MappingValueNode, 
 	return edit{}, errors.New("knowledge: is not a mapping; fix it, or edit vector_dbs by hand")
 }
 
-// splitLines splits s into lines that keep their "\n".
+// splitLines splits s into lines that keep their "\n" (and the "\r" before it).
 func splitLines(s string) []string {
 	ls := strings.SplitAfter(s, "\n")
 	if ls[len(ls)-1] == "" {
