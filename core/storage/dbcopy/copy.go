@@ -23,6 +23,9 @@ type Options struct {
 	Force bool
 	// Progress, when set, is called every few thousand rows and at each table's start and end.
 	Progress func(Progress)
+	// Lock is the target's lock (LockTarget), taken by a caller that does more under it than
+	// the copy (a backup of the target first). Without it, Copy takes and releases it itself.
+	Lock *TargetLock
 }
 
 // Phases of Progress.
@@ -63,7 +66,11 @@ type Result struct {
 	// keeps microseconds, rounded down (SQLite to PostgreSQL only).
 	RoundedTimestamps int64 `json:"rounded_timestamps"`
 	// Cleared is set when --force removed rows the target held.
-	Cleared       bool    `json:"cleared"`
+	Cleared bool `json:"cleared"`
+	// TightenedMode is the mode an existing SQLite target file had when group or others could
+	// read or write it ("0644"); the copy made it 0600, as every database compozy creates, since
+	// it holds API key hashes. "" when it was already private (or for PostgreSQL).
+	TightenedMode string  `json:"tightened_mode,omitempty"`
 	CopySeconds   float64 `json:"copy_seconds"`
 	RowsPerSec    float64 `json:"rows_per_sec"`
 	VerifySeconds float64 `json:"verify_seconds"`
@@ -149,6 +156,10 @@ func Distinct(ctx context.Context, src, dst config.Database) (factory.Identity, 
 // (unless o.Force), each before writing anything; and a *MismatchError (with the Result) when
 // verification finds a difference.
 //
+// Copies into one target are serialised (see LockTarget): while another copy holds the target's
+// lock, Copy returns a *BusyError at once, before anything is opened for writing. The lock is
+// o.Lock when given, else Copy takes it and releases it on return.
+//
 // A SQLite target that does not exist yet is written under a temporary name in its folder and
 // takes its name only once verified, so an interrupted copy never leaves a file under that name.
 // An existing target is written in place and carries MarkerTable until verified.
@@ -156,6 +167,13 @@ func Copy(ctx context.Context, src, dst config.Database, o Options) (*Result, er
 	_, did, err := Distinct(ctx, src, dst)
 	if err != nil {
 		return nil, err
+	}
+	if o.Lock == nil {
+		lock, err := LockTarget(ctx, dst)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Release()
 	}
 	s, err := openSource(ctx, src)
 	if err != nil {
@@ -214,6 +232,11 @@ func copyInto(ctx context.Context, s *endpoint, dst config.Database, o Options) 
 	if err := prepareTarget(ctx, d, o.Force, res); err != nil {
 		return nil, err
 	}
+	if d.dialect == config.DriverSQLite {
+		if res.TightenedMode, err = tightenMode(d.h.Path); err != nil {
+			return nil, err
+		}
+	}
 	if err := d.exec(ctx, "CREATE TABLE IF NOT EXISTS "+MarkerTable+" (source TEXT NOT NULL, started_at TEXT NOT NULL)"); err != nil {
 		return nil, fmt.Errorf("mark target %s: %w", d.target, err)
 	}
@@ -269,6 +292,33 @@ func copyInto(ctx context.Context, s *endpoint, dst config.Database, o Options) 
 		return res, fmt.Errorf("unmark target %s: %w", d.target, err)
 	}
 	return res, nil
+}
+
+// tightenMode makes a SQLite target file and its side files 0600 when group or others may read
+// or write them (a file created empty by hand with umask 022), before any row is written: the
+// target is about to hold API key hashes. It returns the file's mode before ("0644"), or ""
+// when it was already private.
+func tightenMode(path string) (string, error) {
+	var was string
+	for i, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		info, err := os.Stat(p)
+		if err != nil {
+			if i > 0 && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return "", fmt.Errorf("target %s: %w", path, err)
+		}
+		if info.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if i == 0 {
+			was = fmt.Sprintf("%04o", info.Mode().Perm())
+		}
+		if err := os.Chmod(p, 0o600); err != nil {
+			return "", fmt.Errorf("target %s: make it private (mode 0600): %w", p, err)
+		}
+	}
+	return was, nil
 }
 
 // markSource is the source as the mark of an unfinished copy records it, in a form the copy can
