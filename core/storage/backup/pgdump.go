@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,6 +233,11 @@ func (p *PgDump) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
+	dieWithUs(cmd)
+	// The kernel sends Pdeathsig when the thread that started pg_dump ends, not the process:
+	// keep this goroutine on its thread until pg_dump has ended.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	// libpq's messages in English, so that a server that did not answer is recognised below.
 	cmd.Env = append(childEnv(os.Environ(), p.Env), "LC_MESSAGES=C")
 	var stderr bytes.Buffer
