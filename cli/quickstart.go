@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,9 @@ func runQuickstart(ctx context.Context, f *Factory) error {
 			// before writing anything rather than after.
 			src := cfg.Sources["database.driver"]
 			return refusef("%s sets driver %s; quickstart sets up SQLite only and wrote nothing. Unset it, or use 'compozy init' for PostgreSQL", src, d)
+		}
+		if err := quickstartFolders(cfg); err != nil {
+			return err
 		}
 		backup, err := target.write(content, exists, holdsSecret(cfg))
 		if err != nil {
@@ -309,4 +313,55 @@ func fileMode(path string, secret bool) os.FileMode {
 		return fi.Mode().Perm()
 	}
 	return 0o644
+}
+
+// quickstartFolders refuses, before anything is written, a setup whose database or vector
+// folder cannot be made: on the way to it stands a file, or a symbolic link that leads nowhere
+// (./data left from something else). Without this compozy.yaml was written first and the run
+// failed after it with "mkdir data: file exists".
+func quickstartFolders(cfg *config.Config) error {
+	dirs := []string{filepath.Dir(cfg.Database.Path)}
+	for _, v := range cfg.Knowledge.VectorDBs {
+		if v.Provider == vector.ProviderFilesystem && v.Path != "" {
+			dirs = append(dirs, v.Path)
+		}
+	}
+	for _, dir := range dirs {
+		if err := folderBlocked(dir); err != nil {
+			return refusef("quickstart: %v; remove it or make it a folder (nothing was written)", err)
+		}
+	}
+	return nil
+}
+
+// folderBlocked says what stops dir from being a folder: the first thing on its path that
+// exists and is neither a folder nor a link to one. nil when dir is, or can be made.
+func folderBlocked(dir string) error {
+	for p := dir; ; p = filepath.Dir(p) {
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			if up := filepath.Dir(p); up != p {
+				continue
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			to, _ := os.Readlink(p)
+			st, serr := os.Stat(p)
+			switch {
+			case serr != nil:
+				return fmt.Errorf("%s is a symbolic link to %s, which does not exist", p, to)
+			case !st.IsDir():
+				return fmt.Errorf("%s is a symbolic link to %s, which is not a folder", p, to)
+			}
+			return nil
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is a file, not a folder", p)
+		}
+		return nil
+	}
 }

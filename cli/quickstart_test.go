@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,6 +101,43 @@ func TestQuickstartRefusesAnotherDriverFirst(t *testing.T) {
 			}
 			if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
 				t.Errorf("quickstart wrote %v (err %v); want nothing", entries, err)
+			}
+		})
+	}
+}
+
+// TestQuickstartDataNotAFolder: a ./data that is a file or a symbolic link leading nowhere is
+// named and refused before anything is written (before, compozy.yaml was written first and the
+// run failed after it with "mkdir data: file exists"); the file and the link stay as they were.
+func TestQuickstartDataNotAFolder(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		make func(t *testing.T, dir string)
+		want string
+	}{
+		{"a file", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "data"), []byte("mine\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "data is a file, not a folder"},
+		{"a dangling link", func(t *testing.T, dir string) {
+			if err := os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "data")); err != nil {
+				t.Fatal(err)
+			}
+		}, "data is a symbolic link to " + "DIR/nowhere, which does not exist"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tt.make(t, dir)
+			before := snapshot(t, dir)
+			r := runCLI(t, dir, nil, "quickstart")
+			want := strings.ReplaceAll(tt.want, "DIR", dir)
+			if r.code != ExitUsage || !strings.Contains(r.errOut, want) || !strings.Contains(r.errOut, "nothing was written") {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", r.code, r.errOut, ExitUsage, want)
+			}
+			if after := snapshot(t, dir); fmt.Sprint(before) != fmt.Sprint(after) {
+				t.Errorf("quickstart changed the folder:\nbefore %v\nafter  %v", before, after)
 			}
 		})
 	}
