@@ -52,6 +52,16 @@ sides: the row count and a checksum of every row's canonical content. Any differ
 (NAME-pre-copy-unfinished-UTCTIME.db) is counted apart: the backups of the data the target held
 before the first copy are never removed to make room for it.
 
+Copies into one TARGET run one at a time, whatever name reaches it (a symbolic or hard link, a
+path with ../, another spelling of the URL): from the confirmation to the end, before the
+backup, a copy holds a lock on TARGET (SQLite: TARGET.copy.lock beside the real file, an flock
+the kernel drops if the process dies, removed when the copy ends; PostgreSQL: a session
+advisory lock on the database). A second copy is refused at once (exit 2), naming the other
+copy's PID, and changes nothing; run it again once the first is done. Through a transaction
+pooler, where a session lock does not hold, the copy is refused as migrate is: use the
+server's direct address. A SQLite TARGET file that group or others may read (an empty file
+created by hand, 0644) is made 0600, like every database compozy creates, and the copy says so.
+
 Stop Compozy (or anything else writing to SOURCE) during the copy: writes made meanwhile
 may be missed, and the verification then fails.`,
 		Example: `  compozy db copy --from ./data/compozy.db --to postgres://compozy@db:5432/compozy
@@ -158,6 +168,25 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 			return ErrAborted
 		}
 	}
+	// Copies into one target are serialised: the lock is held from here (before the backup)
+	// to the end; a copy already running is named and this one refused, nothing changed.
+	lock, err := dbcopy.LockTarget(ctx, dst)
+	if err != nil {
+		if dbcopy.IsBusy(err) {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("db copy: %w", err)}
+		}
+		return err
+	}
+	defer lock.Release()
+	// What was shown (and agreed to) is still what the target holds: another copy may have
+	// finished between the look and the lock.
+	now, err := dbcopy.Inspect(ctx, dst)
+	if err != nil {
+		return err
+	}
+	if !now.Same(state) {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("db copy: the target %s changed since it was looked at (another copy or writer?); nothing was changed: run again to see what it holds now", state.Target)}
+	}
 	var backupPath string
 	if state.Dialect == config.DriverSQLite && state.Total() > 0 {
 		res, removed, err := backup.BeforeCopy(ctx, dst, time.Now(), keepCopyBackups, state.Unfinished)
@@ -180,7 +209,7 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 		}
 	}
 
-	o := dbcopy.Options{Force: opts.force}
+	o := dbcopy.Options{Force: opts.force, Lock: lock}
 	progress := f.IO.IsStderrTTY()
 	if progress {
 		var last time.Time
@@ -219,6 +248,8 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 		return &ExitError{Code: ExitFailed, Err: err}
 	case errors.As(err, &mm):
 		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%w; the target stays marked unfinished", err)}
+	case dbcopy.IsBusy(err):
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("db copy: %w", err)}
 	case errors.As(err, &same):
 		// Exit 2 like a usage error (the arguments name one database twice), without the
 		// "see --help" line: the message says what is wrong and --help would not help.
@@ -287,6 +318,9 @@ func printCopyResult(w io.Writer, res *dbcopy.Result) {
 	}
 	if res.Cleared {
 		fmt.Fprintln(w, "Replaced the rows the target held (--force).")
+	}
+	if res.TightenedMode != "" {
+		fmt.Fprintf(w, "Made the target file private: mode %s -> 0600 (it holds API key hashes; every database compozy creates is 0600).\n", res.TightenedMode)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tSOURCE ROWS\tTARGET ROWS\tSOURCE CHECKSUM\tTARGET CHECKSUM\tRESULT")
