@@ -40,7 +40,9 @@ SOURCE and TARGET are each a config file (.yaml/.yml), a SQLite path, or a Postg
 command line: use a config file with ${VAR} references, or PGPASSWORD for a URL. The migrations are applied to TARGET first; SOURCE
 must already be at the latest schema version and is only read.
 
-A TARGET that already holds rows is refused unless --force, which replaces them: the rows it
+A SQLite TARGET that holds tables Compozy does not know (another program's database) is refused,
+with or without --force (exit 2, nothing changed). A TARGET that already holds rows is refused
+unless --force, which replaces them: the rows it
 holds are listed per table first (read without changing anything), a SQLite target is then
 backed up next to it (NAME-pre-copy-UTCTIME.db, 0600, the newest three kept; the path and how
 to restore it are printed), and for PostgreSQL the pg_dump command to run first is printed.
@@ -132,6 +134,9 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 	state, err := dbcopy.Inspect(ctx, dst)
 	if err != nil {
 		return err
+	}
+	if len(state.Foreign) > 0 {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("db copy: %w; nothing was changed", &dbcopy.ForeignError{Target: state.Target, Tables: state.Foreign})}
 	}
 	if state.Holds() && !opts.force {
 		return &ExitError{Code: ExitFailed, Err: state.NotEmpty()}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"compozy.dev/setup/core/config"
+	"compozy.dev/setup/core/migrate"
 	"compozy.dev/setup/core/storage/factory"
 )
 
@@ -36,6 +37,22 @@ type TargetState struct {
 	// describes that copy.
 	Unfinished bool   `json:"unfinished,omitempty"`
 	Mark       string `json:"mark,omitempty"`
+	// Foreign are the tables of a SQLite target that are not Compozy's (another program's
+	// database): a copy never writes into such a file (see ForeignError).
+	Foreign []string `json:"foreign,omitempty"`
+}
+
+// ForeignError refuses a copy into a SQLite file that holds tables Compozy does not know: the
+// migrations would add Compozy's tables beside another program's data, or fail part-way on a
+// table of the same name, even with --force.
+type ForeignError struct {
+	Target string
+	Tables []string
+}
+
+func (e *ForeignError) Error() string {
+	return fmt.Sprintf("target %s is not a Compozy database: it holds tables Compozy does not know (%s); db copy writes only into a new file or a Compozy database, with or without --force: choose another --to",
+		e.Target, strings.Join(e.Tables, ", "))
 }
 
 // Total is the number of rows the target holds in Compozy's tables.
@@ -54,7 +71,7 @@ func (s *TargetState) Holds() bool { return len(s.Rows) > 0 || s.Unfinished }
 // caller that showed s and was told to go on checks, under the target's lock, that the target
 // still is what was agreed to.
 func (s *TargetState) Same(o *TargetState) bool {
-	return s.Exists == o.Exists && s.Unfinished == o.Unfinished && s.Mark == o.Mark && slices.Equal(s.Rows, o.Rows)
+	return s.Exists == o.Exists && s.Unfinished == o.Unfinished && s.Mark == o.Mark && slices.Equal(s.Rows, o.Rows) && slices.Equal(s.Foreign, o.Foreign)
 }
 
 // Summary lists the rows: "workflow_states: 5004 rows, users: 1 row".
@@ -126,7 +143,37 @@ func Inspect(ctx context.Context, db config.Database) (*TargetState, error) {
 	if st.Unfinished, st.Mark, err = e.mark(ctx); err != nil {
 		return nil, err
 	}
+	if h.Dialect == config.DriverSQLite {
+		if st.Foreign, err = e.foreignTables(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return st, nil
+}
+
+// foreignTables lists the tables of a SQLite target that are neither Compozy's, goose's, the
+// copy's mark nor SQLite's own.
+func (e *endpoint) foreignTables(ctx context.Context) ([]string, error) {
+	known := []string{migrate.VersionTable, MarkerTable}
+	for _, t := range tables {
+		known = append(known, t.name)
+	}
+	rows, err := e.db.QueryContext(ctx, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("list the tables of %s: %w", e.target, err)
+	}
+	defer rows.Close()
+	var foreign []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list the tables of %s: %w", e.target, err)
+		}
+		if !slices.Contains(known, name) {
+			foreign = append(foreign, name)
+		}
+	}
+	return foreign, rows.Err()
 }
 
 // mark reads the mark of an unfinished copy: whether there is one, and which copy it was.
