@@ -184,14 +184,20 @@ func TestInitMovingAround(t *testing.T) {
 	emptyDir(t, dir)
 }
 
-// toPostgresFields answers the matrix for production without vector search and chooses host,
-// port, user and database.
-func toPostgresFields(s *ptyScreen) {
+// chooseProduction answers the first question of the matrix: production / multi-tenant.
+func chooseProduction(s *ptyScreen) {
 	s.t.Helper()
 	s.focus("What is this setup for?")
 	s.press(strings.Repeat(keyDown, 4))
 	s.waitFor("production selected", func(sc string) bool { return strings.Contains(sc, "> Production / multi-tenant") })
 	s.press("\r")
+}
+
+// toPostgresFields answers the matrix for production without vector search and chooses host,
+// port, user and database.
+func toPostgresFields(s *ptyScreen) {
+	s.t.Helper()
+	chooseProduction(s)
 	s.step("How many workflows run at once?", "\r")
 	s.step("Do you need knowledge bases", "n")
 	s.step("Can you run or reach a PostgreSQL server?", "y")

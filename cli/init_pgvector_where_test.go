@@ -98,16 +98,7 @@ func TestInitFormPgvectorElsewhereOnPGlite(t *testing.T) {
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	s := startPTY(t, dir, bin, ptyOpts{}, "init", "--vector-id", id)
-	focus := func(question string) string {
-		t.Helper()
-		return s.waitFor("focus on "+question, func(sc string) bool { return strings.Contains(sc, "┃ "+question) })
-	}
-	focus("What is this setup for?")
-	for range 4 {
-		s.press("\x1b[B")
-	}
-	s.waitFor("production selected", func(sc string) bool { return strings.Contains(sc, "> Production / multi-tenant") })
-	s.press("\r")
+	chooseProduction(s)
 	for _, step := range []struct{ question, keys string }{
 		{"How many workflows run at once?", "\r"},
 		{"Do you need knowledge bases", "y"},
@@ -116,21 +107,20 @@ func TestInitFormPgvectorElsewhereOnPGlite(t *testing.T) {
 		{"Use postgres with vector DB pgvector?", "y"},
 		{"How do you connect to PostgreSQL?", "\x1b[B"},
 	} {
-		focus(step.question)
-		s.press(step.keys)
+		s.step(step.question, step.keys)
 	}
 	s.waitFor("a connection string selected", func(sc string) bool { return strings.Contains(sc, "> A connection string") })
 	s.press("\r")
-	focus("Connection string")
+	s.focus("Connection string")
 	s.press("\x15" + dsn + "\r")
-	focus("Password")
+	s.focus("Password")
 	s.press("\r")
-	sc := focus("Where is pgvector?")
+	sc := s.focus("Where is pgvector?")
 	if !strings.Contains(sc, "> In the same PostgreSQL") || !strings.Contains(sc, "On another PostgreSQL server") {
 		t.Errorf("the question does not offer both, the same first:\n%s", sc)
 	}
 	s.press("\r")
-	focus("Embedding dimension")
+	s.focus("Embedding dimension")
 	s.press("\r")
 	sc = s.waitFor("the failure choice", func(sc string) bool {
 		return strings.Contains(sc, "┃ The connection test failed.") && strings.Contains(sc, "> Use another PostgreSQL server for pgvector")
@@ -141,19 +131,19 @@ func TestInitFormPgvectorElsewhereOnPGlite(t *testing.T) {
 		}
 	}
 	s.press("\r")
-	focus("pgvector server URL")
+	s.focus("pgvector server URL")
 	s.press(vecURL)
 	sc = s.waitFor("the URL typed", func(sc string) bool { return strings.Contains(sc, "127.0.0.1:55432") })
 	if strings.Contains(sc, secret) {
 		t.Errorf("the password shows while typed:\n%s", sc)
 	}
 	s.press("\r")
-	sc = focus("Write compozy.yaml?")
+	sc = s.focus("Write compozy.yaml?")
 	if !strings.Contains(sc, "✓ vector DB \""+id+"\" (pgvector)") || !strings.Contains(joinComments(sc), "On another PostgreSQL server, 127.0.0.1:55432/postgres") {
 		t.Errorf("the second test or the YAML shown:\n%s", sc)
 	}
 	s.press("y")
-	focus("Run compozy migrate up and compozy doctor now?")
+	s.focus("Run compozy migrate up and compozy doctor now?")
 	s.press("n")
 	_ = s.cmd.Wait()
 	<-s.readDone

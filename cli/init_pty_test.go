@@ -88,16 +88,7 @@ func TestInitFormPostgres(t *testing.T) {
 	bin := buildCompozy(t)
 	dir := t.TempDir()
 	s := startPTY(t, dir, bin, ptyOpts{}, "init")
-	focus := func(question string) {
-		t.Helper()
-		s.waitFor("focus on "+question, func(sc string) bool { return strings.Contains(sc, "┃ "+question) })
-	}
-	focus("What is this setup for?")
-	for range 4 {
-		s.press("\x1b[B")
-	}
-	s.waitFor("production selected", func(sc string) bool { return strings.Contains(sc, "> Production / multi-tenant") })
-	s.press("\r")
+	chooseProduction(s)
 	for _, step := range []struct{ question, keys string }{
 		{"How many workflows run at once?", "\r"},
 		{"Do you need knowledge bases", "n"},
@@ -111,8 +102,7 @@ func TestInitFormPostgres(t *testing.T) {
 		{"SSL mode", "\r"},
 		{"Password", "wrong-Secret\r"},
 	} {
-		focus(step.question)
-		s.press(step.keys)
+		s.step(step.question, step.keys)
 	}
 	sc := s.waitFor("the failure choice", func(sc string) bool {
 		return strings.Contains(sc, "┃ The connection test failed.") && strings.Contains(sc, "password authentication failed")
