@@ -11,18 +11,13 @@ import (
 
 // recommended is the matrix's plan for the answers, without the user's own choice.
 func (r *Run) recommended() Plan {
-	a := r.answers()
-	if !r.G.Driver {
-		a.Driver = ""
-	}
-	if !r.G.Provider {
-		a.Provider = ""
-	}
-	p, _ := Decide(a)
+	p, _ := r.decideUnchosen()
 	return p
 }
 
-func (r *Run) askRecommend() (prompt.Question, error) {
+// decideUnchosen runs the matrix on the answers with the driver and provider left open unless
+// a flag gave them.
+func (r *Run) decideUnchosen() (Plan, error) {
 	a := r.answers()
 	if !r.G.Driver {
 		a.Driver = ""
@@ -30,7 +25,11 @@ func (r *Run) askRecommend() (prompt.Question, error) {
 	if !r.G.Provider {
 		a.Provider = ""
 	}
-	p, err := Decide(a)
+	return Decide(a)
+}
+
+func (r *Run) askRecommend() (prompt.Question, error) {
+	p, err := r.decideUnchosen()
 	if err != nil {
 		return prompt.Question{}, &FlagError{Flag: "--vector-provider", Err: err}
 	}
