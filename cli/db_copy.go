@@ -129,6 +129,18 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 		}
 		return err
 	}
+	// Copies into one target are serialised: the lock is taken before the target is looked at
+	// and held to the end, so a copy already running is named and this one refused at once,
+	// before any listing or question, with nothing changed; and what is shown and agreed to
+	// stays what the target holds.
+	lock, err := dbcopy.LockTarget(ctx, dst)
+	if err != nil {
+		if dbcopy.IsBusy(err) {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("db copy: %w", err)}
+		}
+		return err
+	}
+	defer lock.Release()
 	// What the target holds, read through the read-only door: nothing is changed before the
 	// user agrees to replace it.
 	state, err := dbcopy.Inspect(ctx, dst)
@@ -172,25 +184,6 @@ func runDBCopy(ctx context.Context, f *Factory, opts *dbCopyOptions) error {
 			fmt.Fprintln(info, "Nothing was changed.")
 			return ErrAborted
 		}
-	}
-	// Copies into one target are serialised: the lock is held from here (before the backup)
-	// to the end; a copy already running is named and this one refused, nothing changed.
-	lock, err := dbcopy.LockTarget(ctx, dst)
-	if err != nil {
-		if dbcopy.IsBusy(err) {
-			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("db copy: %w", err)}
-		}
-		return err
-	}
-	defer lock.Release()
-	// What was shown (and agreed to) is still what the target holds: another copy may have
-	// finished between the look and the lock.
-	now, err := dbcopy.Inspect(ctx, dst)
-	if err != nil {
-		return err
-	}
-	if !now.Same(state) {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("db copy: the target %s changed since it was looked at (another copy or writer?); nothing was changed: run again to see what it holds now", state.Target)}
 	}
 	var backupPath string
 	if state.Dialect == config.DriverSQLite && state.Total() > 0 {

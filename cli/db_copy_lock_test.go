@@ -68,6 +68,11 @@ func TestDBCopyRefusedWhileAnotherCopyRuns(t *testing.T) {
 	if strings.Contains(r.out+r.errOut, "Backup:") {
 		t.Errorf("a refused copy took a backup:\n%s%s", r.out, r.errOut)
 	}
+	// Refused at once: before the rows --force would replace are listed (a fourth trial saw the
+	// listing and the promise of a backup first, and on a terminal the question).
+	if strings.Contains(r.out+r.errOut, "--force replaces") || strings.Contains(r.out+r.errOut, "rows") {
+		t.Errorf("a refused copy listed the target's rows first:\n%s%s", r.out, r.errOut)
+	}
 	if after := folderState(t, out); !reflect.DeepEqual(before, after) {
 		t.Fatalf("a refused copy changed the target's folder:\nbefore %v\nafter  %v", before, after)
 	}

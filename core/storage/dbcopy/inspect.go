@@ -67,13 +67,6 @@ func (s *TargetState) Total() int64 {
 // Holds reports whether a copy needs --force: the target holds rows or an unfinished copy.
 func (s *TargetState) Holds() bool { return len(s.Rows) > 0 || s.Unfinished }
 
-// Same reports whether o holds what s holds: the same rows per table and the same mark. A
-// caller that showed s and was told to go on checks, under the target's lock, that the target
-// still is what was agreed to.
-func (s *TargetState) Same(o *TargetState) bool {
-	return s.Exists == o.Exists && s.Unfinished == o.Unfinished && s.Mark == o.Mark && slices.Equal(s.Rows, o.Rows) && slices.Equal(s.Foreign, o.Foreign)
-}
-
 // Summary lists the rows: "workflow_states: 5004 rows, users: 1 row".
 func (s *TargetState) Summary() string {
 	parts := make([]string, len(s.Rows))
