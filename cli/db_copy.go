@@ -55,8 +55,8 @@ sides: the row count and a checksum of every row's canonical content. Any differ
 before the first copy are never removed to make room for it.
 
 Copies into one TARGET run one at a time, whatever name reaches it (a symbolic or hard link, a
-path with ../, another spelling of the URL): from the confirmation to the end, before the
-backup, a copy holds a lock on TARGET (SQLite: TARGET.copy.lock beside the real file, an flock
+path with ../, another spelling of the URL): from before it looks at TARGET (so before the
+listing, the question and the backup) to the end, a copy holds a lock on TARGET (SQLite: TARGET.copy.lock beside the real file, an flock
 the kernel drops if the process dies, removed when the copy ends; PostgreSQL: a session
 advisory lock on the database). A second copy is refused at once (exit 2), naming the other
 copy's PID, and changes nothing; run it again once the first is done. Through a transaction
