@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -189,12 +190,42 @@ func (s *Set) locksCheck() doctor.Check {
 					errs = append(errs, fmt.Errorf("PID %d: %w", t.PID, err))
 				case !ended:
 					errs = append(errs, fmt.Errorf("PID %d: not terminated (it ended already, or this role may not end it)", t.PID))
+				default:
+					// pg_terminate_backend only signals the session: wait until it has ended, so
+					// that the check run after the fix does not find it still there.
+					if err := waitSessionGone(ctx, h.SQL, t, terminateWait); err != nil {
+						errs = append(errs, err)
+					}
 				}
 			}
 			return errors.Join(errs...)
 		},
 	}
 	return c
+}
+
+// terminateWait bounds how long --fix --terminate waits for a terminated session to end.
+const terminateWait = 5 * time.Second
+
+// waitSessionGone waits, within limit, until the session t (its PID and start) is no longer in
+// pg_stat_activity.
+func waitSessionGone(ctx context.Context, db *sql.DB, t Session, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND backend_start = $2`, t.PID, t.Started).Scan(&n); err != nil {
+			return fmt.Errorf("PID %d: wait for the session to end: %w", t.PID, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("PID %d: terminated, but still there after %s", t.PID, limit)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // terminatePlan names the sessions --fix --terminate would end, with their count.
