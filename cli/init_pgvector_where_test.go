@@ -11,20 +11,6 @@ import (
 	"compozy.dev/setup/internal/testenv"
 )
 
-// joinComments joins each comment line to the comment line before it, so that a wrapped
-// sentence reads as one.
-func joinComments(s string) string {
-	var lines []string
-	for _, l := range strings.Split(s, "\n") {
-		if n := len(lines); n > 0 && strings.HasPrefix(strings.TrimSpace(l), "#") && strings.HasPrefix(strings.TrimSpace(lines[n-1]), "#") {
-			lines[n-1] += " " + strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "#"))
-			continue
-		}
-		lines = append(lines, l)
-	}
-	return strings.Join(lines, "\n")
-}
-
 // TestInitPgvectorURLComments: with --vector-url the written YAML names the other server where
 // pgvector is (no password), not "the PostgreSQL above"; a URL that is not a postgres:// URL is
 // refused (exit 2); and a PostgreSQL without pgvector fails the test with the way out named:
@@ -41,7 +27,7 @@ func TestInitPgvectorURLComments(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
-	out := joinComments(r.out)
+	out := testenv.JoinComments(r.out)
 	for _, want := range []string{
 		"# On another PostgreSQL server, vec.internal:5433/vectors, not the database above (CREATE EXTENSION vector there).",
 		"vector search: pgvector, on another PostgreSQL server, vec.internal:5433/vectors",
@@ -139,7 +125,7 @@ func TestInitFormPgvectorElsewhereOnPGlite(t *testing.T) {
 	}
 	s.press("\r")
 	sc = s.focus("Write compozy.yaml?")
-	if !strings.Contains(sc, "✓ vector DB \""+id+"\" (pgvector)") || !strings.Contains(joinComments(sc), "On another PostgreSQL server, 127.0.0.1:55432/postgres") {
+	if !strings.Contains(sc, "✓ vector DB \""+id+"\" (pgvector)") || !strings.Contains(testenv.JoinComments(sc), "On another PostgreSQL server, 127.0.0.1:55432/postgres") {
 		t.Errorf("the second test or the YAML shown:\n%s", sc)
 	}
 	s.press("y")
@@ -154,7 +140,7 @@ func TestInitFormPgvectorElsewhereOnPGlite(t *testing.T) {
 		t.Errorf("the final screen shows the password, or does not name the variable:\n%s", sc)
 	}
 	written := readFile(t, filepath.Join(dir, "compozy.yaml"))
-	joined := joinComments(written)
+	joined := testenv.JoinComments(written)
 	for _, want := range []string{
 		"# On another PostgreSQL server, 127.0.0.1:55432/postgres, not the database above (CREATE EXTENSION vector there).",
 		"vector search: pgvector, on another PostgreSQL server, 127.0.0.1:55432/postgres",

@@ -87,7 +87,7 @@ func TestQuestionsPgvectorWhere(t *testing.T) {
 	if i := slices.Index(ui.asked, "Where is pgvector?"); i < 0 || i+1 >= len(ui.asked) || ui.asked[i+1] != "pgvector server URL" {
 		t.Errorf("another server: asked %q", ui.asked)
 	}
-	joined := joinComments(out)
+	joined := testenv.JoinComments(out)
 	for _, want := range []string{
 		`url: "postgres://vec:${COMPOZY_VECTOR_PASSWORD}@vec.internal:5433/vectors?sslmode=require"`,
 		"# On another PostgreSQL server, vec.internal:5433/vectors, not the database above (CREATE EXTENSION vector there).",
@@ -119,20 +119,6 @@ func TestQuestionsPgvectorWhere(t *testing.T) {
 	if err != nil || slices.Contains(ui.asked, "Where is pgvector?") {
 		t.Errorf("no vectors: %v, asked %q", err, ui.asked)
 	}
-}
-
-// joinComments joins each comment line to the comment line before it: a wrapped sentence
-// reads as one.
-func joinComments(s string) string {
-	var lines []string
-	for _, l := range strings.Split(s, "\n") {
-		if n := len(lines); n > 0 && strings.HasPrefix(strings.TrimSpace(l), "#") && strings.HasPrefix(strings.TrimSpace(lines[n-1]), "#") {
-			lines[n-1] += " " + strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "#"))
-			continue
-		}
-		lines = append(lines, l)
-	}
-	return strings.Join(lines, "\n")
 }
 
 // viewUI records what each question shows (its description too) before the script answers it.
