@@ -18,6 +18,7 @@ import (
 	"compozy.dev/setup/core/atomicfile"
 	"compozy.dev/setup/core/config"
 	"compozy.dev/setup/core/migrate"
+	"compozy.dev/setup/core/storage/dbcopy"
 	"compozy.dev/setup/core/storage/factory"
 	"compozy.dev/setup/core/storage/sqlitefile"
 	"compozy.dev/setup/doctor"
@@ -100,7 +101,7 @@ func runDoctorReport(ctx context.Context, f *Factory, opts *doctorOptions, d *do
 // finger cannot turn the database, its -wal file or compozy.yaml into a Markdown document. A
 // symbolic link counts as existing, even when it leads nowhere. It also refuses the names SQLite
 // and compozy give the configured database's files when they do not exist yet (the file itself,
-// -wal, -shm, -journal, the migration lock): a report there would be read as a damaged database
+// -wal, -shm, -journal, the migration and copy locks): a report there would be read as a damaged database
 // or a crashed write. A folder that does not exist is said as such.
 func reportTargetFree(name, path string, cfg *config.Config) error {
 	if _, err := os.Lstat(path); err == nil {
@@ -122,7 +123,7 @@ func reportTargetFree(name, path string, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("doctor --report: %w", err)
 	}
-	for _, suffix := range []string{"", sqlitefile.WALSuffix, sqlitefile.SHMSuffix, sqlitefile.JournalSuffix, migrate.LockSuffix} {
+	for _, suffix := range []string{"", sqlitefile.WALSuffix, sqlitefile.SHMSuffix, sqlitefile.JournalSuffix, migrate.LockSuffix, dbcopy.LockSuffix} {
 		if target == db+suffix {
 			return refusef("doctor --report: %s is the name of the database's own file %s; name the report another file", name, filepath.Base(db+suffix))
 		}

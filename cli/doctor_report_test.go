@@ -185,7 +185,7 @@ func TestDoctorReportNeverReplaces(t *testing.T) {
 	}
 	// The names of the database's own files that do not exist now: a report there would be read
 	// as a crashed write (-journal), a -wal without its -shm, or a damaged database.
-	for _, name := range []string{"data/compozy.db-journal", "data/compozy.db-wal", "data/compozy.db-shm", "data/compozy.db.migrate.lock", "data/../data/compozy.db-journal"} {
+	for _, name := range []string{"data/compozy.db-journal", "data/compozy.db-wal", "data/compozy.db-shm", "data/compozy.db.migrate.lock", "data/compozy.db.copy.lock", "data/../data/compozy.db-journal"} {
 		_, statErr := os.Lstat(filepath.Join(dir, name))
 		existed := statErr == nil
 		r := binRun(t, bin, dir, nil, "doctor", "--report", name)
